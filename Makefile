@@ -1,0 +1,38 @@
+# bayessa — the two commands a user needs are `make fit` and `make test`.
+# Both create the virtual environment (.venv) on first use, with a Python >= 3.12
+# found by tools/find-python, and reinstall when pyproject.toml or constraints.txt change.
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: fit test test-slow bench lint clean-venv
+
+$(STAMP): pyproject.toml constraints.txt tools/find-python
+	@test -x $(PY) || { PYBIN=$$(tools/find-python) && echo "creating $(VENV) with $$PYBIN" && $$PYBIN -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dask]"
+	@touch $(STAMP)
+
+## Fit the default model (models/partnership.toml) to the bundled data. Extra flags: make fit ARGS="--draws 500"
+fit: $(STAMP)
+	$(PY) -m bayessa.fit $(ARGS)
+
+## Fast and medium tiers (unit, model-building, small fits, notebooks).
+test: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(ARGS)
+
+## Slow recovery / calibration runs.
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow $(ARGS)
+
+## Performance suite (not part of the tests).
+bench: $(STAMP)
+	$(PY) -m benchmarks $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check bayessa tests benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

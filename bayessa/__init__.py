@@ -1,0 +1,39 @@
+"""bayessa: hierarchical Bayesian piecewise-exponential survival analysis.
+
+Importing bayessa is cheap: PyMC, ArviZ and the sampler back ends load only when a model is built.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+from bayessa.errors import ConvergenceWarning, DataError, SpecError  # noqa: E402
+
+# Public names resolved lazily (module, attribute) so `import bayessa` stays fast.
+_LAZY: dict[str, tuple[str, str]] = {
+    "read_data": ("bayessa.data", "read_data"),
+    "Columns": ("bayessa.data", "Columns"),
+    "SurvivalData": ("bayessa.data", "SurvivalData"),
+    "split": ("bayessa.split", "split"),
+    "aggregate": ("bayessa.aggregate", "aggregate"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'bayessa' has no attribute {name!r}") from None
+    value = getattr(import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = ["ConvergenceWarning", "DataError", "SpecError", "__version__", *_LAZY]

@@ -1,0 +1,673 @@
+"""Read and validate survival data: one row per unit -> :class:`SurvivalData`.
+
+Input is a table with one row per unit (a self-help group, a patient, a firm) in one of three forms:
+
+* **durations**: ``time`` (follow-up length) and ``event`` (0/1);
+* **dates**: ``start`` and ``stop`` (ISO 8601 dates) and ``event``;
+* **event and censoring dates**: ``start``, ``event_date`` (blank when no event) and ``censor_date``
+  (date of last contact, used when ``event_date`` is blank); the event indicator is derived.
+
+Optionally: ``entry`` (delayed entry / left truncation: a duration, or a date in the date forms),
+categorical ``covariates``, a ``cluster`` column (e.g. county) and, with durations, ``start`` (the
+calendar date of time zero) or ``origin`` (numeric calendar time of time zero) for calendar splitting.
+
+Validation collects every problem and raises one :class:`~bayessa.errors.DataError`. With
+``on_invalid="exclude"`` row-level problems exclude the offending units instead, and the
+:class:`Audit` lists every exclusion with its reason; table-level problems (missing columns, an
+empty table, no events, a covariate with one level) always raise.
+
+Time scale. Dates are converted to durations in ``time_unit`` (``"years"`` by default, 1 year =
+365.25 days). Calendar time (``origin``) is measured on the same scale, counted from 1970-01-01,
+so that age and calendar time advance together on a Lexis diagram.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayessa.errors import DataError, Problem, SpecError
+
+__all__ = ["Audit", "Columns", "SurvivalData", "TIME_UNITS", "read_data", "to_calendar"]
+
+#: Days per unit of each supported time scale.
+TIME_UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+_EPOCH = np.datetime64("1970-01-01", "D")
+_TRUE = {"1", "true", "1.0"}
+_FALSE = {"0", "false", "0.0"}
+RESERVED = ("id", "entry", "exit", "event", "origin")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which input columns play which role.
+
+    Exactly one follow-up form must be given: ``time`` (durations), ``start`` + ``stop`` (dates) or
+    ``start`` + ``event_date`` + ``censor_date`` (dates; event derived from ``event_date``).
+    ``event`` is required with the first two forms.
+    """
+
+    id: str | None = None
+    time: str | None = None
+    event: str | None = None
+    start: str | None = None
+    stop: str | None = None
+    event_date: str | None = None
+    censor_date: str | None = None
+    entry: str | None = None
+    origin: str | None = None
+    covariates: tuple[str, ...] = ()
+    cluster: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+
+    @property
+    def form(self) -> str:
+        """``"durations"``, ``"dates"`` or ``"event_dates"``."""
+        if self.time is not None:
+            return "durations"
+        if self.event_date is not None or self.censor_date is not None:
+            return "event_dates"
+        return "dates"
+
+    def check(self) -> None:
+        """Raise :class:`SpecError` listing every inconsistency in the column roles."""
+        problems: list[str] = []
+        form = self.form
+        if form == "durations":
+            if self.stop or self.event_date or self.censor_date:
+                problems.append(
+                    "both a duration column ('time') and date columns were given; "
+                    "use either time + event, or start + stop + event"
+                )
+        elif form == "dates":
+            if not (self.start and self.stop):
+                problems.append(
+                    "no follow-up given: name a duration column (time=...) and an event column, "
+                    "or start and stop date columns and an event column"
+                )
+        elif not (self.start and self.event_date and self.censor_date):
+            problems.append(
+                "the event-date form needs all of start, event_date and censor_date columns"
+            )
+        if form == "event_dates" and self.event is not None:
+            problems.append(
+                "event is derived from event_date (blank = no event); do not also name an event column"
+            )
+        if form != "event_dates" and self.event is None:
+            problems.append(
+                "no event column named; name it with event=... (values 0/1 or true/false)"
+            )
+        if self.origin is not None and self.start is not None:
+            problems.append("give either origin (numeric calendar time) or start (date), not both")
+        roles = [c for c in self.used() if c is not None]
+        dupes = sorted({c for c in roles if roles.count(c) > 1})
+        if dupes:
+            problems.append(f"column(s) {dupes} are named for more than one role")
+        clash = sorted(
+            set(self.covariates + ((self.cluster,) if self.cluster else ())) & set(RESERVED)
+        )
+        if clash:
+            problems.append(
+                f"covariate/cluster name(s) {clash} clash with bayessa's reserved names "
+                f"{list(RESERVED)}; rename the column(s)"
+            )
+        if problems:
+            raise SpecError(problems)
+
+    def used(self) -> list[str]:
+        """Every input column this mapping reads, in a stable order."""
+        single = [
+            self.id,
+            self.time,
+            self.event,
+            self.start,
+            self.stop,
+            self.event_date,
+            self.censor_date,
+            self.entry,
+            self.origin,
+        ]
+        return (
+            [c for c in single if c is not None]
+            + list(self.covariates)
+            + ([self.cluster] if self.cluster else [])
+        )
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Units excluded for one reason."""
+
+    reason: str
+    ids: tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What happened to the input rows: read, kept, excluded (and why), and stated assumptions."""
+
+    source: str
+    rows_read: int
+    rows_kept: int
+    exclusions: tuple[Exclusion, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rows_excluded(self) -> int:
+        return self.rows_read - self.rows_kept
+
+    def with_note(self, note: str) -> Audit:
+        return replace(self, notes=(*self.notes, note))
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "rows_read": self.rows_read,
+            "rows_kept": self.rows_kept,
+            "rows_excluded": self.rows_excluded,
+            "exclusions": [
+                {"reason": e.reason, "count": len(e.ids), "ids": [str(i) for i in e.ids[:20]]}
+                for e in self.exclusions
+            ],
+            "notes": list(self.notes),
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"Data audit ({self.source}): {self.rows_read} rows read, {self.rows_kept} kept, "
+            f"{self.rows_excluded} excluded."
+        ]
+        from bayessa.errors import format_ids
+
+        for e in self.exclusions:
+            lines.append(f"  excluded {len(e.ids)}: {e.reason} ({format_ids(e.ids)})")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SurvivalData:
+    """Validated survival data, one row per unit.
+
+    ``frame`` has the columns ``id``, ``entry``, ``exit`` (time since the unit's time zero, in
+    ``time_unit``), ``event`` (int8, 0/1), ``origin`` (calendar time of time zero on the same scale,
+    NaN if unknown), then each covariate and the cluster as pandas Categoricals under their own names.
+    """
+
+    frame: pd.DataFrame
+    columns: Columns
+    time_unit: str
+    audit: Audit
+    id_name: str = "id"
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        return self.columns.covariates
+
+    @property
+    def cluster(self) -> str | None:
+        return self.columns.cluster
+
+    @property
+    def n_units(self) -> int:
+        return len(self.frame)
+
+    @property
+    def n_events(self) -> int:
+        return int(self.frame["event"].sum())
+
+    @property
+    def has_calendar(self) -> bool:
+        return bool(self.frame["origin"].notna().all())
+
+    @property
+    def data_hash(self) -> str:
+        """SHA-256 of the validated table (ids, times, events, covariates): identifies the data."""
+        h = pd.util.hash_pandas_object(self.frame, index=False).to_numpy()
+        return hashlib.sha256(h.tobytes()).hexdigest()
+
+
+def to_calendar(dates: object, time_unit: str = "years") -> np.ndarray:
+    """Convert dates (ISO strings, datetimes) to calendar time: days since 1970-01-01 / unit."""
+    d = pd.to_datetime(pd.Series(np.atleast_1d(dates)), format="ISO8601")
+    days = (d.to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.float64)
+    return days / TIME_UNITS[time_unit]
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def _read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    if isinstance(source, pd.DataFrame):
+        return source, "DataFrame"
+    path = Path(source)
+    if path.is_dir():
+        raise DataError(
+            Problem(
+                f"'{path}' is a directory, not a data file",
+                "give the path of a CSV or Parquet file",
+            ),
+            source=str(path),
+        )
+    if not path.exists():
+        raise DataError(
+            Problem(f"file '{path}' does not exist", "check the path"), source=str(path)
+        )
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            return pd.read_parquet(path), str(path)
+        if path.stat().st_size == 0:
+            raise DataError(
+                Problem(
+                    "the file is empty", "give a CSV file with a header row and one row per unit"
+                ),
+                source=str(path),
+            )
+        try:
+            df = pd.read_csv(path, engine="pyarrow", encoding="utf-8")
+        except (ValueError, TypeError, pd.errors.ParserError):
+            # pyarrow is strict about ragged rows; the C parser gives line-numbered messages.
+            df = pd.read_csv(path, encoding="utf-8-sig")
+    except DataError:
+        raise
+    except UnicodeDecodeError as err:
+        raise DataError(
+            Problem(
+                f"the file is not UTF-8 text ({err.reason})",
+                "save the table as UTF-8 CSV or as Parquet",
+            ),
+            source=str(path),
+        ) from None
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(
+            Problem(
+                f"the file could not be read as a table: {msg}",
+                "give a comma-separated CSV (header row, one row per unit) or a Parquet file",
+            ),
+            source=str(path),
+        ) from None
+    # A byte-order mark survives some parsers as part of the first header name.
+    df.columns = [str(c).lstrip("\ufeff").strip() for c in df.columns]
+    return df, str(path)
+
+
+def read_data(
+    source: str | Path | pd.DataFrame,
+    columns: Columns | Mapping[str, object],
+    *,
+    time_unit: str = "years",
+    on_invalid: str = "raise",
+) -> SurvivalData:
+    """Read and validate a table of units.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        CSV (UTF-8, header row) or Parquet file, or a pandas DataFrame (never modified).
+    columns : Columns or mapping
+        Roles of the columns; see :class:`Columns`.
+    time_unit : {"years", "months", "weeks", "days"}
+        Unit of the duration scale when follow-up is given as dates (1 year = 365.25 days).
+        With durations it only labels the scale.
+    on_invalid : {"raise", "exclude"}
+        ``"raise"`` (default): any invalid row is an error. ``"exclude"``: rows with row-level
+        problems are excluded and listed in the audit.
+
+    Returns
+    -------
+    SurvivalData
+
+    Raises
+    ------
+    DataError
+        Listing every problem: column, offending unit ids (first few and a count) and the fix.
+    SpecError
+        If the column roles themselves are inconsistent.
+    """
+    if not isinstance(columns, Columns):
+        columns = Columns(**dict(columns))
+    columns.check()
+    if time_unit not in TIME_UNITS:
+        raise SpecError(f"time_unit '{time_unit}' is not one of {sorted(TIME_UNITS)}")
+    if on_invalid not in {"raise", "exclude"}:
+        raise SpecError(f"on_invalid must be 'raise' or 'exclude', not '{on_invalid}'")
+    raw, source_name = _read_table(source)
+    return _validate(raw, columns, time_unit=time_unit, on_invalid=on_invalid, source=source_name)
+
+
+class _Checker:
+    """Accumulates row-level problems as boolean masks, table-level problems as messages."""
+
+    def __init__(self, ids: np.ndarray):
+        self.ids = ids
+        self.row_problems: list[tuple[Problem, np.ndarray]] = []
+        self.table_problems: list[Problem] = []
+
+    def rows(self, mask: np.ndarray, column: str | None, what: str, fix: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.row_problems.append((Problem(what, fix, column, tuple(self.ids[mask])), mask))
+
+    def table(self, what: str, fix: str, column: str | None = None) -> None:
+        self.table_problems.append(Problem(what, fix, column))
+
+
+def _numeric(raw: pd.Series, name: str, chk: _Checker, *, kind: str) -> np.ndarray:
+    """Float array; non-numeric, missing and infinite values are reported."""
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        chk.rows(
+            np.ones(len(raw), bool),
+            name,
+            f"{kind} must be numbers but the column holds true/false values",
+            f"give {kind}s as numbers",
+        )
+        return np.full(len(raw), np.nan)
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = raw.isna().to_numpy().copy()
+    chk.rows(
+        missing,
+        name,
+        f"missing {kind}",
+        f"fill in every {kind} (or exclude those units with on_invalid='exclude')",
+    )
+    bad = np.isnan(values) & ~missing
+    if bad.any():
+        examples = ", ".join(repr(str(v)) for v in pd.unique(raw[bad])[:3])
+        chk.rows(
+            bad,
+            name,
+            f"{kind} that are not numbers (e.g. {examples})",
+            f"give plain numbers in the {kind} column, without units or text",
+        )
+    chk.rows(np.isinf(values), name, f"infinite {kind}", f"give finite {kind}s")
+    return values
+
+
+def _dates(
+    raw: pd.Series, name: str, chk: _Checker, *, time_unit: str, allow_missing: bool = False
+) -> np.ndarray:
+    """Calendar time (float) from ISO 8601 dates; unparseable and (optionally) missing reported."""
+    missing = raw.isna().to_numpy().copy()
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        parsed = raw
+    else:
+        text = raw.astype("string").str.strip()
+        missing |= (text == "").fillna(False).to_numpy()
+        parsed = pd.to_datetime(text.where(~missing), format="ISO8601", errors="coerce")
+    out = np.full(len(raw), np.nan)
+    ok = parsed.notna().to_numpy()
+    if ok.any():
+        days = (parsed[ok].to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.float64)
+        out[ok] = days / TIME_UNITS[time_unit]
+    bad = ~ok & ~missing
+    if bad.any():
+        examples = ", ".join(repr(str(v)) for v in pd.unique(raw[bad])[:3])
+        chk.rows(
+            bad,
+            name,
+            f"dates that are not ISO 8601 (e.g. {examples})",
+            "write dates as YYYY-MM-DD (ISO 8601), one format for the whole column",
+        )
+    if not allow_missing:
+        chk.rows(
+            missing,
+            name,
+            "missing dates",
+            "fill in every date (or exclude those units with on_invalid='exclude')",
+        )
+    return out
+
+
+def _events(raw: pd.Series, name: str, chk: _Checker) -> np.ndarray:
+    missing = raw.isna().to_numpy().copy()
+    chk.rows(missing, name, "missing event values", "code every event as 1 (event) or 0 (censored)")
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.fillna(False).to_numpy(dtype=np.int8)
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        v = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~missing & ~np.isin(v, (0.0, 1.0))
+        out = np.where(v == 1.0, 1, 0).astype(np.int8)
+    else:
+        text = raw.astype("string").str.strip().str.lower()
+        is_true = text.isin(_TRUE).fillna(False).to_numpy()
+        is_false = text.isin(_FALSE).fillna(False).to_numpy()
+        bad = ~missing & ~is_true & ~is_false
+        out = is_true.astype(np.int8)
+    if bad.any():
+        examples = ", ".join(repr(str(v)) for v in pd.unique(raw[bad])[:3])
+        chk.rows(
+            bad,
+            name,
+            f"event values outside {{0, 1, true, false}} (e.g. {examples})",
+            "recode the event column as 1 = event happened, 0 = censored (e.g. yes -> 1, no -> 0)",
+        )
+    return out
+
+
+def _categorical(raw: pd.Series, name: str, chk: _Checker, *, role: str) -> pd.Categorical:
+    missing = raw.isna().to_numpy().copy()
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
+        missing |= (raw.astype("string").str.strip() == "").fillna(False).to_numpy()
+    chk.rows(
+        missing,
+        name,
+        f"missing {role} values",
+        f"fill in the {role} (e.g. a level 'unknown') or exclude those units with on_invalid='exclude'",
+    )
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        cat = pd.Categorical(
+            raw.astype("string").where(~missing), categories=[str(c) for c in raw.cat.categories]
+        )
+    else:
+        cat = pd.Categorical(raw.astype("string").str.strip().where(~missing))
+    return cat
+
+
+def _unit_labels(raw: pd.DataFrame, id_col: str | None) -> np.ndarray:
+    """Labels used in messages: the unit id, or ``row k`` (1-based data row) where there is none."""
+    if id_col is None:
+        return np.char.add("row ", np.arange(1, len(raw) + 1).astype(str)).astype(object)
+    labels = raw[id_col].to_numpy(dtype=object)
+    missing = pd.isna(labels)
+    if missing.any():
+        labels = labels.copy()
+        labels[missing] = [f"row {k + 1}" for k in np.flatnonzero(missing)]
+    return labels
+
+
+def _validate(
+    raw: pd.DataFrame, columns: Columns, *, time_unit: str, on_invalid: str, source: str
+) -> SurvivalData:
+    n = len(raw)
+    if n == 0:
+        raise DataError(
+            Problem("the table has a header but no rows", "give one row per unit"), source=source
+        )
+    missing_cols = [c for c in columns.used() if c not in raw.columns]
+    if missing_cols:
+        avail = ", ".join(map(str, raw.columns[:30]))
+        raise DataError(
+            [
+                Problem(
+                    f"column '{c}' not found", f"name an existing column; the table has: {avail}"
+                )
+                for c in missing_cols
+            ],
+            source=source,
+        )
+    chk = _Checker(_unit_labels(raw, columns.id))
+    if columns.id is not None:
+        idcol = raw[columns.id]
+        chk.rows(idcol.isna().to_numpy(), columns.id, "missing unit ids", "give every unit an id")
+        dup = idcol.duplicated(keep=False).to_numpy() & idcol.notna().to_numpy()
+        chk.rows(
+            dup,
+            columns.id,
+            "duplicated unit ids",
+            "give each unit (one row) a unique id; merge or renumber the duplicates",
+        )
+
+    form = columns.form
+    origin = np.full(n, np.nan)
+    if form == "durations":
+        exit_ = _numeric(raw[columns.time], columns.time, chk, kind="duration")
+        chk.rows(
+            exit_ < 0,
+            columns.time,
+            "negative durations",
+            "durations are follow-up lengths and must be >= 0",
+        )
+        event = _events(raw[columns.event], columns.event, chk)
+        if columns.start is not None:
+            origin = _dates(raw[columns.start], columns.start, chk, time_unit=time_unit)
+        elif columns.origin is not None:
+            origin = _numeric(raw[columns.origin], columns.origin, chk, kind="origin")
+        entry = np.zeros(n)
+        if columns.entry is not None:
+            entry = _numeric(raw[columns.entry], columns.entry, chk, kind="entry time")
+            chk.rows(
+                entry < 0,
+                columns.entry,
+                "negative entry times",
+                "entry is the time since time zero at which observation began; it must be >= 0",
+            )
+    else:
+        origin = _dates(raw[columns.start], columns.start, chk, time_unit=time_unit)
+        if form == "dates":
+            stop = _dates(raw[columns.stop], columns.stop, chk, time_unit=time_unit)
+            event = _events(raw[columns.event], columns.event, chk)
+            stop_name = columns.stop
+        else:
+            ev_date = _dates(
+                raw[columns.event_date],
+                columns.event_date,
+                chk,
+                time_unit=time_unit,
+                allow_missing=True,
+            )
+            cens = _dates(
+                raw[columns.censor_date],
+                columns.censor_date,
+                chk,
+                time_unit=time_unit,
+                allow_missing=True,
+            )
+            event_blank = (
+                raw[columns.event_date].isna().to_numpy()
+                | (raw[columns.event_date].astype("string").str.strip() == "")
+                .fillna(False)
+                .to_numpy()
+            )
+            event = (~event_blank).astype(np.int8)
+            chk.rows(
+                event_blank & np.isnan(cens) & raw[columns.censor_date].isna().to_numpy(),
+                columns.censor_date,
+                f"no event date and no {columns.censor_date} (censoring date)",
+                "give the date of last contact for units without an event",
+            )
+            stop = np.where(event == 1, ev_date, cens)
+            stop_name = f"{columns.event_date}/{columns.censor_date}"
+        exit_ = stop - origin
+        chk.rows(
+            exit_ < 0,
+            stop_name,
+            f"end of follow-up before {columns.start}",
+            "check the dates: the end (event or last contact) must be on or after the start",
+        )
+        entry = np.zeros(n)
+        if columns.entry is not None:
+            entry = _dates(raw[columns.entry], columns.entry, chk, time_unit=time_unit) - origin
+            chk.rows(
+                entry < 0,
+                columns.entry,
+                f"entry dates before {columns.start}",
+                "observation cannot begin before time zero; check the dates",
+            )
+
+    both = np.isfinite(entry) & np.isfinite(exit_) & (entry >= 0) & (exit_ >= 0)
+    if columns.entry is not None:
+        chk.rows(
+            both & (entry >= exit_),
+            columns.entry,
+            "entry at or after the end of follow-up",
+            "entry must be strictly before exit; units observed for no time carry no information and should be removed",
+        )
+    else:
+        chk.rows(
+            both & (exit_ == 0),
+            columns.time or stop_name,
+            "zero-length follow-up (exit equals entry at time zero)",
+            "a unit followed for no time carries no information; remove it, or correct its end date or duration",
+        )
+
+    cats: dict[str, pd.Categorical] = {}
+    for c in columns.covariates:
+        cats[c] = _categorical(raw[c], c, chk, role="covariate")
+    if columns.cluster is not None:
+        cats[columns.cluster] = _categorical(
+            raw[columns.cluster], columns.cluster, chk, role="cluster"
+        )
+
+    # ---- decide: raise, or exclude the rows with problems
+    bad_rows = np.zeros(n, dtype=bool)
+    for _, mask in chk.row_problems:
+        bad_rows |= mask
+    exclusions: tuple[Exclusion, ...] = ()
+    if chk.row_problems:
+        if on_invalid == "raise":
+            raise DataError([p for p, _ in chk.row_problems] + chk.table_problems, source=source)
+        exclusions = tuple(
+            Exclusion(str(p.what) + (f" [{p.column}]" if p.column else ""), p.ids)
+            for p, _ in chk.row_problems
+        )
+    keep = ~bad_rows
+    ids = raw[columns.id].to_numpy()[keep] if columns.id is not None else np.flatnonzero(keep) + 1
+    frame = pd.DataFrame(
+        {
+            "id": ids,
+            "entry": entry[keep],
+            "exit": exit_[keep],
+            "event": event[keep],
+            "origin": origin[keep],
+        }
+    )
+    for c, cat in cats.items():
+        frame[c] = pd.Categorical(cat[keep]).remove_unused_categories()
+
+    # ---- table-level checks on what is kept
+    if len(frame) == 0:
+        chk.table(
+            "no rows left after excluding invalid ones", "fix the problems listed in the audit"
+        )
+    elif frame["event"].sum() == 0:
+        chk.table(
+            "no events at all: every unit is censored",
+            "a hazard cannot be estimated without events; check the event column coding (1 = event)",
+            columns.event or columns.event_date,
+        )
+    for c in columns.covariates:
+        if len(frame) and len(frame[c].cat.categories) < 2:
+            lvl = list(frame[c].cat.categories)
+            chk.table(
+                f"covariate has a single level {lvl}",
+                "its effect cannot be estimated; remove it from the covariates (and the formula)",
+                c,
+            )
+    if chk.table_problems:
+        raise DataError(chk.table_problems, source=source)
+
+    audit = Audit(source=source, rows_read=n, rows_kept=int(keep.sum()), exclusions=exclusions)
+    if columns.id is None:
+        audit = audit.with_note(
+            "no id column named: units are identified by row number (1 = first data row)"
+        )
+    return SurvivalData(frame=frame, columns=columns, time_unit=time_unit, audit=audit)

@@ -1,0 +1,102 @@
+"""Errors and warnings raised by bayessa.
+
+Every user-facing error names *what* is wrong, *where* (column, unit ids) and *how to fix it*,
+and lists every problem found at once rather than stopping at the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "BayessaError",
+    "ConvergenceWarning",
+    "DataError",
+    "Problem",
+    "SpecError",
+    "format_ids",
+]
+
+MAX_IDS_SHOWN = 5
+
+
+def format_ids(ids: Iterable[object], *, limit: int = MAX_IDS_SHOWN) -> str:
+    """Return ``"a, b, c and 12 more"`` for a list of unit ids (first *limit* shown)."""
+    ids = list(ids)
+    shown = ", ".join(str(i) for i in ids[:limit])
+    rest = len(ids) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in the input.
+
+    Parameters
+    ----------
+    what : str
+        What is wrong, in words ("negative durations").
+    fix : str
+        How to fix it ("durations must be >= 0; correct or remove these units").
+    column : str, optional
+        The column (or spec key) where it was found.
+    ids : sequence, optional
+        Offending unit ids (or row numbers); all are kept, the first few are shown.
+    """
+
+    what: str
+    fix: str
+    column: str | None = None
+    ids: Sequence[object] = field(default_factory=tuple)
+
+    def __str__(self) -> str:
+        where = f"column '{self.column}': " if self.column is not None else ""
+        n = len(self.ids)
+        units = ""
+        if n:
+            units = f" ({n} unit{'s' if n != 1 else ''}: {format_ids(self.ids)})"
+        return f"{where}{self.what}{units}. Fix: {self.fix}"
+
+
+class BayessaError(Exception):
+    """Base class of all bayessa errors."""
+
+
+class _ProblemsError(BayessaError, ValueError):
+    """An error carrying one or more :class:`Problem` objects."""
+
+    kind = "input"
+
+    def __init__(
+        self, problems: Problem | str | Sequence[Problem | str], *, source: str | None = None
+    ):
+        if isinstance(problems, (Problem, str)):
+            problems = [problems]
+        self.problems: list[Problem | str] = list(problems)
+        self.source = source
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        head = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''} in the {self.kind}"
+        if self.source:
+            head += f" ({self.source})"
+        if len(self.problems) == 1:
+            return f"{head}: {self.problems[0]}"
+        return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+class DataError(_ProblemsError):
+    """The data cannot be used as given. Lists every problem at once."""
+
+    kind = "data"
+
+
+class SpecError(_ProblemsError):
+    """A model spec, formula, prior or argument is invalid. Lists every problem at once."""
+
+    kind = "model spec"
+
+
+class ConvergenceWarning(UserWarning):
+    """MCMC diagnostics did not pass the gate (R-hat, ESS, divergences, E-BFMI)."""
