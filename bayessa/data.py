@@ -392,10 +392,8 @@ def _numeric(raw: pd.Series, name: str, chk: _Checker, *, kind: str) -> np.ndarr
     return values
 
 
-def _dates(
-    raw: pd.Series, name: str, chk: _Checker, *, time_unit: str, allow_missing: bool = False
-) -> np.ndarray:
-    """Calendar time (float) from ISO 8601 dates; unparseable and (optionally) missing reported."""
+def _dates(raw: pd.Series, name: str, chk: _Checker, *, allow_missing: bool = False) -> np.ndarray:
+    """Days since 1970-01-01 (float) from ISO 8601 dates; unparseable and missing reported."""
     missing = raw.isna().to_numpy().copy()
     if pd.api.types.is_datetime64_any_dtype(raw.dtype):
         parsed = raw
@@ -407,7 +405,7 @@ def _dates(
     ok = parsed.notna().to_numpy()
     if ok.any():
         days = (parsed[ok].to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.float64)
-        out[ok] = days / TIME_UNITS[time_unit]
+        out[ok] = days
     bad = ~ok & ~missing
     if bad.any():
         examples = ", ".join(repr(str(v)) for v in pd.unique(raw[bad])[:3])
@@ -517,6 +515,7 @@ def _validate(
         )
 
     form = columns.form
+    unit = TIME_UNITS[time_unit]
     origin = np.full(n, np.nan)
     if form == "durations":
         exit_ = _numeric(raw[columns.time], columns.time, chk, kind="duration")
@@ -528,7 +527,7 @@ def _validate(
         )
         event = _events(raw[columns.event], columns.event, chk)
         if columns.start is not None:
-            origin = _dates(raw[columns.start], columns.start, chk, time_unit=time_unit)
+            origin = _dates(raw[columns.start], columns.start, chk) / unit
         elif columns.origin is not None:
             origin = _numeric(raw[columns.origin], columns.origin, chk, kind="origin")
         entry = np.zeros(n)
@@ -541,9 +540,9 @@ def _validate(
                 "entry is the time since time zero at which observation began; it must be >= 0",
             )
     else:
-        origin = _dates(raw[columns.start], columns.start, chk, time_unit=time_unit)
+        origin = _dates(raw[columns.start], columns.start, chk)
         if form == "dates":
-            stop = _dates(raw[columns.stop], columns.stop, chk, time_unit=time_unit)
+            stop = _dates(raw[columns.stop], columns.stop, chk)
             event = _events(raw[columns.event], columns.event, chk)
             stop_name = columns.stop
         else:
@@ -551,14 +550,12 @@ def _validate(
                 raw[columns.event_date],
                 columns.event_date,
                 chk,
-                time_unit=time_unit,
                 allow_missing=True,
             )
             cens = _dates(
                 raw[columns.censor_date],
                 columns.censor_date,
                 chk,
-                time_unit=time_unit,
                 allow_missing=True,
             )
             event_blank = (
@@ -576,7 +573,8 @@ def _validate(
             )
             stop = np.where(event == 1, ev_date, cens)
             stop_name = f"{columns.event_date}/{columns.censor_date}"
-        exit_ = stop - origin
+        # Differences of whole days first, then one division: exact to rounding of the result.
+        exit_ = (stop - origin) / unit
         chk.rows(
             exit_ < 0,
             stop_name,
@@ -585,13 +583,14 @@ def _validate(
         )
         entry = np.zeros(n)
         if columns.entry is not None:
-            entry = _dates(raw[columns.entry], columns.entry, chk, time_unit=time_unit) - origin
+            entry = (_dates(raw[columns.entry], columns.entry, chk) - origin) / unit
             chk.rows(
                 entry < 0,
                 columns.entry,
                 f"entry dates before {columns.start}",
                 "observation cannot begin before time zero; check the dates",
             )
+        origin = origin / unit
 
     both = np.isfinite(entry) & np.isfinite(exit_) & (entry >= 0) & (exit_ >= 0)
     if columns.entry is not None:
