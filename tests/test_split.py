@@ -227,7 +227,7 @@ def test_aggregation_preserves_poisson_likelihood_up_to_constant():
             k: rng.normal(0, 1, len(f[k].cat.categories)) for k in ("interval", "period", "x", "g")
         }
 
-        def log_rate(tab):
+        def log_rate(tab, beta=beta):
             return sum(beta[k][tab[k].cat.codes.to_numpy()] for k in beta)
 
         lp, lc = log_rate(f), log_rate(c)
