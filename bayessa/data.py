@@ -345,20 +345,51 @@ def read_data(
 
 
 class _Checker:
-    """Accumulates row-level problems as boolean masks, table-level problems as messages."""
+    """Accumulates row-level problems as boolean masks, table-level problems as messages.
 
-    def __init__(self, ids: np.ndarray):
-        self.ids = ids
+    Unit labels for messages are built only for offending rows (building them for every row of a
+    large table would cost more than the validation itself).
+    """
+
+    def __init__(self, raw: pd.DataFrame, id_col: str | None):
+        self.raw = raw
+        self.id_col = id_col
         self.row_problems: list[tuple[Problem, np.ndarray]] = []
         self.table_problems: list[Problem] = []
+
+    def labels(self, mask: np.ndarray) -> tuple[object, ...]:
+        """The unit id of each masked row, or ``row k`` (1-based data row) where it has none."""
+        rows = np.flatnonzero(mask)
+        if self.id_col is None:
+            return tuple(f"row {k + 1}" for k in rows)
+        ids = self.raw[self.id_col].to_numpy(dtype=object)[rows]
+        return tuple(f"row {k + 1}" if pd.isna(i) else i for k, i in zip(rows, ids, strict=True))
 
     def rows(self, mask: np.ndarray, column: str | None, what: str, fix: str) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
-            self.row_problems.append((Problem(what, fix, column, tuple(self.ids[mask])), mask))
+            self.row_problems.append((Problem(what, fix, column, self.labels(mask)), mask))
 
     def table(self, what: str, fix: str, column: str | None = None) -> None:
         self.table_problems.append(Problem(what, fix, column))
+
+
+def _factorize(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and *stripped string* uniques; missing and blank values get code -1.
+
+    Work is done on the unique values only, so it is cheap on large tables with few levels.
+    """
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    codes = np.asarray(codes)
+    text = np.array([str(u).strip() for u in uniques], dtype=object)
+    if text.size:
+        blank = np.append(text == "", False)  # index -1 (missing) stays -1
+        codes = np.where(blank[codes], -1, codes)
+    return codes, text
+
+
+def _examples(raw: pd.Series, mask: np.ndarray) -> str:
+    return ", ".join(repr(str(v)) for v in pd.unique(raw[mask])[:3])
 
 
 def _numeric(raw: pd.Series, name: str, chk: _Checker, *, kind: str) -> np.ndarray:
@@ -367,12 +398,14 @@ def _numeric(raw: pd.Series, name: str, chk: _Checker, *, kind: str) -> np.ndarr
         chk.rows(
             np.ones(len(raw), bool),
             name,
-            f"{kind} must be numbers but the column holds true/false values",
+            f"{kind}s must be numbers but the column holds true/false values",
             f"give {kind}s as numbers",
         )
         return np.full(len(raw), np.nan)
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     missing = raw.isna().to_numpy().copy()
+    if not pd.api.types.is_numeric_dtype(raw.dtype) and np.isnan(values).any():
+        missing |= _factorize(raw)[0] == -1
     chk.rows(
         missing,
         name,
@@ -381,11 +414,10 @@ def _numeric(raw: pd.Series, name: str, chk: _Checker, *, kind: str) -> np.ndarr
     )
     bad = np.isnan(values) & ~missing
     if bad.any():
-        examples = ", ".join(repr(str(v)) for v in pd.unique(raw[bad])[:3])
         chk.rows(
             bad,
             name,
-            f"{kind} that are not numbers (e.g. {examples})",
+            f"{kind} that are not numbers (e.g. {_examples(raw, bad)})",
             f"give plain numbers in the {kind} column, without units or text",
         )
     chk.rows(np.isinf(values), name, f"infinite {kind}", f"give finite {kind}s")
@@ -394,25 +426,27 @@ def _numeric(raw: pd.Series, name: str, chk: _Checker, *, kind: str) -> np.ndarr
 
 def _dates(raw: pd.Series, name: str, chk: _Checker, *, allow_missing: bool = False) -> np.ndarray:
     """Days since 1970-01-01 (float) from ISO 8601 dates; unparseable and missing reported."""
-    missing = raw.isna().to_numpy().copy()
-    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        parsed = raw
-    else:
-        text = raw.astype("string").str.strip()
-        missing |= (text == "").fillna(False).to_numpy()
-        parsed = pd.to_datetime(text.where(~missing), format="ISO8601", errors="coerce")
     out = np.full(len(raw), np.nan)
-    ok = parsed.notna().to_numpy()
-    if ok.any():
-        days = (parsed[ok].to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.float64)
-        out[ok] = days
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        missing = raw.isna().to_numpy()
+        ok = ~missing
+        out[ok] = (raw[ok].to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.float64)
+    else:
+        # Parse each distinct string once: dates repeat, and this avoids converting a
+        # million-row string column element by element.
+        codes, text = _factorize(raw)
+        missing = codes == -1
+        parsed = pd.to_datetime(pd.Series(text, dtype=object), format="ISO8601", errors="coerce")
+        days_u = (parsed.to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.float64)
+        days_u[parsed.isna().to_numpy()] = np.nan
+        out = np.append(days_u, np.nan)[codes]
+        ok = ~np.isnan(out)
     bad = ~ok & ~missing
     if bad.any():
-        examples = ", ".join(repr(str(v)) for v in pd.unique(raw[bad])[:3])
         chk.rows(
             bad,
             name,
-            f"dates that are not ISO 8601 (e.g. {examples})",
+            f"dates that are not ISO 8601 (e.g. {_examples(raw, bad)})",
             "write dates as YYYY-MM-DD (ISO 8601), one format for the whole column",
         )
     if not allow_missing:
@@ -425,36 +459,46 @@ def _dates(raw: pd.Series, name: str, chk: _Checker, *, allow_missing: bool = Fa
     return out
 
 
+def _blank(raw: pd.Series) -> np.ndarray:
+    """Missing or whitespace-only values."""
+    if pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.isna().to_numpy()
+    return _factorize(raw)[0] == -1
+
+
 def _events(raw: pd.Series, name: str, chk: _Checker) -> np.ndarray:
-    missing = raw.isna().to_numpy().copy()
-    chk.rows(missing, name, "missing event values", "code every event as 1 (event) or 0 (censored)")
     if pd.api.types.is_bool_dtype(raw.dtype):
-        return raw.fillna(False).to_numpy(dtype=np.int8)
-    if pd.api.types.is_numeric_dtype(raw.dtype):
+        missing = raw.isna().to_numpy()
+        bad = np.zeros(len(raw), bool)
+        out = raw.fillna(False).to_numpy(dtype=np.int8)
+    elif pd.api.types.is_numeric_dtype(raw.dtype):
         v = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(v)
         bad = ~missing & ~np.isin(v, (0.0, 1.0))
-        out = np.where(v == 1.0, 1, 0).astype(np.int8)
+        out = (v == 1.0).astype(np.int8)
     else:
-        text = raw.astype("string").str.strip().str.lower()
-        is_true = text.isin(_TRUE).fillna(False).to_numpy()
-        is_false = text.isin(_FALSE).fillna(False).to_numpy()
+        codes, text = _factorize(raw)
+        lower = np.array([t.lower() for t in text], dtype=object)
+        is_true = np.append(np.isin(lower, list(_TRUE)), False)[codes]
+        is_false = np.append(np.isin(lower, list(_FALSE)), False)[codes]
+        missing = codes == -1
         bad = ~missing & ~is_true & ~is_false
         out = is_true.astype(np.int8)
+    chk.rows(missing, name, "missing event values", "code every event as 1 (event) or 0 (censored)")
     if bad.any():
-        examples = ", ".join(repr(str(v)) for v in pd.unique(raw[bad])[:3])
         chk.rows(
             bad,
             name,
-            f"event values outside {{0, 1, true, false}} (e.g. {examples})",
+            f"event values outside {{0, 1, true, false}} (e.g. {_examples(raw, bad)})",
             "recode the event column as 1 = event happened, 0 = censored (e.g. yes -> 1, no -> 0)",
         )
     return out
 
 
 def _categorical(raw: pd.Series, name: str, chk: _Checker, *, role: str) -> pd.Categorical:
-    missing = raw.isna().to_numpy().copy()
-    if raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype):
-        missing |= (raw.astype("string").str.strip() == "").fillna(False).to_numpy()
+    """Categorical with stripped string levels (sorted, or in the input's category order)."""
+    codes, text = _factorize(raw)
+    missing = codes == -1
     chk.rows(
         missing,
         name,
@@ -462,24 +506,13 @@ def _categorical(raw: pd.Series, name: str, chk: _Checker, *, role: str) -> pd.C
         f"fill in the {role} (e.g. a level 'unknown') or exclude those units with on_invalid='exclude'",
     )
     if isinstance(raw.dtype, pd.CategoricalDtype):
-        cat = pd.Categorical(
-            raw.astype("string").where(~missing), categories=[str(c) for c in raw.cat.categories]
-        )
+        order = [str(c).strip() for c in raw.cat.categories]
+        levels = [c for c in dict.fromkeys(order) if c != ""]
     else:
-        cat = pd.Categorical(raw.astype("string").str.strip().where(~missing))
-    return cat
-
-
-def _unit_labels(raw: pd.DataFrame, id_col: str | None) -> np.ndarray:
-    """Labels used in messages: the unit id, or ``row k`` (1-based data row) where there is none."""
-    if id_col is None:
-        return np.char.add("row ", np.arange(1, len(raw) + 1).astype(str)).astype(object)
-    labels = raw[id_col].to_numpy(dtype=object)
-    missing = pd.isna(labels)
-    if missing.any():
-        labels = labels.copy()
-        labels[missing] = [f"row {k + 1}" for k in np.flatnonzero(missing)]
-    return labels
+        levels = sorted({t for t in text if t != ""})
+    pos = {lvl: i for i, lvl in enumerate(levels)}
+    remap = np.array([pos.get(t, -1) for t in text] + [-1], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes], categories=levels)
 
 
 def _validate(
@@ -502,7 +535,7 @@ def _validate(
             ],
             source=source,
         )
-    chk = _Checker(_unit_labels(raw, columns.id))
+    chk = _Checker(raw, columns.id)
     if columns.id is not None:
         idcol = raw[columns.id]
         chk.rows(idcol.isna().to_numpy(), columns.id, "missing unit ids", "give every unit an id")
@@ -558,15 +591,10 @@ def _validate(
                 chk,
                 allow_missing=True,
             )
-            event_blank = (
-                raw[columns.event_date].isna().to_numpy()
-                | (raw[columns.event_date].astype("string").str.strip() == "")
-                .fillna(False)
-                .to_numpy()
-            )
+            event_blank = _blank(raw[columns.event_date])
             event = (~event_blank).astype(np.int8)
             chk.rows(
-                event_blank & np.isnan(cens) & raw[columns.censor_date].isna().to_numpy(),
+                event_blank & _blank(raw[columns.censor_date]),
                 columns.censor_date,
                 f"no event date and no {columns.censor_date} (censoring date)",
                 "give the date of last contact for units without an event",

@@ -1,0 +1,1 @@
+"""bayessa's performance suite: ``python -m benchmarks [data|fit|all]`` (``make bench``)."""
