@@ -1,0 +1,29 @@
+"""Frequentist cross-check: Kaplan–Meier, the log-rank family and the Poisson-GLM PEM.
+
+Every number is pinned to R ``survival`` / ``stats::glm`` by ``tests/test_frequentist.py``
+(references made by ``tests/reference/make_reference.R``). Conventions: ``docs/frequentist.md``.
+
+* :func:`kaplan_meier`, :func:`km_summary`, :func:`km_median`, :func:`km_rmst`
+* :func:`logrank`, :func:`logrank_trend` -> :class:`LogRankResult`
+* :func:`poisson_glm` -> :class:`GLMResult`; :func:`poisson_pem` -> :class:`PEMResult`
+"""
+
+from __future__ import annotations
+
+from bayessa.frequentist.glm import GLMResult, PEMResult, poisson_glm, poisson_pem
+from bayessa.frequentist.km import kaplan_meier, km_median, km_rmst, km_summary
+from bayessa.frequentist.logrank import LogRankResult, logrank, logrank_trend
+
+__all__ = [
+    "GLMResult",
+    "LogRankResult",
+    "PEMResult",
+    "kaplan_meier",
+    "km_median",
+    "km_rmst",
+    "km_summary",
+    "logrank",
+    "logrank_trend",
+    "poisson_glm",
+    "poisson_pem",
+]
