@@ -128,7 +128,9 @@ def _event(df: pd.DataFrame, col: str, problems: list[Problem]) -> np.ndarray:
         )
     bad = ~ok & ~missing
     if bad.any():
-        shown = ", ".join(repr(v) for v in pd.unique(raw[bad])[:5])
+        found = pd.unique(raw[bad])
+        shown = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in found[:5])
+        shown += f" and {len(found) - 5} more" if len(found) > 5 else ""
         problems.append(
             Problem(
                 f"event values other than 0/1 or True/False (found {shown})",

@@ -316,7 +316,7 @@ write_csv(cells, "lung_pem_cells.csv")
 glm_case <- function(call, fit, names) {
   co <- summary(fit)$coefficients
   ci <- confint.default(fit)
-  list(call = call, names = names, coef = unname(co[, 1]), se = unname(co[, 2]),
+  list(call = call, names = names, r_names = rownames(co), coef = unname(co[, 1]), se = unname(co[, 2]),
        z = unname(co[, 3]), p_value = unname(co[, 4]), lower = unname(ci[, 1]),
        upper = unname(ci[, 2]), loglik = as.numeric(logLik(fit)), deviance = deviance(fit),
        aic = AIC(fit), df_residual = fit$df.residual, converged = fit$converged)
@@ -339,12 +339,71 @@ glm_ref$lung_pem_ref_male <- glm_case(
         "offset = log(exposure), data = lung_pem_cells)"),
   fit2, c(base_names, "sex[female]", "ecog[2-4]"))
 
+# ---------------------------------------------------------------- bundled data (data/sa_groups.csv)
+# Durations in days from founding to closure (event) or last contact (censored). The derived
+# columns are snapshotted to sa_groups_durations.csv so the R numbers and the Python input are the
+# same bits; tests/test_frequentist.py checks that the snapshot still matches data/sa_groups.csv
+# (if it does not, the bundled data were regenerated: rerun this script).
+sa_path <- file.path(here, "..", "..", "data", "sa_groups.csv")
+sa_cases <- NULL
+if (file.exists(sa_path)) {
+  sa <- read.csv(sa_path, stringsAsFactors = FALSE, na.strings = "")
+  sa <- data.frame(
+    group_id = sa$group_id,
+    days = as.numeric(as.Date(sa$last_contact) - as.Date(sa$founded)),
+    closed = as.integer(!is.na(sa$closed)),
+    leader = sa$leader, era = sa$era, setting = sa$setting
+  )
+  write_csv(sa, "sa_groups_durations.csv")
+  spec <- function(...) c(list(data = "sa_groups_durations.csv", time = "days", event = "closed"),
+                          list(...))
+  km$sa_leader <- km_case("survfit(Surv(days, closed) ~ leader, data = sa)",
+    Surv(days, closed) ~ leader, sa, "log", 1826, spec(group = "leader", entry = NULL))
+  km$sa_era <- km_case('survfit(Surv(days, closed) ~ era, data = sa, conf.type = "log-log")',
+    Surv(days, closed) ~ era, sa, "log-log", 1826, spec(group = "era", entry = NULL))
+  lr$sa_leader <- survdiff_case("survdiff(Surv(days, closed) ~ leader, data = sa)",
+    survdiff(Surv(days, closed) ~ leader, data = sa), spec(group = "leader", rho = 0, gamma = 0))
+  lr$sa_leader_rho1 <- survdiff_case("survdiff(Surv(days, closed) ~ leader, data = sa, rho = 1)",
+    survdiff(Surv(days, closed) ~ leader, data = sa, rho = 1),
+    spec(group = "leader", rho = 1, gamma = 0))
+  lr$sa_era <- survdiff_case("survdiff(Surv(days, closed) ~ era, data = sa)",
+    survdiff(Surv(days, closed) ~ era, data = sa), spec(group = "era", rho = 0, gamma = 0))
+  lr$sa_leader_strata_setting <- survdiff_case(
+    "survdiff(Surv(days, closed) ~ leader + strata(setting), data = sa)",
+    survdiff(Surv(days, closed) ~ leader + strata(setting), data = sa),
+    spec(group = "leader", strata = "setting", rho = 0, gamma = 0))
+  f <- survdiff(Surv(days, closed) ~ era, data = sa)
+  trend$sa_era <- c(list(call = paste("survdiff(Surv(days, closed) ~ era, data = sa);",
+                                      "scores before = 1, early = 2, formal = 3")),
+                    spec(group = "era"), trend_from(f, c(before = 1, early = 2, formal = 3)))
+  sp <- survSplit(Surv(days, closed) ~ leader + era, data = sa, cut = c(365, 730, 1095, 1826, 2922),
+                  episode = "interval", start = "tstart", end = "tstop")
+  sp$exposure <- sp$tstop - sp$tstart
+  sa_cells <- aggregate(cbind(events = closed, exposure) ~ interval + leader + era, data = sp,
+                        FUN = sum)
+  sa_cells <- sa_cells[order(sa_cells$interval, sa_cells$leader, sa_cells$era), ]
+  stopifnot(all(tapply(sa_cells$events, sa_cells$interval, sum) > 0))
+  write_csv(sa_cells, "sa_groups_pem_cells.csv")
+  fit <- glm(events ~ 0 + factor(interval) + leader + era + leader:era, family = poisson,
+             offset = log(exposure), data = sa_cells, control = ctl)
+  glm_ref$sa_groups_pem <- glm_case(
+    paste("glm(events ~ 0 + factor(interval) + leader + era + leader:era, family = poisson,",
+          "offset = log(exposure), data = sa_groups_pem_cells)"),
+    fit, c(sprintf("interval[%d]", 1:6), "leader[professional]", "era[early]", "era[formal]",
+           "leader[professional]:era[early]", "leader[professional]:era[formal]"))
+  sa_cases <- list(source = "data/sa_groups.csv",
+                   source_md5 = unname(tools::md5sum(sa_path)))
+} else {
+  message("data/sa_groups.csv not found: bundled-data cases skipped")
+}
+
 # ---------------------------------------------------------------- write
 out <- list(
   generated_by = "tests/reference/make_reference.R",
   r_version = R.version.string,
   survival_version = as.character(packageVersion("survival")),
   jsonlite_version = as.character(packageVersion("jsonlite")),
+  bundled_data = sa_cases,
   kaplan_meier = km, logrank = lr, trend = trend, glm = glm_ref
 )
 writeLines(toJSON(out, digits = NA, na = "null", auto_unbox = TRUE, pretty = TRUE,
