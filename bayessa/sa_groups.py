@@ -119,7 +119,10 @@ def _founding_days(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _iso(days: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(_EPOCH + days.astype("timedelta64[D]"), unit="D")
+    """ISO date strings (object array); each distinct day is formatted once."""
+    uniq, inverse = np.unique(days, return_inverse=True)
+    text = np.datetime_as_string(_EPOCH + uniq.astype("timedelta64[D]"), unit="D")
+    return text.astype(object)[inverse]
 
 
 def make_sa_groups(*, seed: Seed, n_groups: int = N_GROUPS) -> tuple[pd.DataFrame, dict]:
@@ -135,8 +138,9 @@ def make_sa_groups(*, seed: Seed, n_groups: int = N_GROUPS) -> tuple[pd.DataFram
     Returns
     -------
     frame : DataFrame
-        Columns :data:`COLUMNS`, one row per group, ordered by founding date; dates are ISO strings,
-        ``closed`` is blank (NaN) for groups without a recorded closure. Read it with
+        Columns :data:`COLUMNS`, one row per group, ordered by founding date; dates are ISO strings
+        (``closed`` is missing for groups without a recorded closure), the other columns are
+        Categoricals (reference level first). Read it with
         ``Columns(id="group_id", start="founded", event_date="closed",
         censor_date="last_contact", covariates=("leader", "setting", "era"), cluster="county")``.
     truth : dict
@@ -177,18 +181,18 @@ def make_sa_groups(*, seed: Seed, n_groups: int = N_GROUPS) -> tuple[pd.DataFram
         _days(STUDY_END),
     )
     closed = f["event"].to_numpy() == 1
+    order = np.lexsort((np.arange(len(f)), founded))  # by founding date, ties in simulation order
+    founded, stop, closed = founded[order], stop[order], closed[order]
     out = pd.DataFrame(
         {
+            "group_id": [f"SA{j + 1:04d}" for j in range(len(f))],
+            "county": f["county"].array.take(order),
             "founded": _iso(founded),
             "closed": np.where(closed, _iso(stop), None),
             "last_contact": _iso(stop),
-            "county": f["county"].astype(str),
-            **{c: f[c].astype(str) for c in ("leader", "setting", "setting_type", "era")},
+            **{c: f[c].array.take(order) for c in ("leader", "setting", "setting_type", "era")},
         }
-    )
-    out = out.iloc[np.lexsort((np.arange(len(out)), founded))].reset_index(drop=True)
-    out.insert(0, "group_id", [f"SA{j + 1:04d}" for j in range(len(out))])
-    out = out[list(COLUMNS)]
+    )[list(COLUMNS)]
     truth = {
         "synthetic": True,
         "description": "Synthetic SA self-help groups in Michigan (NOT the study data)",
