@@ -19,6 +19,16 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SurvivalData": ("bayessa.data", "SurvivalData"),
     "split": ("bayessa.split", "split"),
     "aggregate": ("bayessa.aggregate", "aggregate"),
+    "build_design": ("bayessa.design", "build_design"),
+    "load_spec": ("bayessa.spec", "load_spec"),
+    "Spec": ("bayessa.spec", "Spec"),
+    "fit": ("bayessa.api", "fit"),
+    "prepare": ("bayessa.api", "prepare"),
+    "load": ("bayessa.result", "load"),
+    "FitResult": ("bayessa.result", "FitResult"),
+    "check_diagnostics": ("bayessa.diagnostics", "check"),
+    "simulate_pem": ("bayessa.simulate", "simulate_pem"),
+    "make_sa_groups": ("bayessa.sa_groups", "make_sa_groups"),
 }
 
 
