@@ -167,9 +167,9 @@ def kaplan_meier(
     >>> df = pd.DataFrame({"t": [1, 2, 2, 3], "d": [1, 1, 0, 1]})
     >>> kaplan_meier(df, time="t", event="d")[["time", "n_risk", "surv"]]
        time  n_risk  surv
-    0     1       4  0.75
-    1     2       3  0.50
-    2     3       1  0.00
+    0   1.0       4  0.75
+    1   2.0       3  0.50
+    2   3.0       1  0.00
     """
     _check_conf(conf_type, conf_level)
     frames = []
