@@ -59,6 +59,8 @@ PRIOR_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 _POSITIVE = {"sigma", "nu", "lam"}
 BASELINES = ("iid", "rw1", "rw2")
+#: Marker for :meth:`Spec.with_overrides`: remove a field.
+CLEAR = object()
 SAMPLERS = ("nutpie", "pymc", "numpyro")
 PARAMETERIZATIONS = ("auto", "centered", "noncentered")
 ADAPTATIONS = ("diag", "low_rank")
@@ -265,12 +267,18 @@ class Spec:
         return p
 
     def with_overrides(self, **changes: Any) -> Spec:
-        """A new validated spec with ``section__field=value`` changes (e.g. ``sampler__draws=500``)."""
+        """A new validated spec with ``section__field=value`` changes (e.g. ``sampler__draws=500``).
+
+        ``None`` leaves a field as it is; :data:`CLEAR` removes it (back to its default).
+        """
         d = self.to_dict()
         for key, value in changes.items():
             if value is None:
                 continue
             sec, _, name = key.partition("__")
+            if value is CLEAR:
+                d.get(sec, {}).pop(name, None)
+                continue
             if not name:
                 d[sec] = value
             else:

@@ -1,0 +1,74 @@
+"""Command-line plumbing shared by ``python -m bayessa.<command>``.
+
+Every command is ``main(argv) -> int``: 0 success, 1 a failed check the user asked to be strict
+about, 2 bad data, spec or arguments (one clear message on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from bayessa.errors import BayessaError
+
+__all__ = ["ArgumentParser", "EXIT_BAD_INPUT", "EXIT_FAILED_CHECK", "EXIT_OK", "run_main"]
+
+EXIT_OK = 0
+EXIT_FAILED_CHECK = 1
+EXIT_BAD_INPUT = 2
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports errors as ``prog: error: ...`` and exits 2 (argparse's own code)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def run_main(body: Callable[[], int], prog: str) -> int:
+    """Run a command body, turning bayessa's errors into exit 2 with a message and no traceback."""
+    try:
+        return body()
+    except BayessaError as err:
+        sys.stderr.write(f"{prog}: error: {err}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{prog}: interrupted; nothing was written\n")
+        return 130
+
+
+def csv_floats(text: str) -> list[float]:
+    """Parse ``"0,0.5,1,inf"`` for argparse."""
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def nonnegative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
+    return v
+
+
+def argv_or_sys(argv: Sequence[str] | None) -> list[str]:
+    return list(sys.argv[1:] if argv is None else argv)
