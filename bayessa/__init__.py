@@ -28,6 +28,15 @@ _LAZY: dict[str, tuple[str, str]] = {
     "FitResult": ("bayessa.result", "FitResult"),
     "check_diagnostics": ("bayessa.diagnostics", "check"),
     "simulate_pem": ("bayessa.simulate", "simulate_pem"),
+    "kaplan_meier": ("bayessa.frequentist", "kaplan_meier"),
+    "km_summary": ("bayessa.frequentist", "km_summary"),
+    "km_median": ("bayessa.frequentist", "km_median"),
+    "km_rmst": ("bayessa.frequentist", "km_rmst"),
+    "logrank": ("bayessa.frequentist", "logrank"),
+    "logrank_trend": ("bayessa.frequentist", "logrank_trend"),
+    "LogRankResult": ("bayessa.frequentist", "LogRankResult"),
+    "poisson_glm": ("bayessa.frequentist", "poisson_glm"),
+    "poisson_pem": ("bayessa.frequentist", "poisson_pem"),
     "make_sa_groups": ("bayessa.sa_groups", "make_sa_groups"),
 }
 

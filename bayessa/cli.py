@@ -7,7 +7,9 @@ about, 2 bad data, spec or arguments (one clear message on stderr, never a trace
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+import types
 from collections.abc import Callable, Sequence
 
 from bayessa.errors import BayessaError
@@ -72,3 +74,20 @@ def nonnegative_int(text: str) -> int:
 
 def argv_or_sys(argv: Sequence[str] | None) -> list[str]:
     return list(sys.argv[1:] if argv is None else argv)
+
+
+def callable_module(module_name: str, target: str) -> None:
+    """Make the command module ``module_name`` callable as the library function ``target``.
+
+    ``bayessa.fit`` and ``bayessa.logrank`` are both a library function (the public API) and a
+    command module (``python -m bayessa.fit``). Importing the module would otherwise replace the
+    function on the package; with this hook ``bayessa.fit(...)`` keeps working either way.
+    ``target`` is ``"package.module:function"``.
+    """
+    mod_name, _, func = target.partition(":")
+
+    class _CallableModule(types.ModuleType):
+        def __call__(self, *args, **kwargs):
+            return getattr(importlib.import_module(mod_name), func)(*args, **kwargs)
+
+    sys.modules[module_name].__class__ = _CallableModule

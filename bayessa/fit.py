@@ -20,7 +20,6 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-import types
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from bayessa.cli import (
     EXIT_OK,
     ArgumentParser,
     argv_or_sys,
+    callable_module,
     csv_floats,
     nonnegative_int,
     positive_int,
@@ -214,16 +214,7 @@ def _print_summary(result, diag, out: Path, seconds: float) -> None:
     print(f"Run written to {out} ({seconds:.1f} s)")
 
 
-class _CallableModule(types.ModuleType):
-    """Keep ``bayessa.fit(...)`` (the API function) working after ``import bayessa.fit``."""
-
-    def __call__(self, *args, **kwargs):
-        from bayessa.api import fit
-
-        return fit(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+callable_module(__name__, "bayessa.api:fit")
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bayessa.cli import callable_module
 from bayessa.errors import BayessaError
 
 __all__ = ["main"]
@@ -109,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f" Chisq= {trend.statistic:.4g}  on 1 degree of freedom, p= {trend.p_value:.3g}")
     return 0
 
+
+callable_module(__name__, "bayessa.frequentist:logrank")
 
 if __name__ == "__main__":
     raise SystemExit(main())
