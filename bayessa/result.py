@@ -135,6 +135,21 @@ def assemble(dt, prepared, spec, info, *, log_likelihood: bool | str = "auto"):
                 [float(x) if np.isfinite(x) else "inf" for x in prepared.pieces.cuts]
             ),
             "bayessa_time_unit": data.time_unit,
+            # What prediction needs to rebuild design rows from a loaded run (no prepared data):
+            # each coefficient's (variable, level) pairs, levels (reference first), the terms.
+            "bayessa_design": json.dumps(
+                {
+                    "formula": design.formula,
+                    "variables": list(design.variables),
+                    "levels": {k: list(v) for k, v in design.levels.items()},
+                    "reference": dict(design.reference),
+                    "terms": list(design.terms),
+                    "coef_names": list(design.coef_names),
+                    "coef_levels": [[list(p) for p in c] for c in design.coef_levels],
+                    "cluster": design.random[0].name if design.random else None,
+                    "cluster_levels": list(design.random[0].levels) if design.random else [],
+                }
+            ),
             "bayessa_log_likelihood": "stored"
             if store
             else "not stored (units x samples too large; pass log_likelihood=True)",
