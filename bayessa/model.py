@@ -114,7 +114,14 @@ def _prior_rv(pm, name: str, prior: Prior, **kw):
     raise SpecError(f"unknown prior family '{prior.dist}' for {name}")  # pragma: no cover
 
 
-def build_model(cells: Cells, design: Design, spec: Spec):
+def build_model(
+    cells: Cells,
+    design: Design,
+    spec: Spec,
+    *,
+    center: np.ndarray | None = None,
+    data_containers: bool = False,
+):
     """Build the PyMC model for aggregated cells.
 
     Parameters
@@ -125,6 +132,17 @@ def build_model(cells: Cells, design: Design, spec: Spec):
         Fixed-effect matrix and random-intercept codes for the same cells.
     spec : Spec
         Baseline prior, strata, time-varying effects, priors and cluster parameterisation.
+    center : (p,) array, optional
+        The vector :math:`\\bar x` at which the fixed-effect columns are centred while sampling.
+        Default: their event-weighted means in ``cells``. The prior on the sampled (centred)
+        baseline makes the implied prior of the reported ``baseline`` depend on :math:`\\bar x`,
+        so simulation-based calibration, which must fix the prior before simulating the events,
+        passes a centring chosen without the simulated events.
+    data_containers : bool, default False
+        Hold the events and log-exposure in ``pm.Data`` containers named ``events_data`` and
+        ``log_exposure``, so that a compiled model can be re-used for new data with the same cells
+        (``nutpie``'s ``compiled.with_data(events_data=..., log_exposure=...)``). The model and
+        its log-density are otherwise identical.
 
     Returns
     -------
@@ -196,8 +214,13 @@ def build_model(cells: Cells, design: Design, spec: Spec):
     # uncorrelated with the effects. The reported ``baseline`` is shifted back to the reference
     # profile, so predictions use the uncentred X.
     X = design.X
-    w = events if events.sum() > 0 else np.ones(n)
-    xbar = (w @ X) / w.sum() if X.shape[1] else np.zeros(0)
+    if center is None:
+        w = events if events.sum() > 0 else np.ones(n)
+        xbar = (w @ X) / w.sum() if X.shape[1] else np.zeros(0)
+    else:
+        xbar = np.asarray(center, dtype=np.float64)
+        if xbar.shape != (X.shape[1],) or not np.isfinite(xbar).all():
+            raise SpecError(f"center needs {X.shape[1]} finite values (one per coefficient)")
     Xc = X - xbar
 
     with pm.Model(coords=coords) as model:
@@ -257,7 +280,11 @@ def build_model(cells: Cells, design: Design, spec: Spec):
                 u = pm.Deterministic("cluster_effect", sd * u_z, dims=cluster.name)
             eta = eta + u[cluster.codes]
 
-        pm.Poisson("events", mu=pt.exp(eta + log_exposure), observed=events, dims="cell")
+        observed = events
+        if data_containers:
+            log_exposure = pm.Data("log_exposure", log_exposure, dims="cell")
+            observed = pm.Data("events_data", events, dims="cell")
+        pm.Poisson("events", mu=pt.exp(eta + log_exposure), observed=observed, dims="cell")
 
     info = ModelInfo(
         n_cells=n,
