@@ -7,7 +7,8 @@ posterior          model parameters (``baseline``, ``beta``, ``cluster_effect``,
 sample_stats       sampler statistics (divergences, energy, tree depth, ...)
 observed_data      ``time`` (unit): exit time; ``events`` (cell): events per cell
 constant_data      ``time`` (unit): event status (1 event, 0 censored), same name as the times;
-                   ``entry`` (unit); ``exposure`` (cell); ``interval`` (cell); unit covariates
+                   ``entry`` (unit); ``origin`` (unit, calendar time of time zero, NaN if
+                   unknown); ``exposure`` (cell); ``interval`` (cell); unit covariates
 log_likelihood     ``time`` (chain, draw, unit): per-unit survival log-likelihood, for LOO
 attrs              spec (TOML), data hash, seed, package versions, model facts, data audit
 =================  ===========================================================================
@@ -82,6 +83,8 @@ def assemble(dt, prepared, spec, info, *, log_likelihood: bool | str = "auto"):
     const = {
         "time": ("unit", f["event"].to_numpy().astype(np.int8)),
         "entry": ("unit", f["entry"].to_numpy()),
+        # calendar time of each unit's time zero (NaN if unknown): predictive replicates need it
+        "origin": ("unit", f["origin"].to_numpy(np.float64)),
         "exposure": ("cell", c["exposure"].to_numpy()),
         "interval": ("cell", c["interval"].cat.codes.to_numpy().astype(np.int16)),
     }
