@@ -54,7 +54,7 @@ __all__ = [
     "UnitLayout",
     "as_tree",
     "censoring_times",
-    "loo_pit",
+    "cumulative_hazard",
     "prior_draws",
     "replicate_lifetimes",
     "unit_layout",
@@ -421,86 +421,44 @@ def replicate_lifetimes(
     )
 
 
-# --------------------------------------------------------------------------------------------
-# LOO-PIT for censored lifetimes
-
-
-def loo_pit(
-    source: Any, *, seed: int | np.random.Generator | None = None, loo: bool = True
-) -> xr.Dataset:
-    r"""Randomised (LOO-)PIT of censored lifetimes with delayed entry.
-
-    For draw :math:`s` the predictive CDF of unit :math:`i` given survival to its entry is
-    :math:`F_i^{(s)}(t) = 1 - \exp\{-H_i^{(s)}(t)\}` (cumulative hazard from :math:`e_i`), and
-    the LOO predictive CDF is the PSIS-weighted mixture
-    :math:`F_i(t) = \sum_s w_i^{(s)} F_i^{(s)}(t)` with weights
-    :math:`w_i^{(s)} \propto 1 / p(y_i \mid \theta^{(s)})` Pareto-smoothed (the per-unit
-    log-likelihood in ``log_likelihood["time"]``). The PIT value is
+def cumulative_hazard(
+    source: Any, end: np.ndarray | None = None, *, group: str = "posterior"
+) -> np.ndarray:
+    r"""Cumulative hazard of every unit from its entry, per draw.
 
     .. math::
 
-        u_i = F_i(X_i) \text{ if unit } i \text{ had an event}, \qquad
-        u_i \sim \mathrm{Uniform}\bigl(F_i(X_i), 1\bigr) \text{ if it was censored at } X_i .
+        H_i^{(s)} = \int_{e_i}^{t_i} \lambda_i^{(s)}(v)\,dv
+                  = \sum_{\text{pieces } j} \lambda_{ij}^{(s)} \, |(e_i, t_i] \cap j|,
 
-    If the model is right and censoring is independent, :math:`F_i(T_i) \sim U(0, 1)` and,
-    given :math:`T_i > X_i`, :math:`F_i(T_i) \sim U(F_i(X_i), 1)`; so the :math:`u_i` are
-    uniform, and the randomisation only fills in what censoring hides. ArviZ's ``loo_pit``
-    compares predictive draws with the observed value and would treat censoring times as
-    event times, hence this function. The CDF is computed in closed form, not from replicates.
+    so :math:`1 - \exp(-H_i^{(s)})` is the probability of an event in :math:`(e_i, t_i]` given
+    survival to :math:`e_i` (each unit with its fitted cluster effect).
 
     Parameters
     ----------
     source : FitResult or DataTree
-        With ``posterior`` and, for ``loo=True``, ``log_likelihood``.
-    seed : int or numpy.random.Generator, optional
-        Seed of the uniform draws for censored units.
-    loo : bool
-        Leave-one-out weights (default); ``False``: equal weights (posterior predictive PIT).
+    end : (n,) array, optional
+        The ages :math:`t_i`; default each unit's observed exit. Capped at the last cut point.
+    group : str
+        ``"posterior"`` or ``"prior"``.
 
     Returns
     -------
-    xarray.Dataset
-        ``pit`` (unit), ``event`` (unit) and, with ``loo=True``, ``pareto_k`` (unit).
+    (chain * draw, n) float64
     """
     tree = as_tree(source)
-    post = _group(tree, "posterior")
+    post = _group(tree, group)
     lay = unit_layout(tree)
     S = post.sizes["chain"] * post.sizes["draw"]
-    n = lay.n_units
-    F = np.empty((S, n))
+    end = np.minimum(lay.exit if end is None else np.asarray(end, dtype=float), lay.cuts[-1])
     u = _cluster_effects(post, "fitted", np.random.default_rng(0))
-    end = np.minimum(lay.exit, lay.cuts[-1])
-    J = lay.cuts.size + lay.period_cuts.size
-    for idx in _blocks(n, S * J):
+    H = np.empty((S, lay.n_units))
+    for idx in _blocks(lay.n_units, S * (lay.cuts.size + lay.period_cuts.size)):
         _, w, k, p = _pieces(lay, idx, end)
         h = _piece_hazard(post, lay, idx, k, p, u)
         with np.errstate(invalid="ignore", over="ignore"):
-            H = np.where(w > 0, h * w, 0.0).sum(axis=-1)
-        F[:, idx] = -np.expm1(-H)
-    out: dict[str, Any] = {"event": ("unit", lay.event.astype(np.int8))}
-    if loo:
-        if "log_likelihood" not in tree.children:
-            raise SpecError(
-                "LOO-PIT needs the per-unit log-likelihood (log_likelihood group); refit with "
-                "log_likelihood=True, or pass loo=False"
-            )
-        import arviz_stats  # noqa: F401  (registers the .azstats accessor)
-
-        ll = tree["log_likelihood"]["time"].transpose("chain", "draw", "unit")
-        lw, k_hat = ll.azstats.psislw(r_eff=1.0, dim=["chain", "draw"])
-        lw = lw.transpose("chain", "draw", "unit").to_numpy().reshape(S, n)
-        lw = lw - lw.max(axis=0)
-        wts = np.exp(lw)
-        wts /= wts.sum(axis=0)
-        cdf = (wts * F).sum(axis=0)
-        out["pareto_k"] = ("unit", np.asarray(k_hat.transpose("unit").to_numpy(), dtype=float))
-    else:
-        cdf = F.mean(axis=0)
-    rng = _generator(seed)
-    v = rng.uniform(size=n)
-    pit = np.where(lay.event, cdf, cdf + v * (1.0 - cdf))
-    out["pit"] = ("unit", np.clip(pit, 0.0, 1.0))
-    return xr.Dataset(out, coords={"unit": lay.ids})
+            H[:, idx] = np.where(w > 0, h * w, 0.0).sum(axis=-1)
+    return H
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from _ppc_fakes import constant_hazard_tree, fake_tree
 from scipy import stats
 
 from bayessa.errors import SpecError
-from bayessa.ppc import censoring_times, loo_pit, replicate_lifetimes, unit_layout
+from bayessa.ppc import censoring_times, cumulative_hazard, replicate_lifetimes, unit_layout
+from bayessa.ppc_stats import loo_pit
 
 LAM = 0.5
 
@@ -55,6 +56,8 @@ def test_delayed_entry_piecewise_hazard_closed_form():
 
     t = _pooled(replicate_lifetimes(tree, seed=3))
     assert stats.kstest(t, cdf).pvalue > 0.001
+    H = cumulative_hazard(tree, end=np.linspace(2.5, 6.0, n))
+    np.testing.assert_allclose(H, np.broadcast_to(-np.log1p(-cdf(np.linspace(2.5, 6, n))), H.shape))
 
 
 def test_censoring_fraction_matches_closed_form():
