@@ -203,3 +203,14 @@ def test_pit_detects_a_wrong_hazard():
     assert stats.kstest(pit["pit"].to_numpy(), "uniform").pvalue < 1e-6
     with pytest.raises(SpecError, match="log-likelihood"):
         loo_pit(tree)
+
+
+def test_replicates_follow_the_arviz_survival_layout():
+    """Assigned to posterior_predictive, ArviZ's Kaplan-Meier PPC reads them as they are."""
+    import matplotlib.pyplot as plt
+    from arviz_plots import plot_ppc_censored
+
+    tree = constant_hazard_tree(LAM, 30, S=40)
+    tree["posterior_predictive"] = replicate_lifetimes(tree, seed=1)
+    plot_ppc_censored(tree, var_names="time", num_samples=20, backend="matplotlib")
+    plt.close("all")
