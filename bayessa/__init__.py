@@ -38,6 +38,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "poisson_glm": ("bayessa.frequentist", "poisson_glm"),
     "poisson_pem": ("bayessa.frequentist", "poisson_pem"),
     "make_sa_groups": ("bayessa.sa_groups", "make_sa_groups"),
+    # predictive checks; summaries, figures and sensitivity live in bayessa.ppc_stats,
+    # bayessa.plots_ppc and bayessa.sensitivity
+    "replicate_lifetimes": ("bayessa.ppc", "replicate_lifetimes"),
+    "prior_draws": ("bayessa.ppc", "prior_draws"),
 }
 
 
