@@ -194,6 +194,16 @@ def plot_loo_pit(
     return ax
 
 
+def _hr_axis(ax: Any) -> None:
+    """Log-scaled hazard-ratio axis with plain tick labels (0.5, 1, 2 rather than 2 x 10^0)."""
+    from matplotlib import ticker
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=2.0))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+
+
 def _interval_rows(tables: pd.DataFrame | Mapping[str, pd.DataFrame], coef: str | None):
     if isinstance(tables, Mapping):
         if coef is None:
@@ -233,14 +243,15 @@ def plot_hr_intervals(
     ax.hlines(y, rows["hr_lower"].astype(float), rows["hr_upper"].astype(float), color="C0", lw=2)
     ax.plot(rows["hr_median"].astype(float), y, "o", color="black")
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
-    ax.set_xscale("log")
+    _hr_axis(ax)
     ax.set_yticks(y, labels)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.set(xlabel="hazard ratio" + (f" ({coef})" if coef else ""))
     return ax
 
 
 def plot_hr_draws(
-    draws: Mapping[str, Any], *, bins: int = 60, ax: Any = None, log_scale: bool = True
+    draws: Mapping[str, Any], *, bins: int = 40, ax: Any = None, log_scale: bool = True
 ) -> Any:
     """Histograms (densities) of hazard-ratio draws, one per label (e.g. prior and posterior).
 
@@ -262,7 +273,7 @@ def plot_hr_draws(
         ax.stairs(dens, x, color=f"C{i}", fill=True, alpha=0.35, label=label)
     ax.axvline(1.0 if log_scale else 0.0, color="grey", lw=0.8, ls="--")
     if log_scale:
-        ax.set_xscale("log")
+        _hr_axis(ax)
     ax.set(xlabel="hazard ratio" if log_scale else "log hazard ratio", ylabel="density (log HR)")
     ax.legend(fontsize="small")
     return ax
