@@ -14,6 +14,9 @@ def main(argv: list[str] | None = None) -> int:
         "which", nargs="*", default=["data"], choices=["data", "fit"], help="which benchmarks"
     )
     ap.add_argument("--n", type=int, default=1_000_000, help="units for the data-layer benchmark")
+    ap.add_argument(
+        "--fits", default="bundled,100k,1m,baseline", help="which fit benchmarks (comma-separated)"
+    )
     args = ap.parse_args(argv)
     if "data" in args.which:
         res = data_layer.run(args.n)
@@ -21,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     if "fit" in args.which:
         from benchmarks import fit
 
-        fit.main()
+        fit.main(args.fits)
     return 0
 
 

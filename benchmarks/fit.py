@@ -1,0 +1,171 @@
+"""Benchmark: end-to-end fits of the default model (issue targets, 2-core machine, 4 chains x 1000
+draws): bundled data <= 15 s; 100,000 simulated groups <= 45 s; 1,000,000 groups <= 120 s and
+<= 6 GB; each with min bulk ESS >= 1000, max R-hat <= 1.01 and no divergences. Also a hand-written
+PyMC model (one Poisson row per group x interval, non-centred county effects, as in the PyMC
+survival example) at 300 and 10,000 groups, reporting bulk ESS per second against bayessa's.
+
+Every fit runs as ``python -m bayessa.fit`` in a fresh subprocess, so interpreter start, imports,
+compilation, sampling and writing the run are all counted; peak memory is the child's max RSS.
+
+    python -m benchmarks fit [--which bundled,100k,1m,baseline]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path("benchmarks/results")
+
+
+def _measure(cmd: list[str]) -> dict:
+    """Run a command; wall time and peak RSS (GNU time would do; this avoids needing it)."""
+    code = (
+        "import resource, subprocess, sys, time, json;"
+        "t=time.perf_counter(); r=subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True);"
+        "w=time.perf_counter()-t; print(r.stdout);"
+        "print(json.dumps({'rc': r.returncode, 'wall_s': w,"
+        "'peak_rss_gb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024**2}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True)
+    lines = [ln for ln in out.stdout.strip().splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"benchmark command failed: {' '.join(cmd)}\n{out.stderr[-2000:]}")
+    res = json.loads(lines[-1])
+    res["child"] = json.loads(lines[-2]) if len(lines) > 1 else None
+    if res["rc"] != 0:
+        raise RuntimeError(
+            f"benchmark command exited {res['rc']}: {' '.join(cmd)}\n{out.stderr[-2000:]}"
+        )
+    return res
+
+
+def _fit(data: Path | None, label: str, extra: list[str] | None = None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        cmd = [sys.executable, "-m", "bayessa.fit", "--out", str(out), "--quiet", *(extra or [])]
+        if data is not None:
+            cmd += ["--data", str(data)]
+        res = _measure(cmd)
+        res.pop("child")
+        diag = json.loads((out / "diagnostics.json").read_text())
+        manifest = json.loads((out / "manifest.json").read_text())
+    res.update(
+        label=label,
+        min_ess_bulk=diag["min_ess_bulk"],
+        min_ess_tail=diag["min_ess_tail"],
+        max_rhat=diag["max_rhat"],
+        divergences=diag["divergences"],
+        timings=manifest["timings"],
+        units=manifest["audit"]["rows_kept"],
+        parameterization=manifest["model"]["parameterization"],
+    )
+    res["ess_bulk_per_s"] = res["min_ess_bulk"] / res["wall_s"]
+    return res
+
+
+def _simulated(n: int, seed: int = 20251125) -> Path:
+    from bayessa.sa_groups import make_sa_groups
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"sa_groups_{n}.csv"
+    if not path.exists():
+        frame, _ = make_sa_groups(seed=seed, n_groups=n)
+        frame.to_csv(path, index=False)
+    return path
+
+
+BASELINE_SCRIPT = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import numpy as np, pandas as pd, pymc as pm, nutpie, arviz as az
+from bayessa.api import prepare, resolve_spec
+spec = resolve_spec(None)
+p = prepare(sys.argv[1], spec)          # same data, same cuts; the model is what differs
+f = p.pieces.frame                      # one Poisson row per group x interval (no aggregation)
+X = pd.get_dummies(f[["leader", "era", "setting"]], drop_first=True).astype(float)
+X["leader_professional:era_early"] = X["leader_professional"] * X["era_early"]
+X["leader_professional:era_formal"] = X["leader_professional"] * X["era_formal"]
+k = f["interval"].cat.codes.to_numpy(); g = f["county"].cat.codes.to_numpy()
+with pm.Model() as m:
+    base = pm.Normal("baseline", -2, 2, shape=int(k.max()) + 1)
+    beta = pm.Normal("beta", 0, 1, shape=X.shape[1])
+    sigma = pm.HalfNormal("cluster_sd", 0.5)
+    z = pm.Normal("z", 0, 1, shape=int(g.max()) + 1)
+    eta = base[k] + pm.math.dot(X.to_numpy(), beta) + sigma * z[g]
+    pm.Poisson("event", pm.math.exp(eta) * f["exposure"].to_numpy(), observed=f["event"].to_numpy())
+compiled = nutpie.compile_pymc_model(m)
+dt = nutpie.sample(compiled, draws=1000, tune=1000, chains=4, seed=1, progress_bar=False, save_warmup=False)
+wall = time.perf_counter() - t0
+ess = az.ess(dt, var_names=["baseline", "beta", "cluster_sd"])
+rhat = az.rhat(dt, var_names=["baseline", "beta", "cluster_sd"])
+print(json.dumps({"wall_s": wall, "rows": len(f),
+    "min_ess_bulk": float(min(ess[v].min() for v in ess.data_vars)),
+    "max_rhat": float(max(rhat[v].max() for v in rhat.data_vars)),
+    "divergences": int(dt["sample_stats"]["diverging"].sum())}))
+"""
+
+
+def _baseline(n: int) -> dict:
+    data = _simulated(n)
+    res = _measure([sys.executable, "-c", BASELINE_SCRIPT, str(data)])
+    child = res.pop("child")
+    res.update({k: v for k, v in child.items() if k != "wall_s"})
+    res["ess_bulk_per_s"] = res["min_ess_bulk"] / res["wall_s"]
+    return res
+
+
+def main(which: str = "bundled,100k,1m,baseline") -> dict:
+    os.environ.pop("CI", None)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict] = {}
+    parts = which.split(",")
+    targets = {
+        "bundled": (None, 15.0, None),
+        "100k": (100_000, 45.0, None),
+        "1m": (1_000_000, 120.0, 6.0),
+    }
+    for name, (n, limit_s, limit_gb) in targets.items():
+        if name not in parts:
+            continue
+        data = _simulated(n) if n else None
+        r = _fit(data, name)
+        r["target"] = (
+            f"<= {limit_s:g} s"
+            + (f", <= {limit_gb:g} GB" if limit_gb else "")
+            + ", ESS >= 1000, R-hat <= 1.01, 0 divergences"
+        )
+        r["passed"] = (
+            r["wall_s"] <= limit_s and r["min_ess_bulk"] >= 1000 and r["max_rhat"] <= 1.01 and r["divergences"] == 0
+            and (limit_gb is None or r["peak_rss_gb"] <= limit_gb)
+        )  # fmt: skip
+        results[name] = r
+        print(f"{name}: {json.dumps(r, indent=2)}", flush=True)
+    if "baseline" in parts:
+        for n in (300, 10_000):
+            hand = _baseline(n)
+            ours = _fit(_simulated(n), f"bayessa_{n}")
+            ratio = (
+                ours["ess_bulk_per_s"] / hand["ess_bulk_per_s"]
+                if hand["ess_bulk_per_s"] > 0
+                else float("inf")
+            )
+            results[f"baseline_{n}"] = {
+                "hand_written": hand,
+                "bayessa": ours,
+                "ess_per_s_ratio": ratio,
+            }
+            print(
+                f"{n} groups: hand-written {hand['wall_s']:.1f} s, min bulk ESS {hand['min_ess_bulk']:.0f} "
+                f"({hand['ess_bulk_per_s']:.1f}/s, R-hat {hand['max_rhat']:.3f}); bayessa {ours['wall_s']:.1f} s, "
+                f"ESS {ours['min_ess_bulk']:.0f} ({ours['ess_bulk_per_s']:.1f}/s); ratio {ratio:.1f}x",
+                flush=True,
+            )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"fit-{stamp}.json").write_text(json.dumps(results, indent=2, default=str))
+    return results
