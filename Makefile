@@ -12,7 +12,7 @@ ARGS   ?=
 $(STAMP): pyproject.toml constraints.txt tools/find-python
 	@test -x $(PY) || { PYBIN=$$(tools/find-python) && echo "creating $(VENV) with $$PYBIN" && $$PYBIN -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dask]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dask,numpyro]"
 	@touch $(STAMP)
 
 ## Fit the default model (models/partnership.toml) to the bundled data. Extra flags: make fit ARGS="--draws 500"

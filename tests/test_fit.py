@@ -134,3 +134,14 @@ class _nullcontext:
 
     def __exit__(self, *exc):
         return False
+
+
+@pytest.mark.parametrize("sampler", ["pymc", "numpyro"])
+def test_alternative_samplers_give_the_same_layout(sampler):
+    """PyMC's NUTS and numpyro are alternatives to nutpie: same variables, dims and attrs."""
+    res = bayessa.fit(sampler=sampler, draws=60, tune=60, chains=1, seed=2, progress=False, log_likelihood=False)
+    post = res.idata["posterior"].dataset
+    assert {"beta", "baseline", "cluster_effect", "cluster_sd"} <= set(post.data_vars)
+    assert post["beta"].dims == ("chain", "draw", "coef") and post.sizes["draw"] == 60
+    assert {"diverging", "energy"} <= set(res.idata["sample_stats"].dataset.data_vars)
+    assert np.isfinite(res.hazard_ratios().to_numpy()).all()
