@@ -1,0 +1,97 @@
+"""The convergence gate on fake posteriors (no sampling): each check, its threshold and advice."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from bayessa.diagnostics import check
+
+C, D = 4, 500
+
+
+def _tree(*, shift=0.0, divergent=0, energy=None, maxdepth=0.0, parameterization=None, seed=0):
+    """iid N(0, 1) draws of a scalar ``a`` and ``b[coef]``; chain 3 of ``b[y]`` moved by shift."""
+    rng = np.random.default_rng(seed)
+    b = rng.normal(size=(C, D, 2))
+    b[3, :, 1] += shift
+    post = xr.Dataset(
+        {
+            "a": (("chain", "draw"), rng.normal(size=(C, D))),
+            "b": (("chain", "draw", "coef"), b),
+            "b_z": (("chain", "draw"), np.zeros((C, D))),  # internal helper: never checked
+        },
+        coords={"chain": np.arange(C), "draw": np.arange(D), "coef": ["x", "y"]},
+    )
+    div = np.zeros((C, D), bool)
+    div.flat[:divergent] = True
+    depth = np.zeros((C, D), bool)
+    depth.flat[: int(maxdepth * C * D)] = True
+    stats = xr.Dataset(
+        {
+            "diverging": (("chain", "draw"), div),
+            "energy": (("chain", "draw"), rng.normal(size=(C, D)) if energy is None else energy),
+            "maxdepth_reached": (("chain", "draw"), depth),
+        },
+        coords={"chain": np.arange(C), "draw": np.arange(D)},
+    )
+    dt = xr.DataTree()
+    dt["posterior"], dt["sample_stats"] = post, stats
+    if parameterization:
+        info = {"parameterization": parameterization, "cluster": "county"}
+        dt.attrs["bayessa_model_info"] = json.dumps(info)
+    return dt
+
+
+def test_well_mixed_draws_pass_and_report_every_check():
+    d = check(_tree())
+    assert d.passed and d.failures == []
+    assert d.max_rhat < 1.01 and d.min_ess_bulk > 1000 and d.divergences == 0
+    # iid draws: MCSE of a mean is sd / sqrt(ESS) ~ 1 / sqrt(2000)
+    assert d.max_mcse_ratio == pytest.approx(1 / np.sqrt(C * D), rel=0.3)
+    assert [c["check"] for c in d.checks] == [
+        "R-hat", "bulk ESS", "tail ESS", "MCSE", "MCSE (2.5%/97.5%)", "divergences", "E-BFMI",
+        "tree depth",
+    ]  # fmt: skip
+    assert all(c["passed"] for c in d.checks)
+    assert "b_z" not in json.dumps(d.worst)  # the internal helper is excluded
+    json.dumps(d.to_dict())  # serialisable for diagnostics.json
+
+
+def test_chains_that_disagree_fail_rhat_naming_the_element():
+    d = check(_tree(shift=1.0))
+    assert not d.passed and d.max_rhat > 1.05
+    assert d.worst["rhat"] == "b[y]"
+    line = next(f for f in d.failures if f.startswith("max R-hat"))
+    assert "(worst: b[y])" in line and "chains disagree" in line and "Try: run longer" in line
+
+
+def test_divergences_depth_and_bfmi_fail_with_advice():
+    walk = np.cumsum(np.random.default_rng(1).normal(size=(C, D)), axis=1)  # E-BFMI ~ 1/D
+    d = check(_tree(divergent=3, energy=walk, maxdepth=0.05, parameterization="noncentered"))
+    assert d.divergences == 3 and d.min_bfmi < 0.3 and d.max_treedepth_share == 0.05
+    text = "\n".join(d.failures)
+    assert "3 divergent transitions" in text and "--target-accept 0.95" in text
+    assert "--cluster-parameterization centered; now noncentered" in text
+    assert "min E-BFMI" in text and "5.0% of draws at the maximum tree depth" in text
+    failed = {c["check"] for c in d.checks if not c["passed"]}
+    assert failed == {"divergences", "E-BFMI", "tree depth"}
+
+
+def test_thresholds_are_configurable():
+    d = check(_tree(), min_ess=1e6, max_mcse_ratio=1e-4)
+    failed = {c["check"] for c in d.checks if not c["passed"]}
+    assert failed == {"bulk ESS", "tail ESS", "MCSE"}
+    assert d.thresholds["min_ess"] == 1e6 and d.thresholds["max_mcse_quantile_ratio"] == 0.2
+    assert check(_tree(divergent=2), max_divergences=2).passed
+
+
+def test_var_names_and_missing_sample_stats():
+    dt = _tree(shift=1.0)
+    assert check(dt, var_names=["a"]).passed
+    del dt["sample_stats"]
+    d = check(dt, var_names=["a"])
+    assert d.passed and d.divergences == 0 and np.isnan(d.min_bfmi)
