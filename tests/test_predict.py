@@ -221,8 +221,8 @@ def test_profile_conditional_on_a_county():
         p.profile(prof, cluster="Nowhere")
 
 
-@pytest.mark.parametrize(("sd", "tol"), [(0.2, 1e-12), (0.5, 1e-12), (1.0, 1e-7), (1.5, 1e-5)])
-def test_marginal_over_counties_matches_adaptive_quadrature(sd, tol):
+@pytest.mark.parametrize("sd", [0.2, 0.5, 0.75, 1.0, 1.25, 1.5])
+def test_marginal_over_counties_matches_adaptive_quadrature(sd):
     """E_u[exp(-e^u H)], u ~ N(0, sd), by Gauss-Hermite vs scipy.integrate.quad."""
     dt = _leader_era_tree(B)
     post = dt["posterior"].dataset
@@ -239,14 +239,14 @@ def test_marginal_over_counties_matches_adaptive_quadrature(sd, tol):
         return integrate.quad(f, -12, 12, epsabs=1e-13, epsrel=1e-12, limit=200)[0]
 
     for t, g in zip(times, got, strict=True):
-        assert g == pytest.approx(marg(t), abs=tol)
+        assert g == pytest.approx(marg(t), abs=1e-6)  # the documented quadrature error
     # marginal differs from u = 0: it is S(t | u=0) only in the limit sd -> 0
     assert not np.allclose(got, np.exp(-LAM * times), atol=1e-3)
     # median of the marginal curve: the root of the quad-computed marginal survival
     median = optimize.brentq(lambda t: marg(t) - 0.5, 0.01, 14, xtol=1e-12)
-    np.testing.assert_allclose(mix.median(), median, rtol=10 * tol)
+    np.testing.assert_allclose(mix.median(), median, rtol=1e-5)
     rm = integrate.fixed_quad(np.vectorize(marg), 0, 5.0, n=20)[0]  # smooth in t
-    np.testing.assert_allclose(mix.rmst(5.0), rm, rtol=10 * tol)
+    np.testing.assert_allclose(mix.rmst(5.0), rm, rtol=1e-5)
 
 
 def test_standardised_curve_averages_over_units():
