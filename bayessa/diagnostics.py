@@ -195,22 +195,23 @@ def check(
 
     post = dt["posterior"].dataset
     names = list(var_names) if var_names is not None else model_variables(post)
-    # constant variables (e.g. a fixed or deterministic zero) have no R-hat/ESS: ignored
-    rhat, rhat_at = _extreme(az.rhat(dt, var_names=names).dataset, np.nanargmax)
-    ess_b, ess_b_at = _extreme(az.ess(dt, var_names=names, method="bulk").dataset, np.nanargmin)
-    ess_t, ess_t_at = _extreme(az.ess(dt, var_names=names, method="tail").dataset, np.nanargmin)
-    sd = post[names].std(("chain", "draw"))
-    sd = sd.where(sd > 0)
-    mcse_m, mcse_m_at = _extreme(
-        az.mcse(dt, var_names=names, method="mean").dataset / sd, np.nanargmax
-    )
-    mcse_q, mcse_q_at = float("nan"), ""
-    for prob in (0.025, 0.975):
-        q, at = _extreme(
-            az.mcse(dt, var_names=names, method="quantile", prob=prob).dataset / sd, np.nanargmax
+    # Constant elements (e.g. a parameter fixed in every draw) have no R-hat, ESS or MCSE:
+    # ArviZ returns NaN for them (0/0, silenced here) and they are ignored.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rhat, rhat_at = _extreme(az.rhat(dt, var_names=names).dataset, np.nanargmax)
+        ess_b, ess_b_at = _extreme(az.ess(dt, var_names=names, method="bulk").dataset, np.nanargmin)
+        ess_t, ess_t_at = _extreme(az.ess(dt, var_names=names, method="tail").dataset, np.nanargmin)
+        sd = post[names].std(("chain", "draw"))
+        sd = sd.where(sd > 0)
+        mcse_m, mcse_m_at = _extreme(
+            az.mcse(dt, var_names=names, method="mean").dataset / sd, np.nanargmax
         )
-        if np.isnan(mcse_q) or q > mcse_q:
-            mcse_q, mcse_q_at = q, at
+        mcse_q, mcse_q_at = float("nan"), ""
+        for prob in (0.025, 0.975):
+            mcse = az.mcse(dt, var_names=names, method="quantile", prob=prob).dataset
+            q, at = _extreme(mcse / sd, np.nanargmax)
+            if np.isnan(mcse_q) or q > mcse_q:
+                mcse_q, mcse_q_at = q, at
 
     stats = dt["sample_stats"].dataset if "sample_stats" in dt.children else None
     has = lambda v: stats is not None and v in stats  # noqa: E731

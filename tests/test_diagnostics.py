@@ -89,6 +89,14 @@ def test_thresholds_are_configurable():
     assert check(_tree(divergent=2), max_divergences=2).passed
 
 
+def test_constant_elements_are_ignored_without_warnings():
+    dt = _tree()
+    post = dt["posterior"].dataset
+    dt["posterior"] = post.assign(c=(("chain", "draw"), np.zeros((C, D))))
+    d = check(dt)  # warnings are errors under pytest
+    assert d.passed and "c" not in d.worst.values()
+
+
 def test_var_names_and_missing_sample_stats():
     dt = _tree(shift=1.0)
     assert check(dt, var_names=["a"]).passed
