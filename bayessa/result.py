@@ -41,6 +41,11 @@ RUN_FILES = (
     "hazard_ratios.csv",
     "manifest.json",
     "spec.toml",
+    # the report (bayessa.report); also its figures, report-*.png, linked from report.md
+    "report.html",
+    "report.md",
+    "contrasts.csv",
+    "survival.csv",
 )
 
 
@@ -230,9 +235,11 @@ class FitResult:
         """Write the run into ``directory`` atomically.
 
         Files: ``idata.nc``, ``summary.csv``, ``diagnostics.json``, ``hazard_ratios.csv``,
-        ``manifest.json``, ``spec.toml``. Everything is written into a temporary folder beside
-        ``directory`` and moved into place at the end, so a failed or interrupted save leaves no
-        half-written run. An existing run is replaced only with ``overwrite=True``.
+        ``manifest.json``, ``spec.toml`` and the report (:mod:`bayessa.report`):
+        ``report.html``, ``report.md``, ``contrasts.csv``, ``survival.csv``, ``report-*.png``.
+        Everything is written into a temporary folder beside ``directory`` and moved into place
+        at the end, so a failed or interrupted save leaves no half-written run. An existing run
+        is replaced only with ``overwrite=True``.
         """
         out = Path(directory)
         if out.exists() and not out.is_dir():
@@ -270,6 +277,7 @@ class FitResult:
         (d / "diagnostics.json").write_text(json.dumps(diag.to_dict(), indent=2) + "\n")
         self.hazard_ratios().to_csv(d / "hazard_ratios.csv")
         (d / "spec.toml").write_text(self.idata.attrs["bayessa_spec"])
+        report_s = self._write_report(d, diag)
         attrs = self.idata.attrs
         manifest = {
             "name": self.spec.name,
@@ -279,10 +287,30 @@ class FitResult:
             "versions": json.loads(attrs["bayessa_versions"]),
             "model": json.loads(attrs["bayessa_model_info"]),
             "audit": json.loads(attrs["bayessa_audit"]),
-            "timings": json.loads(attrs.get("bayessa_timings", "{}")),
-            "files": list(RUN_FILES),
+            "timings": json.loads(attrs.get("bayessa_timings", "{}")) | {"report_s": report_s},
+            "files": [f for f in RUN_FILES if (d / f).is_file() or f == "manifest.json"],
         }
         (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+    def _write_report(self, d: Path, diag) -> float:
+        """Write the report into ``d``; a failure warns instead of losing the fit (the report can
+        be rebuilt with ``python -m bayessa.report``). Returns the seconds it took."""
+        import time
+        import warnings
+
+        from bayessa.report import ReportWarning, write_report
+
+        t = time.perf_counter()
+        try:
+            write_report(self, d, diagnostics=diag)
+        except Exception as err:  # noqa: BLE001 - the run itself must still be saved
+            warnings.warn(
+                f"the report could not be written ({type(err).__name__}: {err}); the run is "
+                "saved; rebuild it with python -m bayessa.report RUN_DIR",
+                ReportWarning,
+                stacklevel=3,
+            )
+        return round(time.perf_counter() - t, 3)
 
 
 def load(directory: str | Path) -> FitResult:
