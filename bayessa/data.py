@@ -40,6 +40,14 @@ TIME_UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12
 _EPOCH = np.datetime64("1970-01-01", "D")
 _TRUE = {"1", "true", "1.0"}
 _FALSE = {"0", "false", "0.0"}
+#: A column coded entirely yes/no (or y/n) is read as yes = event, with a note in the audit.
+_YES = {"yes", "y"}
+_NO = {"no", "n"}
+#: An event on the start date (date forms) is placed half a day after the start.
+_HALF_DAY = 0.5
+#: A numeric covariate is read as categories only when it holds at most this many whole numbers.
+MAX_NUMERIC_LEVELS = 20
+_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 RESERVED = ("id", "entry", "exit", "event", "origin")
 
 
@@ -246,6 +254,7 @@ def to_calendar(dates: object, time_unit: str = "years") -> np.ndarray:
 
 
 def _read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The raw table and its name; a byte-order mark is noted in ``df.attrs["bayessa_notes"]``."""
     if isinstance(source, pd.DataFrame):
         return source, "DataFrame"
     path = Path(source)
@@ -297,6 +306,11 @@ def _read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
         ) from None
     # A byte-order mark survives some parsers as part of the first header name.
     df.columns = [str(c).lstrip("\ufeff").strip() for c in df.columns]
+    with open(path, "rb") as fh:
+        if fh.read(3) == b"\xef\xbb\xbf":
+            df.attrs["bayessa_notes"] = [
+                "the file starts with a UTF-8 byte-order mark; it was ignored"
+            ]
     return df, str(path)
 
 
@@ -356,6 +370,8 @@ class _Checker:
         self.id_col = id_col
         self.row_problems: list[tuple[Problem, np.ndarray]] = []
         self.table_problems: list[Problem] = []
+        # assumptions stated in the audit: (rows it concerns or None, text)
+        self.notes: list[tuple[np.ndarray | None, str]] = []
 
     def labels(self, mask: np.ndarray) -> tuple[object, ...]:
         """The unit id of each masked row, or ``row k`` (1-based data row) where it has none."""
@@ -417,7 +433,7 @@ def _numeric(raw: pd.Series, name: str, chk: _Checker, *, kind: str) -> np.ndarr
         chk.rows(
             bad,
             name,
-            f"{kind} that are not numbers (e.g. {_examples(raw, bad)})",
+            f"{kind} values that are not numbers (e.g. {_examples(raw, bad)})",
             f"give plain numbers in the {kind} column, without units or text",
         )
     chk.rows(np.isinf(values), name, f"infinite {kind}", f"give finite {kind}s")
@@ -471,6 +487,7 @@ def _events(raw: pd.Series, name: str, chk: _Checker) -> np.ndarray:
         missing = raw.isna().to_numpy()
         bad = np.zeros(len(raw), bool)
         out = raw.fillna(False).to_numpy(dtype=np.int8)
+        chk.notes.append((None, f"event column '{name}' holds true/false: true read as event (1)"))
     elif pd.api.types.is_numeric_dtype(raw.dtype):
         v = raw.to_numpy(dtype=np.float64, na_value=np.nan)
         missing = np.isnan(v)
@@ -482,6 +499,21 @@ def _events(raw: pd.Series, name: str, chk: _Checker) -> np.ndarray:
         is_true = np.append(np.isin(lower, list(_TRUE)), False)[codes]
         is_false = np.append(np.isin(lower, list(_FALSE)), False)[codes]
         missing = codes == -1
+        used = set(lower[np.unique(codes[codes >= 0])]) if codes.size else set()
+        if used and used <= _YES | _NO:
+            # a whole column coded yes/no is unambiguous as a coding (a mixed one is not)
+            is_true = np.append(np.isin(lower, list(_YES)), False)[codes]
+            is_false = ~missing & ~is_true
+            chk.notes.append(
+                (
+                    None,
+                    f"event column '{name}' coded yes/no: yes read as event (1), no as censored (0)",
+                )
+            )
+        elif used & {"true", "false"}:
+            chk.notes.append(
+                (None, f"event column '{name}' holds true/false: true read as event (1)")
+            )
         bad = ~missing & ~is_true & ~is_false
         out = is_true.astype(np.int8)
     chk.rows(missing, name, "missing event values", "code every event as 1 (event) or 0 (censored)")
@@ -495,10 +527,27 @@ def _events(raw: pd.Series, name: str, chk: _Checker) -> np.ndarray:
     return out
 
 
+def _is_number(raw: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype)
+
+
 def _categorical(raw: pd.Series, name: str, chk: _Checker, *, role: str) -> pd.Categorical:
     """Categorical with stripped string levels (sorted, or in the input's category order)."""
     codes, text = _factorize(raw)
     missing = codes == -1
+    if role == "covariate" and _is_number(raw):
+        values = pd.unique(raw.dropna().to_numpy(dtype=np.float64))
+        whole = bool(np.isfinite(values).all()) and bool((np.mod(values, 1) == 0).all())
+        if not whole or values.size > MAX_NUMERIC_LEVELS:
+            chk.table(
+                f"covariate is numeric with {values.size} distinct values (e.g. "
+                f"{', '.join(f'{v:g}' for v in values[:3])}); the model's covariates are categories",
+                "bin it into a few categories (e.g. pandas.cut) and put the binned column in the formula",
+                name,
+            )
+        else:
+            levels = sorted(set(text) - {""}, key=float)
+            chk.notes.append((None, f"numeric covariate '{name}' read as categories {levels}"))
     chk.rows(
         missing,
         name,
@@ -509,10 +558,64 @@ def _categorical(raw: pd.Series, name: str, chk: _Checker, *, role: str) -> pd.C
         order = [str(c).strip() for c in raw.cat.categories]
         levels = [c for c in dict.fromkeys(order) if c != ""]
     else:
-        levels = sorted({t for t in text if t != ""})
+        levels = sorted({t for t in text if t != ""}, key=float if _is_number(raw) else None)
     pos = {lvl: i for i, lvl in enumerate(levels)}
     remap = np.array([pos.get(t, -1) for t in text] + [-1], dtype=np.int64)
     return pd.Categorical.from_codes(remap[codes], categories=levels)
+
+
+def _layout_hint(raw: pd.DataFrame, missing: list[str], columns: Columns) -> Problem | None:
+    """One clear problem when the named columns are missing because of the file's layout:
+    another separator than commas, or no header row (the first row holds data)."""
+    names = [str(c) for c in raw.columns]
+    if len(names) == 1:
+        for sep, word in _SEPARATORS.items():
+            if sep in names[0] and any(m in names[0].split(sep) for m in missing):
+                return Problem(
+                    f"the file is separated by {word}, not commas (its one column is '{names[0][:60]}')",
+                    "save it as comma-separated CSV (or as Parquet)",
+                )
+    if len(missing) == len(columns.used()):
+        looks_like_data = [
+            n
+            for n in names
+            if n.startswith("Unnamed:")
+            or not pd.isna(pd.to_numeric(n, errors="coerce"))
+            or not pd.isna(pd.to_datetime(n, format="ISO8601", errors="coerce"))
+        ]
+        if looks_like_data:
+            return Problem(
+                "none of the named columns is in the header, and the header row looks like data "
+                f"({', '.join(repr(n) for n in names[:4])}, ...)",
+                f"add a header row naming the columns (e.g. {', '.join(columns.used()[:4])}, ...) "
+                "as the first line of the file",
+            )
+    return None
+
+
+def _no_event_levels(frame: pd.DataFrame, columns: Columns) -> list[str]:
+    """Notes for covariate levels and clusters without events (legal; the prior carries them)."""
+    from bayessa.errors import format_ids
+
+    notes = []
+    ev = frame["event"].to_numpy()
+    for c in columns.covariates:
+        counts = np.bincount(frame[c].cat.codes, weights=ev, minlength=len(frame[c].cat.categories))
+        for level in frame[c].cat.categories[counts == 0]:
+            notes.append(
+                f"level '{level}' of '{c}' has no events: its hazard ratio rests on the prior "
+                "(no finite maximum-likelihood estimate)"
+            )
+    if columns.cluster is not None:
+        c = columns.cluster
+        counts = np.bincount(frame[c].cat.codes, weights=ev, minlength=len(frame[c].cat.categories))
+        none = list(frame[c].cat.categories[counts == 0])
+        if none:
+            notes.append(
+                f"{len(none)} of {counts.size} '{c}' levels have no events ({format_ids(none)}): "
+                "their effects are shrunk towards zero by the cluster SD"
+            )
+    return notes
 
 
 def _validate(
@@ -525,6 +628,9 @@ def _validate(
         )
     missing_cols = [c for c in columns.used() if c not in raw.columns]
     if missing_cols:
+        hint = _layout_hint(raw, missing_cols, columns)
+        if hint is not None:
+            raise DataError(hint, source=source)
         avail = ", ".join(map(str, raw.columns[:30]))
         raise DataError(
             [
@@ -619,6 +725,17 @@ def _validate(
                 "observation cannot begin before time zero; check the dates",
             )
         origin = origin / unit
+        # An event on the start date happened during the first day; with day-resolution dates
+        # its time is taken as half a day (a follow-up of zero would carry no exposure).
+        same_day = (exit_ == 0) & (event == 1) & (entry == 0)
+        if same_day.any():
+            exit_ = np.where(same_day, _HALF_DAY * TIME_UNITS["days"] / unit, exit_)
+            chk.notes.append(
+                (
+                    same_day,
+                    f"event on the start date ({columns.start}): placed half a day after the start",
+                )
+            )
 
     both = np.isfinite(entry) & np.isfinite(exit_) & (entry >= 0) & (exit_ >= 0)
     if columns.entry is not None:
@@ -697,4 +814,16 @@ def _validate(
         audit = audit.with_note(
             "no id column named: units are identified by row number (1 = first data row)"
         )
+    for note in raw.attrs.get("bayessa_notes", []):
+        audit = audit.with_note(note)
+    for mask, text in chk.notes:
+        if mask is None:
+            audit = audit.with_note(text)
+        elif (mask & keep).any():
+            from bayessa.errors import format_ids
+
+            ids = chk.labels(mask & keep)
+            audit = audit.with_note(f"{len(ids)} unit(s) ({format_ids(ids)}): {text}")
+    for note in _no_event_levels(frame, columns):
+        audit = audit.with_note(note)
     return SurvivalData(frame=frame, columns=columns, time_unit=time_unit, audit=audit)

@@ -150,6 +150,7 @@ def _run(args, argv: list[str]) -> int:
         raise SpecError(
             f"--out '{out}' already holds a run; pass --overwrite to replace it, or choose another --out"
         )
+    _check_writable(out)
     t0 = time.perf_counter()
     result = fit(
         args.data, spec,
@@ -172,6 +173,27 @@ def _run(args, argv: list[str]) -> int:
         )
         return EXIT_FAILED_CHECK
     return EXIT_OK
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an --out that cannot be created before spending time on the fit.
+
+    The run is written beside ``out`` (a temporary folder in its parent, then renamed), so the
+    nearest existing ancestor of ``out`` must be a writable directory.
+    """
+    import os
+
+    parent = out.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SpecError(
+            f"--out '{out}' cannot be created: '{parent}' is a file, not a directory; choose another --out"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SpecError(
+            f"--out '{out}' cannot be written: no write permission in '{parent}'; choose a writable --out"
+        )
 
 
 def _apply_data_overrides(spec, changes: dict):

@@ -246,6 +246,14 @@ def split(
     del bp, lo, hi, keep
     mid = 0.5 * (start + stop)
     interval = np.searchsorted(a, mid, side="left") - 1
+    empty = np.bincount(interval, weights=stop - start, minlength=a.size - 1) == 0
+    if empty.any():
+        labels = [lab for lab, e in zip(interval_labels(a), empty, strict=True) if e]
+        notes.append(
+            f"no follow-up in interval(s) {', '.join(labels)}: their baseline hazard comes from "
+            "the prior alone (extrapolated by a random-walk baseline), not from data; remove "
+            "those cut points if that is not wanted"
+        )
     n_pieces = np.bincount(unit, minlength=len(f))
     is_last = np.zeros(unit.size, dtype=bool)
     is_last[np.cumsum(n_pieces)[n_pieces > 0] - 1] = True
