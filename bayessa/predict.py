@@ -227,10 +227,11 @@ class DesignInfo:
         """
         frame = pd.DataFrame(list(profiles)) if not isinstance(profiles, pd.DataFrame) else profiles
         self.check_profiles(frame)
+        values = {v: np.asarray(frame[v].astype(str), dtype=object) for v in self.variables}
         X = np.ones((len(frame), len(self.coef_levels)))
         for j, combo in enumerate(self.coef_levels):
             for var, level in combo:
-                X[:, j] *= frame[var].astype(str).to_numpy() == level
+                X[:, j] *= values[var] == level
         return X
 
     def check_profiles(self, frame: pd.DataFrame) -> None:

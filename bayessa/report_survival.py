@@ -34,8 +34,17 @@ def ci(s: dict, j: int = 0, f: str = ".3f") -> str:
 
 
 def _rows(samples: np.ndarray, times, ci_prob: float, **meta) -> pd.DataFrame:
+    """A small frame (for plots) of the posterior summary of ``samples`` at ``times``."""
+    return pd.DataFrame(_block(samples, times, ci_prob, meta))
+
+
+def _block(samples: np.ndarray, times, ci_prob: float, meta: dict) -> dict:
+    """Columns of summary rows: ``meta`` repeated, ``time`` and the posterior summary."""
     s = summarise(samples, ci_prob=ci_prob)
-    return pd.DataFrame({**meta, "time": times, **{k: s[k] for k in ("mean", "median", "lower", "upper")}})  # fmt: skip
+    n = len(times)
+    cols = {k: np.full(n, v, dtype=object) for k, v in meta.items()}
+    cols["time"] = np.asarray(times, dtype=float)
+    return cols | {k: s[k] for k in ("mean", "median", "lower", "upper")}
 
 
 class _Collector:
@@ -49,28 +58,33 @@ class _Collector:
         self.grid = np.unique(np.r_[np.linspace(0, info.last_cut, opts.grid_points), self.times])
         self.at = np.searchsorted(self.grid, self.times)
         self.cols = {v: MIX for v in info.profile_variables}
-        self.frames: list[pd.DataFrame] = []
+        self.blocks: list[dict] = []
+
+    def _add(self, samples, times, meta: dict, quantity: str) -> None:
+        self.blocks.append(_block(samples, times, self.p, meta | {"quantity": quantity}))
 
     def curve(self, mix: Mixture, kind: str, levels: dict, *, quantities: bool = True):
         """S(t) draws on the grid; rows for the curve and (optionally) its RMST and median."""
         S = mix.survival(self.grid)
         meta = dict(curve=mix.label, kind=kind, county=mix.cluster, **(self.cols | levels))
-        self.frames.append(_rows(S, self.grid, self.p, **meta, quantity="survival"))
-        if quantities:
-            r, m = mix.rmst(self.tau), mix.median()
-            self.frames.append(_rows(r[:, None], [self.tau], self.p, **meta, quantity=f"RMST to {self.tau:g}"))  # fmt: skip
-            self.frames.append(_rows(m[:, None], [np.nan], self.p, **meta, quantity="median survival"))  # fmt: skip
-            return S, r, m
-        return S, None, None
+        self._add(S, self.grid, meta, "survival")
+        if not quantities:
+            return S, None, None
+        r, m = mix.rmst(self.tau), mix.median()
+        self._add(r[:, None], [self.tau], meta, f"RMST to {self.tau:g}")
+        self._add(m[:, None], [np.nan], meta, "median survival")
+        return S, r, m
 
     def difference(self, label, kind, county, levels, dS, dR) -> None:
         meta = dict(curve=label, kind=kind, county=county, **(self.cols | levels))
-        self.frames.append(_rows(dS, self.grid, self.p, **meta, quantity="survival difference"))
-        self.frames.append(_rows(dR[:, None], [self.tau], self.p, **meta,
-                                 quantity=f"RMST difference to {self.tau:g}"))  # fmt: skip
+        self._add(dS, self.grid, meta, "survival difference")
+        self._add(dR[:, None], [self.tau], meta, f"RMST difference to {self.tau:g}")
 
     def table(self) -> pd.DataFrame:
-        return pd.concat(self.frames, ignore_index=True)
+        """survival.csv: every block stacked, columns in a fixed order."""
+        order = ["curve", "kind", "county", *self.cols, "quantity", "time", "mean", "median",
+                 "lower", "upper"]  # fmt: skip
+        return pd.DataFrame({c: np.concatenate([b[c] for b in self.blocks]) for c in order})
 
 
 def survival_section(ctx, freq) -> tuple[list[Block], pd.DataFrame]:

@@ -230,7 +230,12 @@ class FitResult:
     # ------------------------------------------------------------------ persistence
 
     def save(
-        self, directory: str | Path, *, overwrite: bool = False, command: str | None = None
+        self,
+        directory: str | Path,
+        *,
+        overwrite: bool = False,
+        command: str | None = None,
+        report: bool = True,
     ) -> Path:
         """Write the run into ``directory`` atomically.
 
@@ -239,7 +244,8 @@ class FitResult:
         ``report.html``, ``report.md``, ``contrasts.csv``, ``survival.csv``, ``report-*.png``.
         Everything is written into a temporary folder beside ``directory`` and moved into place
         at the end, so a failed or interrupted save leaves no half-written run. An existing run
-        is replaced only with ``overwrite=True``.
+        is replaced only with ``overwrite=True``. ``report=False`` skips the report (a few
+        seconds; it can be written later with ``python -m bayessa.report RUN_DIR``).
         """
         out = Path(directory)
         if out.exists() and not out.is_dir():
@@ -257,7 +263,7 @@ class FitResult:
                 f"cannot write to '{parent}': {err.strerror}; choose a writable --out"
             ) from None
         try:
-            self._write(tmp, command=command)
+            self._write(tmp, command=command, report=report)
             if out.exists():
                 old = parent / f".{out.name}.old-{os.getpid()}"
                 out.rename(old)
@@ -270,14 +276,14 @@ class FitResult:
             raise
         return out
 
-    def _write(self, d: Path, *, command: str | None) -> None:
+    def _write(self, d: Path, *, command: str | None, report: bool = True) -> None:
         self.idata.to_netcdf(d / "idata.nc", engine="h5netcdf")
         self.summary().to_csv(d / "summary.csv")
         diag = self.diagnostics()
         (d / "diagnostics.json").write_text(json.dumps(diag.to_dict(), indent=2) + "\n")
         self.hazard_ratios().to_csv(d / "hazard_ratios.csv")
         (d / "spec.toml").write_text(self.idata.attrs["bayessa_spec"])
-        report_s = self._write_report(d, diag)
+        report_s = self._write_report(d, diag) if report else None
         attrs = self.idata.attrs
         manifest = {
             "name": self.spec.name,

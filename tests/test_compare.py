@@ -78,9 +78,10 @@ def test_compare_two_runs_and_refuse_different_units():
 @pytest.fixture(scope="module")
 def saved_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    one = fake_run(draws=60, seed=1).save(root / "one")
+    one = fake_run(draws=60, seed=1).save(root / "one", report=False)
     two = fake_run(draws=60, seed=2, formula="leader + era + setting + (1 | county)")
-    return one, two.save(root / "two"), fake_run(draws=20, log_likelihood=False).save(root / "noll")
+    noll = fake_run(draws=20, log_likelihood=False).save(root / "noll", report=False)
+    return one, two.save(root / "two", report=False), noll
 
 
 def test_cli_prints_loo_and_the_comparison_table(saved_runs, capsys):

@@ -136,6 +136,8 @@ def test_a_failing_report_warns_but_the_run_is_saved(tmp_path, monkeypatch):
         d = result.save(tmp_path / "run")
     assert (d / "idata.nc").is_file() and not (d / "report.html").exists()
     assert "report.html" not in json.loads((d / "manifest.json").read_text())["files"]
+    d = result.save(tmp_path / "quick", report=False)  # asked not to: no report, no warning
+    assert not (d / "report.html").exists()
 
 
 def test_plot_functions_take_and_return_axes():
