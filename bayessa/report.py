@@ -148,7 +148,11 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
         return out
 
     freq = timed("frequentist_s", sec.frequentist, ctx)
-    blocks = [Block("p", sec.headline(ctx))]
+    if diagnostics is None:
+        from bayessa.diagnostics import check
+
+        diagnostics = timed("gate_s", check, dt)
+    blocks = [Block("p", sec.headline(ctx, diagnostics))]
     blocks += timed("audit_s", sec.audit_section, ctx)
     blocks += sec.model_section(ctx)
     blocks += timed("diagnostics_s", sec.diagnostics_section, ctx, diagnostics)

@@ -100,10 +100,17 @@ def frequentist(ctx: Context) -> Freq:
 # ---------------------------------------------------------------------------- sections
 
 
-def headline(ctx: Context) -> str:
+def headline(ctx: Context, diag) -> str:
     u = ctx.units
+    failed = [c["check"] for c in diag.checks if not c["passed"]]
+    gate = (
+        "The convergence gate passed."
+        if diag.passed
+        else f"The convergence gate FAILED ({', '.join(failed)}): read Diagnostics before the "
+        "results."
+    )
     return (
-        f"{len(u)} units, {int(u['event'].sum())} events, "
+        f"{gate} {len(u)} units, {int(u['event'].sum())} events, "
         f"{(u['time'] - u['entry']).sum():.0f} {ctx.unit} of follow-up. Hazard ratios and "
         f"probabilities below are posterior medians with {ctx.opts.ci_prob:.0%} equal-tailed "
         "credible intervals (CrI); P(HR > 1) is the posterior probability that the first level "
@@ -202,7 +209,8 @@ def diagnostics_section(ctx: Context, diag) -> list[Block]:
     for c in diag.checks:
         op = "≥" if c["check"] in ("bulk ESS", "tail ESS", "E-BFMI") else "≤"
         v = c["value"]
-        text = f"{v:.0f}" if "ESS" in c["check"] or c["check"] == "divergences" else f"{v:.3g}"
+        text = f"{v:.0f}" if "ESS" in c["check"] or c["check"] == "divergences" else f"{v:.3f}"
+        text = f"{v:.2f}" if c["check"] == "E-BFMI" else text
         text = f"{100 * v:.1f}%" if c["check"] == "tree depth" else text
         rows.append({"check": c["check"], "value": text if np.isfinite(v) else "n/a",
                      "threshold": f"{op} {100 * c['threshold']:g}%" if c["check"] == "tree depth"

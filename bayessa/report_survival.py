@@ -99,7 +99,12 @@ def survival_section(ctx, freq) -> tuple[list[Block], pd.DataFrame]:
         return [*blocks, Block("p", f"{mix.label}; {mix.cluster}.")], col.table()
     levels, ref = info.levels[focus], info.levels[focus][0]
     # standardised per level of the focus, then within each level of each interacting variable
-    contexts = [({}, "all units")] + [
+    # variables with no unit-level values (a time-varying calendar period) are held at reference
+    held = [f"{v} = {info.reference[v]}" for v in info.profile_variables
+            if v not in ctx.units and v != focus]  # fmt: skip
+    ctx.cache["held"] = held
+    everyone = "all units" + (f" ({', '.join(held)} throughout)" if held else "")
+    contexts = [({}, everyone)] + [
         ({w: e}, f"{w} = {e}") for w in info.interacting(focus) for e in info.levels[w]
     ]
     diff_rows, overall, std = [], {}, {}
@@ -153,7 +158,10 @@ def _standardised_figure(ctx, col, std, overall, levels, ref) -> Block:
     return Block("figure", (
         f"Standardised (population-averaged) survival per {focus}: S(t) averaged over the observed "
         f"covariates of all {len(ctx.units)} units with {focus} set to each level, "
-        f"{std[ref].cluster}. Bands: 95% CrI. Right: posterior of the paired difference."),
+        f"{std[ref].cluster}"
+        + (f"; {', '.join(ctx.cache['held'])} throughout (it changes over follow-up, so units "
+           "have no single value)" if ctx.cache["held"] else "")
+        + ". Bands: 95% CrI. Right: posterior of the paired difference."),
         png=plots.png_bytes(axes[0, 0].figure), name="standardised")  # fmt: skip
 
 
