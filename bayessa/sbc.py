@@ -56,6 +56,8 @@ __all__ = ["SBCConfig", "main", "run", "summarize"]
 PROG = "python -m bayessa.sbc"
 #: Family-wise level of the calibration verdict (Bonferroni over the ranked quantities).
 ALPHA = 0.05
+#: Seconds to wait for a Dask scheduler given with --scheduler.
+CONNECT_TIMEOUT = 20
 
 
 def run(
@@ -82,9 +84,6 @@ def run(
         Called with each record as it arrives (progress, partial results).
     """
     config.check()
-    template = build_template(config)
-    truths = draw_prior(template, config.sims, config.seed)
-    del template
     records: list[dict] = []
 
     def got(rec: dict) -> None:
@@ -93,17 +92,18 @@ def run(
             on_record(rec)
 
     if serial:
-        for i, truth in enumerate(truths):
+        for i, truth in enumerate(_prior_draws(config)):
             got(fit_one(config, i, truth))
-    else:
-        try:
-            from dask.distributed import Client, LocalCluster, as_completed
-        except ImportError:
-            raise SpecError(
-                "the SBC runs its fits on dask.distributed: pip install 'bayessa[dask]' "
-                "(or pass --serial to run them one by one in this process)"
-            ) from None
-        cluster = None
+        return sorted(records, key=lambda r: r["sim"])
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise SpecError(
+            "the SBC runs its fits on dask.distributed: pip install 'bayessa[dask]' "
+            "(or pass --serial to run them one by one in this process)"
+        ) from None
+    cluster = None
+    try:  # connect first: a wrong address fails before any work is done
         if scheduler is None:
             cluster = LocalCluster(
                 n_workers=workers,
@@ -112,20 +112,33 @@ def run(
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
             )
-        try:
-            with Client(cluster if cluster is not None else scheduler) as client:
-                futures = [
-                    client.submit(fit_one, config, i, truth, key=f"sbc-fit-{config.seed}-{i}")
-                    for i, truth in enumerate(truths)
-                ]
-                for fut in as_completed(futures):
-                    got(fut.result())
-        except OSError as err:
-            raise SpecError(f"cannot reach the Dask scheduler '{scheduler}': {err}") from None
-        finally:
-            if cluster is not None:
-                cluster.close()
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, ValueError, TypeError) as err:
+        if cluster is not None:
+            cluster.close()
+        where = f"the Dask scheduler '{scheduler}'" if scheduler else "a local Dask cluster"
+        raise SpecError(
+            f"cannot start or reach {where}: {err}; check --scheduler (e.g. tcp://host:8786)"
+        ) from None
+    try:
+        futures = [
+            client.submit(fit_one, config, i, truth, key=f"sbc-fit-{config.seed}-{i}")
+            for i, truth in enumerate(_prior_draws(config))
+        ]
+        for fut in as_completed(futures):
+            got(fut.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
     return sorted(records, key=lambda r: r["sim"])
+
+
+def _prior_draws(config: SBCConfig) -> list[dict]:
+    """Every simulation's prior draw, made once here (``pymc.draw`` on the template model)."""
+    return draw_prior(build_template(config), config.sims, config.seed)
 
 
 def _flags(rec: dict, config: SBCConfig) -> list[str]:

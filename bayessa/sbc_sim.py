@@ -129,6 +129,7 @@ class Template:
 
 def build_template(config: SBCConfig) -> Template:
     """Read the real data and build the template cells and the SBC model (no compilation)."""
+    from bayessa.aggregate import aggregate
     from bayessa.api import prepare, resolve_spec
     from bayessa.data import to_calendar
     from bayessa.design import build_design
@@ -161,8 +162,6 @@ def build_template(config: SBCConfig) -> Template:
     horizon = horizon[keep]
     reach = units.assign(exit=horizon, event=np.zeros(len(units), np.int8))
     pieces = real.pieces.replay(replace(real.data, frame=reach))
-    from bayessa.aggregate import aggregate
-
     cells = aggregate(pieces)
     design = build_design(cells.frame, spec.model.formula, reference=spec.model.reference or None)
     if list(design.coef_names) != list(real.design.coef_names):
