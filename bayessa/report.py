@@ -136,6 +136,10 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
             f"--horizon must lie in (0, {info.last_cut:g}], the modelled follow-up; "
             f"got {opts.horizon:g}"
         )
+    if bad := [t for t in opts.times if not 0 < t <= info.last_cut]:
+        raise SpecError(
+            f"--times must lie in (0, {info.last_cut:g}], the modelled follow-up; got {bad}"
+        )
     spec = tomllib.loads(dt.attrs["bayessa_spec"])
     units = unit_frame(dt)
     ctx = sec.Context(dt=dt, info=info, spec=spec, units=units, opts=opts)

@@ -119,6 +119,7 @@ def test_report_cli_rebuilds_and_refuses_bad_input(run, tmp_path, capsys):
         ([str(tmp_path)], "not a bayessa run directory"),
         ([str(d), "--out", str(out), "--horizon", "30"], "--horizon must lie in (0, 14]"),
         ([str(d), "--out", str(out), "--focus", "colour"], "'colour' is not a covariate"),
+        ([str(d), "--out", str(out), "--times", "1,20"], "--times must lie in (0, 14]"),
     ]:
         assert report.main(argv) == 2
         err = capsys.readouterr().err
