@@ -138,19 +138,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args, argv: list[str]) -> int:
     from bayessa.api import fit, resolve_spec
+    from bayessa.runio import check_output_dir
 
     if args.target_accept is not None and not 0 < args.target_accept < 1:
         raise SpecError(f"--target-accept must be between 0 and 1, got {args.target_accept}")
     spec = resolve_spec(args.model)
     spec = _apply_data_overrides(spec, _data_overrides(args))
     out = Path(args.out) if args.out else Path("runs") / spec.name
-    if out.exists() and not out.is_dir():
-        raise SpecError(f"--out '{out}' exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise SpecError(
-            f"--out '{out}' already holds a run; pass --overwrite to replace it, or choose another --out"
-        )
-    _check_writable(out)
+    check_output_dir(out, overwrite=args.overwrite)
     t0 = time.perf_counter()
     result = fit(
         args.data, spec,
@@ -173,27 +168,6 @@ def _run(args, argv: list[str]) -> int:
         )
         return EXIT_FAILED_CHECK
     return EXIT_OK
-
-
-def _check_writable(out: Path) -> None:
-    """Refuse an --out that cannot be created before spending time on the fit.
-
-    The run is written beside ``out`` (a temporary folder in its parent, then renamed), so the
-    nearest existing ancestor of ``out`` must be a writable directory.
-    """
-    import os
-
-    parent = out.absolute().parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise SpecError(
-            f"--out '{out}' cannot be created: '{parent}' is a file, not a directory; choose another --out"
-        )
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SpecError(
-            f"--out '{out}' cannot be written: no write permission in '{parent}'; choose a writable --out"
-        )
 
 
 def _apply_data_overrides(spec, changes: dict):

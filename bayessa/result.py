@@ -17,11 +17,8 @@ attrs              spec (TOML), data hash, seed, package versions, model facts, 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -247,34 +244,13 @@ class FitResult:
         is replaced only with ``overwrite=True``. ``report=False`` skips the report (a few
         seconds; it can be written later with ``python -m bayessa.report RUN_DIR``).
         """
-        out = Path(directory)
-        if out.exists() and not out.is_dir():
-            raise SpecError(f"output '{out}' exists and is not a directory; choose another --out")
-        if out.exists() and any(out.iterdir()) and not overwrite:
-            raise SpecError(
-                f"output directory '{out}' already holds a run; pass --overwrite (overwrite=True) to replace it, or choose another --out"
-            )
-        parent = out.resolve().parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-        except OSError as err:
-            raise SpecError(
-                f"cannot write to '{parent}': {err.strerror}; choose a writable --out"
-            ) from None
-        try:
-            self._write(tmp, command=command, report=report)
-            if out.exists():
-                old = parent / f".{out.name}.old-{os.getpid()}"
-                out.rename(old)
-                tmp.rename(out)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out
+        from bayessa.runio import write_atomically
+
+        return write_atomically(
+            Path(directory),
+            lambda d: self._write(d, command=command, report=report),
+            overwrite=overwrite,
+        )
 
     def _write(self, d: Path, *, command: str | None, report: bool = True) -> None:
         self.idata.to_netcdf(d / "idata.nc", engine="h5netcdf")

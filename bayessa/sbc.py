@@ -26,11 +26,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shlex
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -49,6 +46,7 @@ from bayessa.cli import (
     run_main,
 )
 from bayessa.errors import SpecError
+from bayessa.runio import check_output_dir, write_atomically
 from bayessa.sbc_sim import SBCConfig, build_template, draw_prior, fit_one
 
 __all__ = ["SBCConfig", "main", "run", "summarize"]
@@ -242,27 +240,8 @@ def ranks_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def _write(out: Path, overwrite: bool, files: Callable[[Path], None]) -> None:
-    """Write into a temporary folder beside ``out`` and move it into place (atomic)."""
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    except OSError as err:
-        raise SpecError(
-            f"cannot write to '{parent}': {err.strerror}; choose a writable --out"
-        ) from None
-    try:
-        files(tmp)
-        if out.exists():
-            old = parent / f".{out.name}.old-{os.getpid()}"
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """Write the SBC outputs atomically (:func:`bayessa.runio.write_atomically`)."""
+    write_atomically(out, files, overwrite=overwrite)
 
 
 def build_parser() -> ArgumentParser:
@@ -340,10 +319,7 @@ def _run(args, argv: list[str]) -> int:
     )  # fmt: skip
     config.check()
     out = Path(args.out) if args.out else Path("sbc") / f"{spec.name}_{args.sims}"
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
-        raise SpecError(
-            f"--out '{out}' already exists; pass --overwrite to replace it, or choose another --out"
-        )
+    check_output_dir(out, overwrite=args.overwrite)
     t0 = time.perf_counter()
     done = [0]
 
