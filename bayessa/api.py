@@ -72,6 +72,10 @@ def resolve_spec(spec: Spec | str | Path | None, **overrides: Any) -> Spec:
     data_changes = overrides.get("data") or {}
     for k, v in data_changes.items():
         changes[f"data__{k}"] = v
+    if "model__formula" in changes:
+        # reference levels of variables the new formula no longer uses would be errors
+        used = set(parse_formula(changes["model__formula"]).variables)
+        changes["model__reference"] = {k: v for k, v in spec.model.reference.items() if k in used}
     return spec.with_overrides(**changes) if changes else spec
 
 

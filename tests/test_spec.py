@@ -94,3 +94,11 @@ def test_load_spec_errors(tmp_path):
     p.write_text("name = \n")
     with pytest.raises(SpecError, match="not valid TOML"):
         load_spec(p)
+
+
+def test_formula_override_keeps_only_the_reference_levels_it_uses(root):
+    from bayessa.api import resolve_spec
+
+    spec = resolve_spec(root / "models" / "partnership.toml", formula="leader + (1 | county)")
+    assert spec.model.formula == "leader + (1 | county)"
+    assert spec.model.reference == {"leader": "consumer"}
