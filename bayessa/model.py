@@ -21,6 +21,11 @@ counts as wide as the one before it):
   :math:`\\alpha_k = \\alpha_{k-1} + \\gamma_k \\Delta_k`;
 
 with :math:`z_k \\sim N(0, 1)`, as R-INLA's ``control.hazard`` random walks (scaled by spacing).
+That is the non-centred form; the centred one samples the steps
+:math:`\\sigma_\\alpha \\sqrt{\\Delta_k} z_k \\sim N(0, \\sigma_\\alpha^2 \\Delta_k)` directly. As for the
+cluster effects, the form is chosen from the data (events per interval, same rule): with 100,000
+groups the non-centred walk gave a bulk ESS of 53-167 for :math:`\\sigma_\\alpha` with divergences,
+the centred one 4,500 and none.
 
 Cluster effects :math:`u` are sum-to-zero (``ZeroSumNormal``), which removes the ridge between the
 baseline and the mean cluster effect. Their parameterisation is chosen from the data: centred
@@ -65,6 +70,8 @@ class ModelInfo:
     strata: str | None
     strata_levels: tuple[str, ...]
     time_varying_coefs: tuple[str, ...]
+    baseline_parameterization: str | None = None
+    baseline_parameterization_reason: str = ""
 
 
 def interval_spacing(cuts: np.ndarray) -> np.ndarray:
@@ -80,9 +87,12 @@ def interval_spacing(cuts: np.ndarray) -> np.ndarray:
 
 
 def choose_parameterization(
-    events_per_cluster: np.ndarray, requested: str = "auto"
+    events_per_cluster: np.ndarray, requested: str = "auto", *, unit: str = "cluster"
 ) -> tuple[str, str]:
-    """Centred or non-centred cluster effects, with the reason.
+    """Centred or non-centred cluster effects (or random-walk steps), with the reason.
+
+    Used for the cluster effects (events per cluster) and for the baseline random walk (events
+    per interval, ``unit="interval"``), where the same trade-off holds.
 
     With :math:`E_g` events in cluster :math:`g`, the likelihood pins :math:`u_g` to within about
     :math:`1/\\sqrt{E_g}`. When that is small compared with the plausible cluster SD (about 0.2-0.5
@@ -92,10 +102,10 @@ def choose_parameterization(
     """
     med = float(np.median(events_per_cluster)) if np.size(events_per_cluster) else 0.0
     if requested != "auto":
-        return requested, f"requested ({requested}); median events per cluster {med:g}"
+        return requested, f"requested ({requested}); median events per {unit} {med:g}"
     if med >= CENTERED_MIN_EVENTS:
-        return "centered", f"median events per cluster {med:g} >= {CENTERED_MIN_EVENTS:g}"
-    return "noncentered", f"median events per cluster {med:g} < {CENTERED_MIN_EVENTS:g}"
+        return "centered", f"median events per {unit} {med:g} >= {CENTERED_MIN_EVENTS:g}"
+    return "noncentered", f"median events per {unit} {med:g} < {CENTERED_MIN_EVENTS:g}"
 
 
 def _prior_rv(pm, name: str, prior: Prior, **kw):
@@ -203,6 +213,21 @@ def build_model(
         coords["tv_coef"] = tv_names
 
     cluster = design.random[0] if design.random else None
+    # The random-walk steps face the same choice as the cluster effects: with many events per
+    # interval the data pin the baseline and a non-centred walk turns into a funnel in its SD.
+    strat_codes = (
+        f[m.strata].cat.codes.to_numpy().astype(np.int64)
+        if strata_levels
+        else np.zeros(n, np.int64)
+    )
+    ev_per_interval = np.bincount(
+        strat_codes * K + interval, weights=events, minlength=max(len(strata_levels), 1) * K
+    )
+    baseline_param, baseline_reason = (None, "no random walk")
+    if m.baseline != "iid":
+        baseline_param, baseline_reason = choose_parameterization(
+            ev_per_interval, m.baseline_parameterization, unit="interval"
+        )
     parameterization, reason = None, "no cluster effects"
     if cluster is not None:
         coords[cluster.name] = list(cluster.levels)
@@ -252,8 +277,11 @@ def build_model(
             level = pt.reshape(
                 _prior_rv(pm, "baseline_start", pri["baseline_level"], **sdims), (S, 1)
             )
-            z = pm.Normal("baseline_z", 0.0, 1.0, shape=(S, K - 1))
-            steps = sigma_b * np.sqrt(spacing) * z
+            step_sd = sigma_b * np.sqrt(spacing)
+            if baseline_param == "centered":
+                steps = pm.Normal("baseline_step", 0.0, step_sd, shape=(S, K - 1))
+            else:
+                steps = step_sd * pm.Normal("baseline_z", 0.0, 1.0, shape=(S, K - 1))
             if m.baseline == "rw1":
                 walk = pt.cumsum(steps, axis=1)
             else:  # rw2: integrated random walk of the slope
@@ -261,12 +289,7 @@ def build_model(
                 slope = pt.reshape(slope0, (S, 1)) + pt.cumsum(steps, axis=1)
                 walk = pt.cumsum(slope * spacing, axis=1)
             centred = level + pt.concatenate([pt.zeros((S, 1)), walk], axis=1)
-        stratum = (
-            f[m.strata].cat.codes.to_numpy().astype(np.int64)
-            if strata_levels
-            else np.zeros(n, np.int64)
-        )
-        eta = eta + centred[stratum, interval]
+        eta = eta + centred[strat_codes, interval]
         reference = centred - shift
         pm.Deterministic("baseline", reference if strata_levels else reference[0], dims=bdims)
 
@@ -293,6 +316,8 @@ def build_model(
         cluster=cluster.name if cluster is not None else None,
         n_clusters=len(cluster.levels) if cluster is not None else 0,
         parameterization=parameterization,
+        baseline_parameterization=baseline_param,
+        baseline_parameterization_reason=baseline_reason,
         parameterization_reason=reason,
         strata=m.strata if strata_levels else None,
         strata_levels=tuple(strata_levels),

@@ -320,7 +320,7 @@ def unit_frame(dt) -> pd.DataFrame:
     obs = dt["observed_data"].dataset
     frame = pd.DataFrame(
         {
-            "id": [str(u) for u in obs["unit"].values],
+            "id": obs["unit"].to_numpy().astype(str),
             "entry": const["entry"].to_numpy().astype(float)
             if "entry" in const
             else np.zeros(obs.sizes["unit"]),

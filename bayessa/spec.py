@@ -139,6 +139,7 @@ class ModelSpec:
     strata: str | None = None
     time_varying: tuple[str, ...] = ()
     cluster_parameterization: str = "auto"
+    baseline_parameterization: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,10 @@ class Spec:
             )
         if m.baseline not in BASELINES:
             p.append(f"[model] baseline = '{m.baseline}' is not one of {list(BASELINES)}")
+        if m.baseline_parameterization not in PARAMETERIZATIONS:
+            p.append(
+                f"[model] baseline_parameterization = '{m.baseline_parameterization}' is not one of {list(PARAMETERIZATIONS)}"
+            )
         if m.cluster_parameterization not in PARAMETERIZATIONS:
             p.append(
                 f"[model] cluster_parameterization = '{m.cluster_parameterization}' is not one of {list(PARAMETERIZATIONS)}"

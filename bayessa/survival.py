@@ -300,12 +300,20 @@ def summarise(samples: np.ndarray, *, ci_prob: float = 0.95) -> dict[str, np.nda
 
 
 def _count_patterns(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Distinct rows of ``frame[keys]`` (as text) with their counts ``n``."""
-    joined = frame[keys[0]].astype(str).to_numpy().astype(object)
-    for k in keys[1:]:
-        joined = joined + "\x1f" + frame[k].astype(str).to_numpy().astype(object)
-    values, n = np.unique(joined.astype(str), return_counts=True)
-    out = pd.DataFrame([v.split("\x1f") for v in values], columns=keys)
+    """Distinct rows of ``frame[keys]`` (as text) with their counts ``n``.
+
+    Factorises each column (fast on categoricals) and counts integer keys, so a million units
+    with a handful of covariate patterns take milliseconds, not seconds of string hashing.
+    """
+    codes, uniques = [], []
+    for k in keys:
+        c, u = pd.factorize(frame[k], sort=True)
+        codes.append(np.asarray(c))
+        uniques.append(np.asarray(u).astype(str))
+    dims = [max(len(u), 1) for u in uniques]
+    values, n = np.unique(np.ravel_multi_index(codes, dims), return_counts=True)
+    idx = np.unravel_index(values, dims)
+    out = pd.DataFrame({k: u[i] for k, u, i in zip(keys, uniques, idx, strict=True)})
     return out.assign(n=n)
 
 

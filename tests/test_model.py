@@ -59,15 +59,27 @@ def random_point(model, rng):
 
 
 @pytest.mark.parametrize(
-    "baseline, param",
-    [("iid", "centered"), ("rw1", "noncentered"), ("rw1", "centered"), ("rw2", "noncentered")],
+    "baseline, param, walk",
+    [
+        ("iid", "centered", "auto"),
+        ("rw1", "noncentered", "noncentered"),
+        ("rw1", "centered", "centered"),
+        ("rw2", "noncentered", "centered"),
+        ("rw2", "centered", "noncentered"),
+    ],
 )
-def test_likelihood_equals_hand_computed_poisson(baseline, param):
+def test_likelihood_equals_hand_computed_poisson(baseline, param, walk):
     cells = small_cells()
-    spec = spec_for("x * z + (1 | g)", baseline=baseline, cluster_parameterization=param)
+    spec = spec_for(
+        "x * z + (1 | g)",
+        baseline=baseline,
+        cluster_parameterization=param,
+        baseline_parameterization=walk,
+    )
     design = build_design(cells.frame, spec.model.formula)
     model, info = build_model(cells, design, spec)
     assert info.parameterization == param
+    assert info.baseline_parameterization == (None if baseline == "iid" else walk)
     rng = np.random.default_rng(0)
     for _ in range(3):
         point = random_point(model, rng)
@@ -144,6 +156,15 @@ def test_per_unit_loglik_sums_to_cell_loglik_minus_constant():
     D, T = cells.events, cells.exposure
     ll_cells = np.sum(D * (lr[0] + np.log(T)) - np.exp(lr[0]) * T)
     np.testing.assert_allclose(ll_units.sum(), ll_cells - np.sum(D * np.log(T)), rtol=1e-10)
+
+
+def test_baseline_walk_parameterization_follows_events_per_interval():
+    many = small_cells(n=2000)  # hundreds of events per interval: the data pin the baseline
+    few = small_cells(n=40)
+    for cells, expected in ((many, "centered"), (few, "noncentered")):
+        spec = spec_for("x")
+        _, info = build_model(cells, build_design(cells.frame, "x"), spec)
+        assert info.baseline_parameterization == expected, info.baseline_parameterization_reason
 
 
 def test_parameterization_rule():
