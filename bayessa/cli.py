@@ -52,24 +52,26 @@ def csv_floats(text: str) -> list[float]:
         ) from None
 
 
-def positive_int(text: str) -> int:
+def _int_at_least(text: str, minimum: int) -> int:
     try:
         v = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    if v < minimum:
+        raise argparse.ArgumentTypeError(
+            f"must be at least 1, got {v}" if minimum == 1 else f"must be 0 or more, got {v}"
+        )
     return v
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    return _int_at_least(text, 1)
 
 
 def nonnegative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
-    return v
+    """argparse type: a whole number >= 0."""
+    return _int_at_least(text, 0)
 
 
 def argv_or_sys(argv: Sequence[str] | None) -> list[str]:
