@@ -176,6 +176,16 @@ def build_template(config: SBCConfig) -> Template:
         per = np.bincount(codes, weights=ev, minlength=len(real.design.random[0].levels))
         param, _ = choose_parameterization(per, spec.model.cluster_parameterization)
         spec = spec.with_overrides(model__cluster_parameterization=param)
+    if spec.model.baseline != "iid" and not spec.model.strata:
+        # the template has no events of its own: fix the random walk's form from the real data too
+        k = real.cells.frame["interval"].cat.codes.to_numpy()
+        per_interval = np.bincount(
+            k, weights=ev, minlength=len(real.cells.frame["interval"].cat.categories)
+        )
+        walk, _ = choose_parameterization(
+            per_interval, spec.model.baseline_parameterization, unit="interval"
+        )
+        spec = spec.with_overrides(model__baseline_parameterization=walk)
     model, info = build_model(cells, design, spec, center=center, data_containers=True)
     data_cols: dict[str, Any] = dict(id="sbc_id", time="sbc_time", event="sbc_event")
     data_cols |= dict(start=CLEAR, stop=CLEAR, event_date=CLEAR, censor_date=CLEAR, path=CLEAR)
