@@ -166,7 +166,13 @@ def model_section(ctx: Context) -> list[Block]:
         "reference levels: " + ", ".join(f"{k} = {v}" for k, v in info.reference.items()),
         f"baseline log hazard: {m.get('baseline', '?')} over age intervals with cut points "
         + ", ".join(f"{c:g}" for c in info.cuts)
-        + f" ({ctx.unit})",
+        + f" ({ctx.unit})"
+        + (
+            f"; random-walk steps {mi['baseline_parameterization']} "
+            f"({mi.get('baseline_parameterization_reason', '')})"
+            if mi.get("baseline_parameterization")
+            else ""
+        ),
     ]
     if info.cluster:
         items.append(f"{info.cluster} effects: sum-to-zero, {mi.get('parameterization')} "
