@@ -44,8 +44,15 @@ def _parser() -> argparse.ArgumentParser:
         "is not counted).",
     )
     p.add_argument("--data", required=True, help="CSV (optionally compressed) or Parquet file")
-    p.add_argument("--time", required=True, help="column with the exit time (>= 0)")
-    p.add_argument("--event", required=True, help="column with the event indicator (1/0)")
+    p.add_argument(
+        "--model",
+        metavar="SPEC",
+        help="read the follow-up as the model spec's [data] table says (e.g. dates: "
+        "founded/closed/last_contact in models/partnership.toml), through bayessa's data layer, "
+        "instead of --time/--event",
+    )
+    p.add_argument("--time", help="column with the exit time (>= 0)")
+    p.add_argument("--event", help="column with the event indicator (1/0)")
     p.add_argument("--group", required=True, help="column with the groups to compare")
     p.add_argument("--strata", help="column to stratify by (stratified test)")
     p.add_argument("--entry", help="column with the delayed-entry time (entry < time)")
@@ -82,6 +89,18 @@ def main(argv: list[str] | None = None) -> int:
         return int(stop.code or 0)
     from bayessa.frequentist import logrank, logrank_trend
 
+    if args.model is not None:
+        if args.time or args.event:
+            return _fail(
+                "give either --model (follow-up columns from the spec) or --time and --event, not both"
+            )
+        try:
+            df, kw = _read_with_spec(args)
+        except BayessaError as err:
+            return _fail(f"{err}")
+        return _report(args, df, kw, logrank, logrank_trend)
+    if not (args.time and args.event):
+        return _fail("name the follow-up: --time COL --event COL, or --model SPEC (see --help)")
     try:
         df = _read(Path(args.data))
     except FileNotFoundError as err:
@@ -95,6 +114,30 @@ def main(argv: list[str] | None = None) -> int:
     df.index = pd.RangeIndex(1, len(df) + 1)  # problems name data rows counted from 1
     kw = dict(time=args.time, event=args.event, group=args.group, strata=args.strata)
     kw |= dict(rho=args.rho, gamma=args.gamma, entry=args.entry)
+    return _report(args, df, kw, logrank, logrank_trend)
+
+
+def _read_with_spec(args) -> tuple[pd.DataFrame, dict]:
+    """Units read and validated by bayessa's data layer with the spec's follow-up columns."""
+    from bayessa.data import Columns, read_data
+    from bayessa.spec import load_spec
+
+    d = load_spec(args.model).data
+    covs = tuple(dict.fromkeys(c for c in (args.group, args.strata) if c))
+    columns = Columns(
+        id=d.id, time=d.time, event=d.event, start=d.start, stop=d.stop, event_date=d.event_date,
+        censor_date=d.censor_date, entry=d.entry, origin=d.origin, covariates=covs,
+    )  # fmt: skip
+    data = read_data(args.data, columns, time_unit=d.time_unit, on_invalid=d.on_invalid)
+    f = data.frame.rename(columns={"exit": "time"})
+    f.index = pd.RangeIndex(1, len(f) + 1)
+    kw = dict(time="time", event="event", group=args.group, strata=args.strata)
+    kw |= dict(rho=args.rho, gamma=args.gamma, entry="entry" if (f["entry"] > 0).any() else None)
+    print(str(data.audit) + "\n")
+    return f, kw
+
+
+def _report(args, df: pd.DataFrame, kw: dict, logrank, logrank_trend) -> int:
     try:
         result = logrank(df, **kw)
         trend = logrank_trend(df, **kw) if args.trend else None

@@ -103,3 +103,26 @@ def test_unreadable_and_single_group_files(
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["--help"], capsys)
     assert code == 0 and "--trend" in out
+
+
+@pytest.mark.parametrize(
+    "case, argv",
+    [
+        ("sa_leader", ["--group", "leader"]),
+        ("sa_leader_strata_setting", ["--group", "leader", "--strata", "setting"]),
+    ],
+)
+def test_bundled_data_through_the_model_spec_matches_r(case, argv, root, capsys) -> None:
+    """survdiff(Surv(days, closed) ~ leader [+ strata(setting)], data = sa): the bundled data's
+    dates read through the spec's [data] table (founded / closed / last_contact) give R's test
+    (the statistic depends only on the order of the times, so years vs days do not matter)."""
+    import json
+
+    ref = json.loads((REF / "survival_reference.json").read_text())["logrank"][case]
+    data, spec = str(root / "data" / "sa_groups.csv"), str(root / "models" / "partnership.toml")
+    code, out, err = run(["--data", data, "--model", spec, *argv], capsys)
+    assert code == 0 and err == ""
+    assert "360 rows read, 360 kept" in out
+    assert f"Chisq= {ref['statistic']:.3g}" in out
+    code, _, err = run(["--data", data, "--model", spec, "--time", "x", *argv], capsys)
+    assert code == 2 and "not both" in err
