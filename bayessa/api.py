@@ -93,10 +93,7 @@ def columns_for(spec: Spec) -> Columns:
     if m.strata and m.strata not in covs:
         covs.append(m.strata)
     cluster = terms.random[0] if terms.random else None
-    return Columns(
-        id=d.id, time=d.time, event=d.event, start=d.start, stop=d.stop, event_date=d.event_date,
-        censor_date=d.censor_date, entry=d.entry, origin=d.origin, covariates=tuple(covs), cluster=cluster,
-    )  # fmt: skip
+    return d.columns(tuple(covs), cluster)
 
 
 def prepare(data: str | Path | pd.DataFrame | None, spec: Spec) -> Prepared:

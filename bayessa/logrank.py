@@ -119,16 +119,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _read_with_spec(args) -> tuple[pd.DataFrame, dict]:
     """Units read and validated by bayessa's data layer with the spec's follow-up columns."""
-    from bayessa.data import Columns, read_data
+    from bayessa.data import read_data
     from bayessa.spec import load_spec
 
     d = load_spec(args.model).data
     covs = tuple(dict.fromkeys(c for c in (args.group, args.strata) if c))
-    columns = Columns(
-        id=d.id, time=d.time, event=d.event, start=d.start, stop=d.stop, event_date=d.event_date,
-        censor_date=d.censor_date, entry=d.entry, origin=d.origin, covariates=covs,
-    )  # fmt: skip
-    data = read_data(args.data, columns, time_unit=d.time_unit, on_invalid=d.on_invalid)
+    data = read_data(args.data, d.columns(covs), time_unit=d.time_unit, on_invalid=d.on_invalid)
     f = data.frame.rename(columns={"exit": "time"})
     f.index = pd.RangeIndex(1, len(f) + 1)
     kw = dict(time="time", event="event", group=args.group, strata=args.strata)

@@ -117,6 +117,16 @@ class DataSpec:
     time_unit: str = "years"
     on_invalid: str = "raise"
 
+    def columns(self, covariates: tuple[str, ...] = (), cluster: str | None = None):
+        """The :class:`bayessa.data.Columns` these roles describe, with covariates and cluster."""
+        from bayessa.data import Columns
+
+        return Columns(
+            id=self.id, time=self.time, event=self.event, start=self.start, stop=self.stop,
+            event_date=self.event_date, censor_date=self.censor_date, entry=self.entry,
+            origin=self.origin, covariates=tuple(covariates), cluster=cluster,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class TimeSpec:
