@@ -152,16 +152,14 @@ def fit(
     from bayessa.result import FitResult, assemble
 
     spec = resolve_spec(spec, **overrides)
-    timings: dict[str, float] = {}
+    timings: dict[str, Any] = {}
     t0 = time.perf_counter()
     prepared = prepare(data, spec)
     timings["prepare_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     model, info = build_model(prepared.cells, prepared.design, spec)
     timings["build_s"] = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    dt = sample(model, spec.sampler, progress=progress)
-    timings["sample_s"] = time.perf_counter() - t2
+    dt = sample(model, spec.sampler, progress=progress, timings=timings)
     t3 = time.perf_counter()
     dt = assemble(dt, prepared, spec, info, log_likelihood=log_likelihood)
     timings["assemble_s"] = time.perf_counter() - t3

@@ -1,6 +1,7 @@
 """Sampler back ends: a PyMC model + sampler settings -> an ArviZ DataTree (posterior, sample_stats).
 
-``nutpie`` (default) compiles the model with numba and runs NUTS in Rust; ``pymc`` uses PyMC's own
+``nutpie`` (default) compiles the model with numba (re-using compiled models across processes, see
+:mod:`bayessa.compile`) and runs NUTS in Rust; ``pymc`` uses PyMC's own
 NUTS; ``numpyro`` uses JAX (install ``bayessa[numpyro]``). Every back end gets the seed; the same
 seed on the same machine gives the same draws.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import warnings
 from typing import Any
 
@@ -23,7 +25,13 @@ def show_progress() -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def sample(model: Any, settings: SamplerSpec, *, progress: bool | None = None) -> Any:
+def sample(
+    model: Any,
+    settings: SamplerSpec,
+    *,
+    progress: bool | None = None,
+    timings: dict[str, Any] | None = None,
+) -> Any:
     """Draw from the posterior of ``model``.
 
     Parameters
@@ -33,6 +41,9 @@ def sample(model: Any, settings: SamplerSpec, *, progress: bool | None = None) -
         Back end, chains, draws, tune, target_accept, seed, cores.
     progress : bool, optional
         Show a progress bar; default: only on a terminal.
+    timings : dict, optional
+        Filled with ``compile_s`` (nutpie only), ``sample_s`` and ``compile_cache`` (``"hit"``,
+        ``"miss"``, ``"partial"`` or ``"off"``, with ``compile_cache_reason``).
 
     Returns
     -------
@@ -41,10 +52,18 @@ def sample(model: Any, settings: SamplerSpec, *, progress: bool | None = None) -
     """
     progress = show_progress() if progress is None else progress
     cores = settings.cores or min(settings.chains, os.cpu_count() or 1)
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter()
     if settings.backend == "nutpie":
         import nutpie
 
-        compiled = nutpie.compile_pymc_model(model)
+        from bayessa.compile import compile_model
+
+        compiled, how = compile_model(model)
+        timings.update(
+            compile_s=how.seconds, compile_cache=how.cache, compile_cache_reason=how.reason
+        )
+        t0 = time.perf_counter()
         dt = nutpie.sample(
             compiled,
             draws=settings.draws,
@@ -85,6 +104,7 @@ def sample(model: Any, settings: SamplerSpec, *, progress: bool | None = None) -
             )
     else:  # pragma: no cover - the spec validates the back end
         raise SpecError(f"unknown sampler '{settings.backend}'")
+    timings["sample_s"] = time.perf_counter() - t0
     for group in list(dt.children):
         if group not in ("posterior", "sample_stats"):
             del dt[group]

@@ -1,0 +1,101 @@
+"""The compiled-model cache (bayessa.compile): same log-density, same draws, loaded from disk."""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import pytest
+from test_model import random_point, small_cells, spec_for
+
+from bayessa.compile import compile_model
+from bayessa.design import build_design
+from bayessa.model import build_model
+
+
+def _model(seed=3, **model_kw):
+    cells = small_cells(seed=seed, n=150)
+    spec = spec_for("x + z + (1 | g)", baseline="rw1", **model_kw)
+    return build_model(cells, build_design(cells.frame, spec.model.formula), spec)[0]
+
+
+def _call_logp(compiled, x: np.ndarray) -> tuple[int, float, np.ndarray]:
+    """Call the C callback nutpie's Rust sampler calls, as it calls it."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    grad = np.empty_like(x)
+    logp = np.empty((), dtype=np.float64)
+    dptr = ctypes.POINTER(ctypes.c_double)
+    rc = compiled.compiled_logp_func.ctypes(
+        ctypes.c_uint64(x.size),
+        x.ctypes.data_as(dptr),
+        grad.ctypes.data_as(dptr),
+        logp.ctypes.data_as(dptr),
+        ctypes.c_void_p(compiled.user_data.ctypes.data),
+    )
+    return rc, float(logp), grad
+
+
+def test_callbacks_compute_the_models_logp_and_gradient():
+    model = _model()
+    compiled, info = compile_model(model)
+    assert info.cache in ("hit", "miss"), info.reason
+    logp_fn = model.compile_logp(jacobian=True)
+    dlogp_fn = model.compile_dlogp(jacobian=True)
+    names = [model.rvs_to_values[v].name for v in model.free_RVs]
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        point = random_point(model, rng)
+        flat = np.concatenate([np.ravel(point[n]) for n in names])
+        rc, logp, grad = _call_logp(compiled, flat)
+        assert rc == 0
+        np.testing.assert_allclose(logp, logp_fn(point), rtol=1e-10)
+        np.testing.assert_allclose(grad, dlogp_fn(point), rtol=1e-8, atol=1e-10)
+    # a wrong dimension is refused, not read out of bounds
+    assert _call_logp(compiled, np.zeros(flat.size + 1))[0] == -1
+
+
+def test_second_compilation_loads_the_callbacks_from_disk():
+    model = _model(seed=4)
+    first, info1 = compile_model(model)
+    second, info2 = compile_model(model)  # new callbacks, as in a new process
+    assert info1.cache in ("hit", "miss")
+    assert info2.cache == "hit"
+    x = first.initial_point_func(1)
+    np.testing.assert_array_equal(_call_logp(first, x)[2], _call_logp(second, x)[2])
+
+
+def test_different_data_get_different_callbacks():
+    """The key includes the graph's constants: a model on other data must not reuse a callback."""
+    a, _ = compile_model(_model(seed=5))
+    b, _ = compile_model(_model(seed=6))
+    x = a.initial_point_func(1)
+    assert x.size == b.initial_point_func(1).size
+    assert _call_logp(a, x)[1] != _call_logp(b, x)[1]
+
+
+@pytest.mark.fit
+def test_draws_identical_to_nutpies_own_compilation():
+    import nutpie
+
+    model = _model(seed=7)
+    ours, info = compile_model(model)
+    assert info.cache in ("hit", "miss")
+    theirs = nutpie.compile_pymc_model(model)
+    kw = dict(draws=60, tune=60, chains=2, cores=1, seed=11, progress_bar=False)
+    a = nutpie.sample(ours, **kw)
+    b = nutpie.sample(theirs, **kw)
+    for name in ("beta", "cluster_effect", "baseline", "cluster_sd"):
+        np.testing.assert_array_equal(a.posterior[name].values, b.posterior[name].values)
+
+
+def test_shared_data_falls_back_to_nutpie():
+    import pymc as pm
+
+    with pm.Model() as model:
+        y = pm.Data("y", np.array([0.5, 1.5, 1.0]))
+        mu = pm.Normal("mu", 0, 1)
+        pm.Normal("obs", mu, 1, observed=y)
+    compiled, info = compile_model(model)
+    assert info.cache == "off"
+    assert "shared data" in info.reason
+    assert compiled.n_dim == 1
