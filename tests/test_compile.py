@@ -76,11 +76,13 @@ def test_different_data_get_different_callbacks():
 @pytest.mark.fit
 def test_draws_identical_to_nutpies_own_compilation():
     import nutpie
+    import pytensor
 
     model = _model(seed=7)
     ours, info = compile_model(model)
     assert info.cache in ("hit", "miss")
-    theirs = nutpie.compile_pymc_model(model)
+    with pytensor.config.change_flags(numba__fastmath=False):  # as compile_model compiles
+        theirs = nutpie.compile_pymc_model(model)
     kw = dict(draws=60, tune=60, chains=2, cores=1, seed=11, progress_bar=False)
     a = nutpie.sample(ours, **kw)
     b = nutpie.sample(theirs, **kw)
@@ -99,3 +101,40 @@ def test_shared_data_falls_back_to_nutpie():
     assert info.cache == "off"
     assert "shared data" in info.reason
     assert compiled.n_dim == 1
+
+
+COLD_WARM_SCRIPT = """
+import hashlib, json
+import nutpie
+from bayessa.api import prepare, resolve_spec
+from bayessa.compile import compile_model
+from bayessa.model import build_model
+spec = resolve_spec(None)
+p = prepare(None, spec)
+model, _ = build_model(p.cells, p.design, spec)
+compiled, info = compile_model(model)
+dt = nutpie.sample(compiled, draws=50, tune=100, chains=2, cores=1, seed=3, progress_bar=False)
+digest = hashlib.sha256(dt.posterior["beta"].values.tobytes()).hexdigest()
+print(json.dumps({"cache": info.cache, "digest": digest}))
+"""
+
+
+@pytest.mark.slow
+def test_first_and_later_processes_draw_identical_chains(tmp_path):
+    """A process that compiles the model and one that loads it from the cache draw the same
+    chain for the same seed (with fastmath on they differed in the last bits, then diverged)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={tmp_path}")
+    runs = []
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", COLD_WARM_SCRIPT], env=env, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert [r["cache"] for r in runs] == ["miss", "hit"]
+    assert runs[0]["digest"] == runs[1]["digest"]
