@@ -329,11 +329,14 @@ def pipeline_cells(template: Template, table: pd.DataFrame) -> tuple[np.ndarray,
 
 @functools.lru_cache(maxsize=2)
 def _compiled(config: SBCConfig):
-    """The template and its nutpie-compiled model, built once per process (worker)."""
-    import nutpie
+    """The template and its nutpie-compiled model, built once per process (worker).
+
+    Compiled as every fit is (:func:`bayessa.compile.compile_model`, no fastmath); its ``pm.Data``
+    containers make that nutpie's own compilation, re-used for each simulation's data."""
+    from bayessa.compile import compile_model
 
     template = build_template(config)
-    return template, nutpie.compile_pymc_model(template.model)
+    return template, compile_model(template.model)[0]
 
 
 def _seeds(config: SBCConfig, index: int) -> tuple[np.random.Generator, int, np.random.Generator]:
