@@ -147,6 +147,9 @@ def loo(run, *, name: str = "model") -> LooSummary:
     """
     import arviz as az
 
+    from bayessa._imports import forget_unloaded_jax
+
+    forget_unloaded_jax()
     dt = _tree(run)
     if "log_likelihood" not in dt.children or "time" not in dt["log_likelihood"].dataset:
         why = dt.attrs.get("bayessa_log_likelihood", "not stored")

@@ -193,6 +193,9 @@ def check(
     """
     import arviz as az
 
+    from bayessa._imports import forget_unloaded_jax
+
+    forget_unloaded_jax()
     post = dt["posterior"].dataset
     names = list(var_names) if var_names is not None else model_variables(post)
     # Constant elements (e.g. a parameter fixed in every draw) have no R-hat, ESS or MCSE:

@@ -57,7 +57,10 @@ def sample(
     if settings.backend == "nutpie":
         import nutpie
 
+        from bayessa._imports import forget_unloaded_jax
         from bayessa.compile import compile_model
+
+        forget_unloaded_jax()  # nutpie imported ArviZ
 
         compiled, how = compile_model(model)
         timings.update(
