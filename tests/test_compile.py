@@ -138,3 +138,23 @@ def test_first_and_later_processes_draw_identical_chains(tmp_path):
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     assert [r["cache"] for r in runs] == ["miss", "hit"]
     assert runs[0]["digest"] == runs[1]["digest"]
+
+
+def test_cli_compiles_the_default_model_into_the_cache(capsys):
+    from bayessa.compile import main
+
+    assert main([]) == 0
+    assert main([]) == 0  # the second process-equivalent run loads it
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert "model 'partnership' compiled" in lines[1]
+    assert "cache hit" in lines[1]
+
+
+def test_cli_bad_spec_exits_2_with_one_message(tmp_path, capsys):
+    from bayessa.compile import main
+
+    assert main(["--model", str(tmp_path / "missing.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.toml" in err and "does not exist" in err
+    assert "Traceback" not in err
