@@ -186,6 +186,16 @@ def parse_formula(formula: str, *, columns: Sequence[str] | None = None) -> Form
     return terms
 
 
+_OPERAND_END = {"IDENTIFIER", "BQNAME", "NUMBER", "RIGHT_PAREN", "RIGHT_BRACE"}
+_OPERAND_START = {"IDENTIFIER", "BQNAME", "NUMBER", "LEFT_PAREN", "LEFT_BRACE"}
+
+
+def _missing_operator(kind: str, next_kind: str) -> bool:
+    """Two operands side by side ('a b', '(1 | g) a'); 'f(' is a call, not two operands."""
+    call = kind == "IDENTIFIER" and next_kind == "LEFT_PAREN"
+    return kind in _OPERAND_END and next_kind in _OPERAND_START and not call
+
+
 def _parse(formula: str, columns: Sequence[str] | None) -> tuple[FormulaTerms | None, list]:
     text = formula.strip().removeprefix("~").strip()
     if not text:
@@ -201,6 +211,12 @@ def _parse(formula: str, columns: Sequence[str] | None) -> tuple[FormulaTerms | 
     garbled = False  # formulae would then repeat the problem in other words, or drop terms
     for tok, nxt in itertools.pairwise(tokens):
         kind, lexeme = tok.kind, tok.lexeme
+        if _missing_operator(kind, nxt.kind) and not garbled:
+            # formulae keeps the first operand and silently drops the rest ('a b' -> 'a')
+            what = f"'{lexeme} {nxt.lexeme}' has no operator between its terms"
+            fix = "join terms with '+' (main effects), '*' (with interaction) or ':' (interaction)"
+            problems.append(Problem(what, fix))
+            garbled = True
         if kind == "IDENTIFIER" and nxt.kind != "LEFT_PAREN" or kind == "BQNAME":
             names.append(lexeme.strip("`"))
         elif kind == "MINUS" or lexeme == "0":

@@ -356,6 +356,12 @@ def test_parse_formula_checks_names_against_columns():
         ("`a b + c", "unclosed backquote"),
         ("a $ b", "cannot read the formula"),
         ("a +", "cannot parse the formula"),
+        # formulae reads these as 'a' alone and drops the rest without a word
+        ("a b", "'a b' has no operator between its terms"),
+        ("a * b + c (1 | g) + d", "cannot parse the formula"),
+        ("(1 | g) a", "') a' has no operator between its terms"),
+        ("a 1", "'a 1' has no operator between its terms"),
+        ("`a b` c", "'`a b` c' has no operator between its terms"),
     ],
 )
 def test_unsupported_formulas_name_the_term(formula, expected):
@@ -465,3 +471,10 @@ def test_fifty_thousand_cells_build_in_well_under_a_second():
     elapsed = time.perf_counter() - start
     assert isinstance(d, Design) and d.X.shape == (n, 7)
     assert elapsed < 0.5, f"{elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("formula", ["a * + b", "+ a * b", "a * b + + (1 | g)"])
+def test_unary_plus_is_read_as_r_reads_it(formula):
+    """R's formulas accept a unary '+' (terms(~ a * + b) has a, b and a:b); so do we."""
+    terms = parse_formula(formula)
+    assert terms.fixed == ["a", "b", "a:b"]
