@@ -7,14 +7,23 @@ about, 2 bad data, spec or arguments (one clear message on stderr, never a trace
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
+import os
 import sys
 import types
 from collections.abc import Callable, Sequence
 
 from bayessa.errors import BayessaError
 
-__all__ = ["ArgumentParser", "EXIT_BAD_INPUT", "EXIT_FAILED_CHECK", "EXIT_OK", "run_main"]
+__all__ = [
+    "ArgumentParser",
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILED_CHECK",
+    "EXIT_OK",
+    "exit_without_teardown",
+    "run_main",
+]
 
 EXIT_OK = 0
 EXIT_FAILED_CHECK = 1
@@ -93,3 +102,24 @@ def callable_module(module_name: str, target: str) -> None:
             return getattr(importlib.import_module(mod_name), func)(*args, **kwargs)
 
     sys.modules[module_name].__class__ = _CallableModule
+
+
+def exit_without_teardown(code: int) -> None:
+    """End a command's process: flush, run the ``atexit`` handlers, skip the module teardown.
+
+    After a fit, Python's own teardown of the thousands of modules and objects that PyMC,
+    PyTensor, numba, ArviZ and matplotlib load took 1.2-1.4 s of a ~12 s run, freeing memory the
+    operating system reclaims anyway. Every file a command writes is closed (and renamed into
+    place) before its ``main`` returns, and the registered exit handlers (logging, h5py, Dask,
+    multiprocessing) still run here, so only that teardown is skipped. For ``__main__`` blocks
+    only: ``main(argv)`` itself returns normally, so tests and library callers are unaffected.
+    """
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # closed or broken pipe: nothing more to say
+                pass
+        os._exit(code)

@@ -277,4 +277,6 @@ def _compile_spec(model_path: str | None, data: str | None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from bayessa.cli import exit_without_teardown
+
+    exit_without_teardown(main())

@@ -213,4 +213,6 @@ def _print_summary(result, diag, out: Path, seconds: float) -> None:
 callable_module(__name__, "bayessa.api:fit")
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from bayessa.cli import exit_without_teardown
+
+    exit_without_teardown(main())

@@ -292,4 +292,6 @@ def _run(args) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from bayessa.cli import exit_without_teardown
+
+    exit_without_teardown(main())
