@@ -158,3 +158,26 @@ def test_cli_bad_spec_exits_2_with_one_message(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "missing.toml" in err and "does not exist" in err
     assert "Traceback" not in err
+
+
+def test_a_callback_numba_cannot_cache_falls_back_to_nutpie(monkeypatch):
+    import warnings
+
+    import numba
+
+    import bayessa.compile as bc
+
+    def refuse(*args, **kwargs):
+        warnings.warn(
+            "Cannot cache compiled function 'cb' as it uses dynamic globals",
+            numba.NumbaWarning,
+            stacklevel=2,
+        )
+
+    monkeypatch.setattr(bc, "_callback", refuse)
+    model = _model(seed=8)
+    compiled, info = bc.compile_model(model)
+    assert info.cache == "off"
+    assert "numba cannot cache the callbacks" in info.reason
+    rc, logp, _ = _call_logp(compiled, compiled.initial_point_func(1))
+    assert rc == 0 and np.isfinite(logp)
