@@ -176,6 +176,8 @@ def _compile_cached(model: Any) -> tuple[Any, str, str]:
     from pymc.initial_point import make_initial_point_fn
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
+    if model.data_vars:  # decided before building anything nutpie's fallback would build again
+        return None, "off", "the model has shared data (pm.Data)"
     # As nutpie.compile_pymc_model does for the numba back end: support points, jittered.
     initial_point_fn = _wrap_with_lock(
         make_initial_point_fn(
@@ -192,7 +194,7 @@ def _compile_cached(model: Any) -> tuple[Any, str, str]:
         join_expanded=True,
         pymc_initial_point_fn=initial_point_fn,
     )
-    if logp_pt.get_shared() or expand_pt.get_shared():
+    if logp_pt.get_shared() or expand_pt.get_shared():  # shared variables of another origin
         return None, "off", "the model has shared data (pm.Data)"
     logp_kernel, expand_kernel = logp_pt.vm.jit_fn, expand_pt.vm.jit_fn
     logp_key = CACHED_SRC_FUNCTIONS.get(logp_kernel.py_func)
@@ -264,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _compile_spec(model_path: str | None, data: str | None) -> int:
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+
     from bayessa.api import prepare, resolve_spec
     from bayessa.model import build_model
 
@@ -271,7 +275,6 @@ def _compile_spec(model_path: str | None, data: str | None) -> int:
     prepared = prepare(data, spec)
     model, _ = build_model(prepared.cells, prepared.design, spec)
     _, info = compile_model(model)
-    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
 
     where = f"cached in {NUMBA_CACHE_PATH}" if info.cache != "off" else info.reason
     print(

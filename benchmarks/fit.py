@@ -62,15 +62,13 @@ def _compiledir_env(compiledir: Path) -> dict[str, str]:
     return env
 
 
-def _fit(
-    data: Path | None, label: str, extra: list[str] | None = None, compiledir: Path | None = None
-) -> dict:
+def _fit(data: Path | None, label: str, compiledir: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        cmd = [sys.executable, "-m", "bayessa.fit", "--out", str(out), "--quiet", *(extra or [])]
+        cmd = [sys.executable, "-m", "bayessa.fit", "--out", str(out), "--quiet"]
         if data is not None:
             cmd += ["--data", str(data)]
-        res = _measure(cmd, env=_compiledir_env(compiledir) if compiledir else None)
+        res = _measure(cmd, env=_compiledir_env(compiledir))
         res.pop("child")
         diag = json.loads((out / "diagnostics.json").read_text())
         manifest = json.loads((out / "manifest.json").read_text())
