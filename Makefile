@@ -7,12 +7,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: fit test test-slow bench lint clean-venv
+.PHONY: fit test test-slow bench lint docs clean-venv
 
 $(STAMP): pyproject.toml constraints.txt tools/find-python
 	@test -x $(PY) || { PYBIN=$$(tools/find-python) && echo "creating $(VENV) with $$PYBIN" && $$PYBIN -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dask,numpyro]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dask,numpyro,docs]"
 	@# Compile the default model once (~45 s on a new machine): the first fit then loads it,
 	@# and every other model re-uses the building blocks it compiled (bayessa.compile).
 	$(PY) -m bayessa.compile
@@ -34,8 +34,15 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks $(ARGS)
 
+## ruff on everything; numpydoc docstring rules (D, numpy convention) on the public API.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bayessa tests benchmarks
+	$(VENV)/bin/ruff format --check bayessa tests benchmarks
+
+## API reference from the numpydoc docstrings -> docs/_build/html (warnings are errors).
+docs: $(STAMP)
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "API reference: docs/_build/html/index.html"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,62 +1,99 @@
 """bayessa: hierarchical Bayesian piecewise-exponential survival analysis.
 
 Importing bayessa is cheap: PyMC, ArviZ and the sampler back ends load only when a model is built.
+The public names below resolve on first use; the subpackages follow the data flow (see
+``docs/architecture.md``): :mod:`bayessa.data` -> :mod:`bayessa.model` -> :mod:`bayessa.sampling`
+-> :mod:`bayessa.posterior` -> :mod:`bayessa.checks` -> :mod:`bayessa.plots` / :mod:`bayessa.report`,
+with :mod:`bayessa.api` composing them and :mod:`bayessa.cli` on top.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
+import sys
+import types
 from typing import Any
+
+from bayessa._lazy import lazy_exports
+from bayessa.errors import BayessaError, ConvergenceWarning, DataError, SpecError
 
 __version__ = "0.1.0"
 
-from bayessa.errors import ConvergenceWarning, DataError, SpecError  # noqa: E402
-
-# Public names resolved lazily (module, attribute) so `import bayessa` stays fast.
-_LAZY: dict[str, tuple[str, str]] = {
-    "read_data": ("bayessa.data", "read_data"),
-    "Columns": ("bayessa.data", "Columns"),
-    "SurvivalData": ("bayessa.data", "SurvivalData"),
-    "split": ("bayessa.split", "split"),
-    "aggregate": ("bayessa.aggregate", "aggregate"),
-    "build_design": ("bayessa.design", "build_design"),
-    "load_spec": ("bayessa.spec", "load_spec"),
-    "Spec": ("bayessa.spec", "Spec"),
-    "fit": ("bayessa.api", "fit"),
-    "prepare": ("bayessa.api", "prepare"),
-    "load": ("bayessa.result", "load"),
-    "FitResult": ("bayessa.result", "FitResult"),
-    "check_diagnostics": ("bayessa.diagnostics", "check"),
-    "simulate_pem": ("bayessa.simulate", "simulate_pem"),
-    "kaplan_meier": ("bayessa.frequentist", "kaplan_meier"),
-    "km_summary": ("bayessa.frequentist", "km_summary"),
-    "km_median": ("bayessa.frequentist", "km_median"),
-    "km_rmst": ("bayessa.frequentist", "km_rmst"),
-    "logrank": ("bayessa.frequentist", "logrank"),
-    "logrank_trend": ("bayessa.frequentist", "logrank_trend"),
-    "LogRankResult": ("bayessa.frequentist", "LogRankResult"),
-    "poisson_glm": ("bayessa.frequentist", "poisson_glm"),
-    "poisson_pem": ("bayessa.frequentist", "poisson_pem"),
-    "make_sa_groups": ("bayessa.sa_groups", "make_sa_groups"),
-    # predictive checks; summaries, figures and sensitivity live in bayessa.ppc_stats,
-    # bayessa.plots_ppc and bayessa.sensitivity
-    "replicate_lifetimes": ("bayessa.ppc", "replicate_lifetimes"),
-    "prior_draws": ("bayessa.ppc", "prior_draws"),
+# Public name -> the module that defines it.
+_EXPORTS: dict[str, str] = {
+    # data
+    "read_data": "bayessa.data.read",
+    "read_table": "bayessa.data.read",
+    "Columns": "bayessa.data.columns",
+    "SurvivalData": "bayessa.data.columns",
+    "split": "bayessa.data.lexis",
+    "aggregate": "bayessa.data.cells",
+    # model
+    "build_design": "bayessa.model.design",
+    "load_spec": "bayessa.model.spec",
+    "Spec": "bayessa.model.spec",
+    "prepare": "bayessa.model.preparation",
+    # fitting and results
+    "fit": "bayessa.api.pipeline",
+    "load": "bayessa.api.result",
+    "FitResult": "bayessa.api.result",
+    # checks
+    "check_diagnostics": "bayessa.checks.diagnostics",
+    "loo": "bayessa.checks.elpd",
+    "compare": "bayessa.checks.elpd",
+    "replicate_lifetimes": "bayessa.checks.ppc",
+    "prior_draws": "bayessa.checks.ppc",
+    # simulation
+    "simulate_pem": "bayessa.simulate.pem",
+    "make_sa_groups": "bayessa.simulate.sa_groups",
+    # frequentist cross-check
+    "kaplan_meier": "bayessa.frequentist",
+    "km_summary": "bayessa.frequentist",
+    "km_median": "bayessa.frequentist",
+    "km_rmst": "bayessa.frequentist",
+    "logrank": "bayessa.frequentist",
+    "logrank_trend": "bayessa.frequentist",
+    "LogRankResult": "bayessa.frequentist",
+    "poisson_glm": "bayessa.frequentist",
+    "poisson_pem": "bayessa.frequentist",
 }
+# Public names defined under another name in their module.
+_RENAMED = {"check_diagnostics": "check"}
+
+_getattr, __dir__ = lazy_exports(__name__, {k: v for k, v in _EXPORTS.items() if k not in _RENAMED})
 
 
 def __getattr__(name: str) -> Any:
-    try:
-        module, attr = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module 'bayessa' has no attribute {name!r}") from None
-    value = getattr(import_module(module), attr)
-    globals()[name] = value
-    return value
+    if name in _RENAMED:
+        from importlib import import_module
+
+        value = getattr(import_module(_EXPORTS[name]), _RENAMED[name])
+        globals()[name] = value
+        return value
+    return _getattr(name)
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+class _Package(types.ModuleType):
+    """The ``bayessa`` module: a command module never replaces a public function.
+
+    ``python -m bayessa.fit`` needs a module ``bayessa.fit`` while ``bayessa.fit`` is the library
+    function. Importing a submodule sets it as an attribute of its package; for the few public
+    names that are also command modules (``fit``, ``logrank``, ``compare``) that would replace the
+    function by the module. This class ignores exactly that assignment.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
 
 
-__all__ = ["ConvergenceWarning", "DataError", "SpecError", "__version__", *_LAZY]
+sys.modules[__name__].__class__ = _Package
+
+__all__ = [
+    "BayessaError",
+    "ConvergenceWarning",
+    "DataError",
+    "SpecError",
+    "__version__",
+    *sorted(_EXPORTS),
+]

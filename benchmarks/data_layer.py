@@ -61,9 +61,9 @@ def write_input(path: Path, n: int, seed: int = 1) -> None:
 
 def _pipeline(path: str) -> dict:
     t0 = time.perf_counter()
-    from bayessa.aggregate import aggregate
     from bayessa.data import Columns, read_data
-    from bayessa.split import split
+    from bayessa.data.cells import aggregate
+    from bayessa.data.lexis import split
 
     t_import = time.perf_counter()
     data = read_data(path, Columns(**COLUMNS))

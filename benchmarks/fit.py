@@ -88,7 +88,7 @@ def _fit(data: Path | None, label: str, compiledir: Path) -> dict:
 
 
 def _simulated(n: int, seed: int = 20251125) -> Path:
-    from bayessa.sa_groups import make_sa_groups
+    from bayessa.simulate.sa_groups import make_sa_groups
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"sa_groups_{n}.csv"
@@ -102,7 +102,7 @@ BASELINE_SCRIPT = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import numpy as np, pandas as pd, pymc as pm, nutpie, arviz as az
-from bayessa.api import prepare, resolve_spec
+from bayessa.model.preparation import prepare, resolve_spec
 spec = resolve_spec(None)
 p = prepare(sys.argv[1], spec)          # same data, same cuts; the model is what differs
 f = p.pieces.frame                      # one Poisson row per group x interval (no aggregation)

@@ -41,7 +41,8 @@ import os
 import matplotlib.pyplot as plt
 
 import bayessa
-from bayessa import plots_ppc, ppc_stats
+from bayessa.checks import ppc_stats
+from bayessa.plots import ppc as plots_ppc
 
 # The test suite runs this notebook with small draws (BAYESSA_NB_DRAWS=200, 2 chains).
 DRAWS = int(os.environ.get("BAYESSA_NB_DRAWS", "1000"))

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 import bayessa
-from bayessa import plots_ppc, ppc_stats, sensitivity
+from bayessa.checks import ppc_stats, sensitivity
+from bayessa.plots import ppc as plots_ppc
 
 # The test suite runs this notebook with small draws (BAYESSA_NB_DRAWS=200, 2 chains).
 DRAWS = int(os.environ.get("BAYESSA_NB_DRAWS", "1000"))

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from bayessa.spec import Spec
+from bayessa.model.spec import Spec
 
 
 def fake_tree(

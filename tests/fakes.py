@@ -134,9 +134,10 @@ def fake_run(
     assembled by :func:`bayessa.result.assemble`. Draws: baseline log hazard around
     ``log(0.15)`` falling with age, effects ~ N(0.2, 0.15), county effects ~ N(0, 0.2).
     """
-    from bayessa.api import prepare, resolve_spec
-    from bayessa.model import ModelInfo
-    from bayessa.result import FitResult, assemble
+    from bayessa.api.result import FitResult
+    from bayessa.posterior.datatree import assemble
+    from bayessa.model.pem import ModelInfo
+    from bayessa.model.preparation import prepare, resolve_spec
 
     spec = resolve_spec(spec_path, **overrides)
     prepared = prepare(None, spec)

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import bayessa.inference
-from bayessa.api import prepare, resolve_spec
-from bayessa.fit import main
+import bayessa.sampling.nuts
+from bayessa.cli.fit import main
+from bayessa.model.preparation import prepare, resolve_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "sa_groups.csv"
@@ -61,7 +61,7 @@ def no_sampling(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the catalogue case reached sampling; it should fail before")
 
-    monkeypatch.setattr(bayessa.inference, "sample", refuse)
+    monkeypatch.setattr(bayessa.sampling.nuts, "sample", refuse)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 SCRIPT = """
 import atexit, sys
 atexit.register(lambda: print("handler ran"))
-from bayessa.cli import exit_without_teardown
+from bayessa._runtime import exit_without_teardown
 print("body", end="")          # unflushed: must still reach the pipe
 sys.stderr.write("a message")
 exit_without_teardown(3)

@@ -8,7 +8,8 @@ import xarray as xr
 from fakes import fake_run
 from scipy.special import logsumexp
 
-from bayessa import compare
+from bayessa.checks import elpd as compare
+from bayessa.cli import compare as compare_cli
 from bayessa.errors import SpecError
 
 
@@ -86,7 +87,7 @@ def saved_runs(tmp_path_factory):
 
 def test_cli_prints_loo_and_the_comparison_table(saved_runs, capsys):
     one, two, _ = saved_runs
-    assert compare.main([str(one), str(two)]) == 0
+    assert compare_cli.main([str(one), str(two)]) == 0
     out = capsys.readouterr().out
     assert "one: PSIS-LOO with the unit as the observation (360 units" in out
     assert "Pareto k" in out and "Model comparison" in out and "elpd_diff" in out
@@ -99,7 +100,7 @@ def test_cli_prints_loo_and_the_comparison_table(saved_runs, capsys):
 def test_cli_bad_runs_exit_2_with_a_message(saved_runs, tmp_path, capsys, which, message):
     one, _, noll = saved_runs
     other = noll if which == "noll" else tmp_path
-    assert compare.main([str(one), str(other)]) == 2
+    assert compare_cli.main([str(one), str(other)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from test_model import random_point, small_cells, spec_for
 
-from bayessa.compile import compile_model
-from bayessa.design import build_design
-from bayessa.model import build_model
+from bayessa.model.design import build_design
+from bayessa.model.pem import build_model
+from bayessa.sampling.compile_cache import compile_model
 
 
 def _model(seed=3, **model_kw):
@@ -106,9 +106,9 @@ def test_shared_data_falls_back_to_nutpie():
 COLD_WARM_SCRIPT = """
 import hashlib, json
 import nutpie
-from bayessa.api import prepare, resolve_spec
-from bayessa.compile import compile_model
-from bayessa.model import build_model
+from bayessa.model.preparation import prepare, resolve_spec
+from bayessa.sampling.compile_cache import compile_model
+from bayessa.model.pem import build_model
 spec = resolve_spec(None)
 p = prepare(None, spec)
 model, _ = build_model(p.cells, p.design, spec)
@@ -141,7 +141,7 @@ def test_first_and_later_processes_draw_identical_chains(tmp_path):
 
 
 def test_cli_compiles_the_default_model_into_the_cache(capsys):
-    from bayessa.compile import main
+    from bayessa.cli.compile import main
 
     assert main([]) == 0
     assert main([]) == 0  # the second process-equivalent run loads it
@@ -152,7 +152,7 @@ def test_cli_compiles_the_default_model_into_the_cache(capsys):
 
 
 def test_cli_bad_spec_exits_2_with_one_message(tmp_path, capsys):
-    from bayessa.compile import main
+    from bayessa.cli.compile import main
 
     assert main(["--model", str(tmp_path / "missing.toml")]) == 2
     err = capsys.readouterr().err
@@ -165,7 +165,7 @@ def test_a_callback_numba_cannot_cache_falls_back_to_nutpie(monkeypatch):
 
     import numba
 
-    import bayessa.compile as bc
+    import bayessa.sampling.compile_cache as bc
 
     def refuse(*args, **kwargs):
         warnings.warn(

@@ -11,8 +11,8 @@ from formulae import design_matrices
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bayessa.design import Design, build_design, parse_formula
 from bayessa.errors import DataError, SpecError
+from bayessa.model.design import Design, build_design, parse_formula
 
 LEADER = ["consumer", "professional"]
 ERA = ["pre", "mid", "post"]  # Categorical order on purpose not alphabetical

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayessa.diagnostics import check
+from bayessa.checks.diagnostics import check
 
 C, D = 4, 500
 

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import bayessa
-from bayessa.result import RUN_FILES
+from bayessa.api.result import RUN_FILES
 
 # the command module (bayessa.fit the attribute is the API function until the module is imported)
-fit_cli = importlib.import_module("bayessa.fit")
+fit_cli = importlib.import_module("bayessa.cli.fit")
 
 pytestmark = pytest.mark.fit
 SMALL = dict(draws=150, tune=200, chains=2, seed=7, progress=False)
@@ -139,7 +139,9 @@ class _nullcontext:
 @pytest.mark.parametrize("sampler", ["pymc", "numpyro"])
 def test_alternative_samplers_give_the_same_layout(sampler):
     """PyMC's NUTS and numpyro are alternatives to nutpie: same variables, dims and attrs."""
-    res = bayessa.fit(sampler=sampler, draws=60, tune=60, chains=1, seed=2, progress=False, log_likelihood=False)
+    res = bayessa.fit(
+        sampler=sampler, draws=60, tune=60, chains=1, seed=2, progress=False, log_likelihood=False
+    )
     post = res.idata["posterior"].dataset
     assert {"beta", "baseline", "cluster_effect", "cluster_sd"} <= set(post.data_vars)
     assert post["beta"].dims == ("chain", "draw", "coef") and post.sizes["draw"] == 60

@@ -14,8 +14,8 @@ import pytest
 
 import bayessa
 from bayessa.errors import SpecError
-from bayessa.simulate import simulate_pem
-from bayessa.spec import Spec
+from bayessa.model.spec import Spec
+from bayessa.simulate.pem import simulate_pem
 
 pytestmark = pytest.mark.fit
 

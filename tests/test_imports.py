@@ -13,7 +13,7 @@ import json, sys
 import numpy as np
 import arviz  # arviz_base registers a lazy jax
 from scipy.special import logsumexp
-from bayessa._imports import forget_unloaded_jax
+from bayessa._runtime import forget_unloaded_jax
 registered = type(sys.modules.get("jax")).__name__
 dropped = forget_unloaded_jax()
 logsumexp(np.ones(3))  # SciPy checks sys.modules for jax
@@ -43,7 +43,7 @@ def test_a_loaded_jax_is_left_alone():
     pytest.importorskip("jax")
     import jax  # noqa: F401
 
-    from bayessa._imports import forget_unloaded_jax
+    from bayessa._runtime import forget_unloaded_jax
 
     assert forget_unloaded_jax() is False
     assert "jax" in sys.modules

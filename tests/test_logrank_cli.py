@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bayessa.logrank import main
+from bayessa.cli.logrank import main
 
 REF = Path(__file__).parent / "reference"
 VET = ["--data", str(REF / "veteran.csv"), "--time", "time", "--event", "status"]

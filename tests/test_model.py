@@ -8,16 +8,16 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from bayessa.aggregate import aggregate
-from bayessa.api import prepare, resolve_spec
 from bayessa.data import Columns, read_data
-from bayessa.design import build_design
+from bayessa.data.cells import aggregate
+from bayessa.data.lexis import split
 from bayessa.errors import SpecError
-from bayessa.loglik import unit_log_likelihood
-from bayessa.model import build_model, choose_parameterization, interval_spacing
-from bayessa.predict import log_rate
-from bayessa.spec import Spec
-from bayessa.split import split
+from bayessa.model.design import build_design
+from bayessa.model.loglik import unit_log_likelihood
+from bayessa.model.pem import build_model, choose_parameterization, interval_spacing
+from bayessa.model.preparation import prepare, resolve_spec
+from bayessa.model.spec import Spec
+from bayessa.posterior.predict import log_rate
 
 
 def small_cells(seed=3, n=400, cuts=(0, 1, 2, 4, 8), periods=None):

@@ -11,9 +11,14 @@ import pytest
 from _ppc_fakes import constant_hazard_tree, fake_tree
 from scipy import stats
 
+from bayessa.checks.ppc import (
+    censoring_times,
+    replicate_lifetimes,
+    unit_layout,
+)
+from bayessa.checks.ppc import unit_cumulative_hazard as cumulative_hazard
+from bayessa.checks.ppc_stats import loo_pit
 from bayessa.errors import SpecError
-from bayessa.ppc import censoring_times, cumulative_hazard, replicate_lifetimes, unit_layout
-from bayessa.ppc_stats import loo_pit
 
 LAM = 0.5
 

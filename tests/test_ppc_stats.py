@@ -9,9 +9,18 @@ import pytest
 import xarray as xr
 from _ppc_fakes import fake_tree
 
+from bayessa.checks.ppc import replicate_lifetimes
+from bayessa.checks.ppc_stats import (
+    PPCStatistic,
+    event_counts,
+    km_curves,
+    km_on_grid,
+    km_survival_at,
+    ppc_statistic,
+)
 from bayessa.errors import SpecError
 from bayessa.frequentist import kaplan_meier
-from bayessa.plots_ppc import (
+from bayessa.plots.ppc import (
     plot_event_counts,
     plot_hr_draws,
     plot_hr_intervals,
@@ -19,15 +28,6 @@ from bayessa.plots_ppc import (
     plot_km_ppc_grid,
     plot_loo_pit,
     plot_ppc_statistic,
-)
-from bayessa.ppc import replicate_lifetimes
-from bayessa.ppc_stats import (
-    PPCStatistic,
-    event_counts,
-    km_curves,
-    km_on_grid,
-    km_survival_at,
-    ppc_statistic,
 )
 
 EXIT = np.array([0.3, 0.7, 1.2, 1.2, 2.5, 3.0, 4.5, 6.0])

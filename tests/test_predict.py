@@ -8,10 +8,8 @@ import pytest
 from fakes import CUTS, constant, tiny_tree
 from scipy import integrate, optimize, stats
 
-from bayessa.contrasts import contrast_table, contrasts
 from bayessa.errors import SpecError
-from bayessa.predict import DesignInfo, profile_log_hazard, thin, unit_frame
-from bayessa.survival import (
+from bayessa.posterior.curves import (
     Mixture,
     Predictor,
     cumulative_hazard,
@@ -20,6 +18,8 @@ from bayessa.survival import (
     summarise,
     survival,
 )
+from bayessa.posterior.effects import contrast_table, contrasts
+from bayessa.posterior.predict import DesignInfo, profile_log_hazard, thin, unit_frame
 
 K = len(CUTS) - 1
 LAM = 0.3

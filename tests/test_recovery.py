@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import bayessa
-from bayessa.api import prepare
 from bayessa.frequentist import poisson_pem
-from bayessa.sa_groups import make_sa_groups
-from bayessa.spec import Spec
+from bayessa.model.preparation import prepare
+from bayessa.model.spec import Spec
+from bayessa.simulate.sa_groups import make_sa_groups
 
 
 def weak_prior_spec(formula: str, **sampler) -> Spec:
@@ -73,7 +73,7 @@ def test_recovery_coverage_of_90_percent_intervals():
     covered, total = 0, 0
     for r in range(10):
         df, truth = make_sa_groups(seed=1000 + r, n_groups=3000)
-        spec = bayessa.load_spec(bayessa.api.DEFAULT_SPEC).with_overrides(
+        spec = bayessa.load_spec(bayessa.model.preparation.DEFAULT_SPEC).with_overrides(
             sampler__seed=r, sampler__draws=500, sampler__chains=2
         )
         res = bayessa.fit(df, spec, progress=False, log_likelihood=False)

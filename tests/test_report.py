@@ -11,10 +11,13 @@ import pandas as pd
 import pytest
 from fakes import fake_run
 
-from bayessa import compare, plots, report
-from bayessa.contrasts import contrast_table
-from bayessa.result import RUN_FILES
-from bayessa.survival import Predictor
+from bayessa.api.result import RUN_FILES
+from bayessa.cli import compare as compare_cli
+from bayessa.cli import report as report_cli
+from bayessa.plots import posterior as plots
+from bayessa.posterior.curves import Predictor
+from bayessa.posterior.effects import contrast_table
+from bayessa.report import build as report
 
 SMALL = ["--draws", "60", "--tune", "100", "--chains", "2", "--quiet"]
 
@@ -110,7 +113,7 @@ def test_report_of_other_specs(spec, tmp_path, root):
 def test_report_cli_rebuilds_and_refuses_bad_input(run, tmp_path, capsys):
     _, d = run
     out = tmp_path / "again"
-    assert report.main([str(d), "--out", str(out), "--times", "1,3", "--horizon", "5"]) == 0
+    assert report_cli.main([str(d), "--out", str(out), "--times", "1,3", "--horizon", "5"]) == 0
     assert "Report written to" in capsys.readouterr().out
     s = pd.read_csv(out / "survival.csv")
     assert "RMST to 5" in set(s["quantity"])
@@ -121,7 +124,7 @@ def test_report_cli_rebuilds_and_refuses_bad_input(run, tmp_path, capsys):
         ([str(d), "--out", str(out), "--focus", "colour"], "'colour' is not a covariate"),
         ([str(d), "--out", str(out), "--times", "1,20"], "--times must lie in (0, 14]"),
     ]:
-        assert report.main(argv) == 2
+        assert report_cli.main(argv) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
 
@@ -168,7 +171,7 @@ def test_plot_functions_take_and_return_axes():
 @pytest.mark.fit
 def test_fit_report_and_compare_end_to_end(tmp_path, capsys, monkeypatch, root):
     """A real (small) fit through the CLI writes the report; report and compare work from it."""
-    fit_cli = importlib.import_module("bayessa.fit")
+    fit_cli = importlib.import_module("bayessa.cli.fit")
     monkeypatch.chdir(root)
     one, two = tmp_path / "one", tmp_path / "two"
     assert fit_cli.main(["--out", str(one), *SMALL, "--seed", "1"]) == 0
@@ -178,8 +181,8 @@ def test_fit_report_and_compare_end_to_end(tmp_path, capsys, monkeypatch, root):
         assert (one / name).is_file()
     before = (one / "contrasts.csv").read_text()
     capsys.readouterr()
-    assert report.main([str(one)]) == 0
+    assert report_cli.main([str(one)]) == 0
     assert (one / "contrasts.csv").read_text() == before  # rebuilt from the saved run: same
-    assert compare.main([str(one), str(two)]) == 0
+    assert compare_cli.main([str(one), str(two)]) == 0
     out = capsys.readouterr().out
     assert "Model comparison" in out and "one" in out and "two" in out

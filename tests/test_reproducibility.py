@@ -13,7 +13,7 @@ import xarray as xr
 
 import bayessa
 
-fit_cli = importlib.import_module("bayessa.fit")
+fit_cli = importlib.import_module("bayessa.cli.fit")
 
 pytestmark = pytest.mark.fit
 ARGS = ["--draws", "120", "--tune", "150", "--chains", "2", "--quiet"]

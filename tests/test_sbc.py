@@ -17,10 +17,11 @@ import pymc as pm
 import pytest
 import xarray as xr
 
+from bayessa.cli.sbc import main
 from bayessa.errors import DataError
-from bayessa.model import build_model
-from bayessa.sbc import main, ranks_frame, summarize
-from bayessa.sbc_sim import (
+from bayessa.model.pem import build_model
+from bayessa.sbc.calibrate import ranks_frame, summarize
+from bayessa.sbc.sim import (
     ABSENT_LOG_EXPOSURE,
     SBCConfig,
     _as_posterior,
@@ -32,7 +33,7 @@ from bayessa.sbc_sim import (
     simulate,
     thin_posterior,
 )
-from bayessa.sbc_stats import chi2_uniformity, ecdf_band, plot_rank_ecdf, rank, rank_ecdf
+from bayessa.sbc.stats import chi2_uniformity, ecdf_band, plot_rank_ecdf, rank, rank_ecdf
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = str(ROOT / "models" / "partnership.toml")
@@ -124,7 +125,7 @@ def prior(template):
 
 
 def test_template_keeps_the_real_design(template):
-    from bayessa.api import prepare, resolve_spec
+    from bayessa.model.preparation import prepare, resolve_spec
 
     real = prepare(None, resolve_spec(SPEC))
     ev, X = real.cells.events, real.design.X
@@ -186,7 +187,7 @@ def test_simulated_events_match_the_hazard_on_average(template, prior):
 def test_reused_model_has_the_log_density_of_the_pipeline_model(template, prior):
     rng = np.random.default_rng(7)
     table, _, _ = simulate(template, prior[2], rng)
-    from bayessa.api import prepare
+    from bayessa.model.preparation import prepare
 
     prep = prepare(table, template.sim_spec)
     direct, _ = build_model(prep.cells, prep.design, template.spec, center=template.center)

@@ -7,13 +7,13 @@ import pytest
 from _ppc_fakes import fake_tree
 from scipy import stats
 
-from bayessa.errors import SpecError
-from bayessa.sensitivity import (
+from bayessa.checks.sensitivity import (
     log_prior,
     power_scaled_hazard_ratios,
     prior_sensitivity,
     with_log_prior,
 )
+from bayessa.errors import SpecError
 
 PRIORS = {
     "effects": {"dist": "student_t", "nu": 4, "mu": 0.1, "sigma": 2},
@@ -88,9 +88,9 @@ def test_prior_draws_and_log_prior_agree_with_pymc():
     """bayessa.prior_draws on the bundled data; the closed-form log prior equals PyMC's."""
     from pymc.stats import compute_log_prior
 
-    from bayessa.api import prepare, resolve_spec
-    from bayessa.model import build_model
-    from bayessa.ppc import prior_draws, replicate_lifetimes
+    from bayessa.checks.ppc import prior_draws, replicate_lifetimes
+    from bayessa.model.pem import build_model
+    from bayessa.model.preparation import prepare, resolve_spec
 
     spec = resolve_spec(None)
     tree = prior_draws(spec, draws=20, seed=3)

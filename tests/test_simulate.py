@@ -19,12 +19,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayessa.aggregate import aggregate
+from bayessa.cli.simulate import main
 from bayessa.data import Columns, read_data
+from bayessa.data.cells import aggregate
+from bayessa.data.lexis import split
 from bayessa.errors import SpecError
-from bayessa.sa_groups import COLUMNS, COUNTIES, ERA_CUTS, STUDY_END, STUDY_START, make_sa_groups
-from bayessa.simulate import AtOrigin, Given, main, simulate_pem
-from bayessa.split import split
+from bayessa.simulate.pem import AtOrigin, Given, simulate_pem
+from bayessa.simulate.sa_groups import (
+    COLUMNS,
+    COUNTIES,
+    ERA_CUTS,
+    STUDY_END,
+    STUDY_START,
+    make_sa_groups,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "sa_groups.csv"

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 
 from bayessa.errors import SpecError
-from bayessa.spec import CLEAR, Prior, Spec, load_spec
+from bayessa.model.spec import CLEAR, Prior, Spec, load_spec
 
 
 @pytest.mark.parametrize("name", ["partnership", "calendar_era", "stratified_setting"])
@@ -97,7 +97,7 @@ def test_load_spec_errors(tmp_path):
 
 
 def test_formula_override_keeps_only_the_reference_levels_it_uses(root):
-    from bayessa.api import resolve_spec
+    from bayessa.model.preparation import resolve_spec
 
     spec = resolve_spec(root / "models" / "partnership.toml", formula="leader + (1 | county)")
     assert spec.model.formula == "leader + (1 | county)"

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayessa.aggregate import aggregate
 from bayessa.data import Columns, read_data
+from bayessa.data.cells import aggregate
+from bayessa.data.lexis import split
 from bayessa.errors import DataError, SpecError
-from bayessa.split import split
 
 
 def units(**over):

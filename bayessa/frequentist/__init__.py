@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bayessa.frequentist.glm import GLMResult, PEMResult, poisson_glm, poisson_pem
 from bayessa.frequentist.km import kaplan_meier, km_median, km_rmst, km_summary
-from bayessa.frequentist.logrank import LogRankResult, logrank, logrank_trend
+from bayessa.frequentist.rank_tests import LogRankResult, logrank, logrank_trend
 
 __all__ = [
     "GLMResult",

@@ -23,7 +23,7 @@ __all__ = ["GLMResult", "PEMResult", "poisson_glm", "poisson_pem"]
 
 @dataclass(frozen=True, repr=False)
 class GLMResult:
-    """Poisson GLM fit. Arrays are in the order of *names*.
+    r"""Poisson GLM fit. Arrays are in the order of *names*.
 
     Attributes
     ----------
@@ -32,10 +32,10 @@ class GLMResult:
         Estimates, standard errors (inverse Fisher information), Wald z, two-sided p and Wald
         limits at *conf_level*.
     cov : numpy.ndarray
-        Inverse Fisher information :math:`(X^\\top W X)^{-1}` at the estimate.
+        Inverse Fisher information :math:`(X^\top W X)^{-1}` at the estimate.
     loglik, deviance, aic : float
-        Log-likelihood (with the :math:`-\\log y!` term, as R's ``logLik``), residual deviance,
-        :math:`-2\\ell + 2p`.
+        Log-likelihood (with the :math:`-\log y!` term, as R's ``logLik``), residual deviance,
+        :math:`-2\ell + 2p`.
     df_residual : int
     n_iter : int
     converged : bool

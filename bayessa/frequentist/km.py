@@ -16,15 +16,38 @@ from scipy import stats
 from bayessa.errors import SpecError
 from bayessa.frequentist._validate import SurvivalArrays, check_survival_frame
 
-__all__ = ["ConfType", "kaplan_meier", "km_median", "km_rmst", "km_summary"]
+__all__ = ["ConfType", "kaplan_meier", "km_arrays", "km_median", "km_rmst", "km_summary"]
 
 ConfType = Literal["log", "log-log", "plain"]
 _CONF_TYPES = ("log", "log-log", "plain")
 _TOL = float(np.sqrt(np.finfo(float).eps))  # R: .Machine$double.eps^0.5
 
 
-def _km_one(t: np.ndarray, d: np.ndarray, e: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Product-limit estimate for one group, one row per distinct exit time (sorting + counts)."""
+def km_arrays(t: np.ndarray, d: np.ndarray, e: np.ndarray | None) -> dict[str, np.ndarray]:
+    r"""Product-limit estimate for one group, one row per distinct exit time (sorting + counts).
+
+    .. math::
+
+        \hat S(t) = \prod_{t_j \le t} \Bigl(1 - \frac{d_j}{n_j}\Bigr),
+
+    with :math:`n_j` the units at risk at :math:`t_j` (entry < :math:`t_j` <= exit) and
+    :math:`d_j` the events there.
+
+    Parameters
+    ----------
+    t : (n,) float
+        Exit times.
+    d : (n,) bool
+        Event indicators.
+    e : (n,) float or None
+        Entry times (delayed entry), or None.
+
+    Returns
+    -------
+    dict of arrays
+        One entry per distinct exit time: ``time``, ``n_risk``, ``n_event``, ``n_censor``,
+        ``surv``, ``se_log`` (Greenwood SE of log S) and ``std_err`` (of S).
+    """
     times, inv = np.unique(t, return_inverse=True)
     total = np.bincount(inv, minlength=times.size)
     n_event = np.bincount(inv[d], minlength=times.size)
@@ -97,7 +120,7 @@ def _fits(
     out = []
     for level, idx in _by_group(a):
         e = a.entry[idx] if a.entry is not None else None
-        out.append((level, _km_one(a.time[idx], a.event[idx], e), idx.size))
+        out.append((level, km_arrays(a.time[idx], a.event[idx], e), idx.size))
     return out
 
 
@@ -292,9 +315,9 @@ def km_median(
     conf_type: ConfType = "log",
     conf_level: float = 0.95,
 ) -> pd.DataFrame:
-    """Median survival with its confidence interval, as R's ``print(survfit)``.
+    r"""Median survival with its confidence interval, as R's ``print(survfit)``.
 
-    See :func:`km_summary` for the rule (midpoint where :math:`\\hat S = 1/2` on an interval).
+    See :func:`km_summary` for the rule (midpoint where :math:`\hat S = 1/2` on an interval).
     Columns: ``group`` (only with *group*), ``records``, ``n_max``, ``n_start``, ``events``,
     ``median``, ``median_lower``, ``median_upper``.
     """

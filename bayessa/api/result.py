@@ -1,0 +1,188 @@
+"""The user's handle on a fit: :class:`FitResult` (numbers, diagnostics, saving) and :func:`load`.
+
+The DataTree layout is documented in :mod:`bayessa.posterior.datatree`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayessa.errors import SpecError
+
+__all__ = ["FitResult", "RUN_FILES", "load"]
+
+RUN_FILES = (
+    "idata.nc",
+    "summary.csv",
+    "diagnostics.json",
+    "hazard_ratios.csv",
+    "manifest.json",
+    "spec.toml",
+    # the report (bayessa.report); also its figures, report-*.png, linked from report.md
+    "report.html",
+    "report.md",
+    "contrasts.csv",
+    "survival.csv",
+)
+
+
+@dataclass
+class FitResult:
+    """A fitted model: the DataTree plus the spec (and, for fresh fits, the prepared data)."""
+
+    idata: Any
+    spec: Any
+    prepared: Any = None
+    info: Any = None
+
+    # ------------------------------------------------------------------ numbers
+
+    def summary(self, **kwargs) -> pd.DataFrame:
+        """ArviZ summary (mean, sd, HDI, MCSE, ESS, R-hat) of every model parameter, one row each."""
+        import arviz as az
+
+        from bayessa.posterior.predict import model_variables
+
+        names = model_variables(self.idata["posterior"].dataset)
+        kwargs.setdefault("ci_prob", 0.95)
+        return az.summary(self.idata, var_names=names, **kwargs)
+
+    def hazard_ratios(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
+        r"""Hazard ratio of every fixed-effect coefficient (vs the reference levels).
+
+        Columns: ``log_hr_mean``, ``log_hr_sd``, ``hr_median``, ``hr_lower``, ``hr_upper`` (the
+        equal-tailed ``ci_prob`` interval, :math:`\exp` of the log-HR quantiles) and
+        ``p_hr_gt_1`` = :math:`P(\mathrm{HR} > 1 \mid \text{data})`.
+        """
+        post = self.idata["posterior"].dataset
+        if "beta" not in post:
+            return pd.DataFrame(
+                columns=[
+                    "log_hr_mean",
+                    "log_hr_sd",
+                    "hr_median",
+                    "hr_lower",
+                    "hr_upper",
+                    "p_hr_gt_1",
+                ]
+            )
+        b = post["beta"].stack(sample=("chain", "draw")).transpose("coef", "sample").to_numpy()
+        a = (1 - ci_prob) / 2
+        q = np.quantile(b, [a, 0.5, 1 - a], axis=1)
+        return pd.DataFrame(
+            {
+                "log_hr_mean": b.mean(axis=1),
+                "log_hr_sd": b.std(axis=1, ddof=1),
+                "hr_median": np.exp(q[1]),
+                "hr_lower": np.exp(q[0]),
+                "hr_upper": np.exp(q[2]),
+                "p_hr_gt_1": (b > 0).mean(axis=1),
+            },
+            index=pd.Index([str(x) for x in post["coef"].values], name="coef"),
+        )
+
+    def diagnostics(self, **thresholds):
+        """The convergence gate (:func:`bayessa.diagnostics.check`)."""
+        from bayessa.checks.diagnostics import check
+
+        return check(self.idata, **thresholds)
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(
+        self,
+        directory: str | Path,
+        *,
+        overwrite: bool = False,
+        command: str | None = None,
+        report: bool = True,
+    ) -> Path:
+        """Write the run into ``directory`` atomically.
+
+        Files: ``idata.nc``, ``summary.csv``, ``diagnostics.json``, ``hazard_ratios.csv``,
+        ``manifest.json``, ``spec.toml`` and the report (:mod:`bayessa.report`):
+        ``report.html``, ``report.md``, ``contrasts.csv``, ``survival.csv``, ``report-*.png``.
+        Everything is written into a temporary folder beside ``directory`` and moved into place
+        at the end, so a failed or interrupted save leaves no half-written run. An existing run
+        is replaced only with ``overwrite=True``. ``report=False`` skips the report (a few
+        seconds; it can be written later with ``python -m bayessa.report RUN_DIR``).
+        """
+        from bayessa.posterior.rundir import write_atomically
+
+        return write_atomically(
+            Path(directory),
+            lambda d: self._write(d, command=command, report=report),
+            overwrite=overwrite,
+        )
+
+    def _write(self, d: Path, *, command: str | None, report: bool = True) -> None:
+        self.idata.to_netcdf(d / "idata.nc", engine="h5netcdf")
+        self.summary().to_csv(d / "summary.csv")
+        diag = self.diagnostics()
+        (d / "diagnostics.json").write_text(json.dumps(diag.to_dict(), indent=2) + "\n")
+        self.hazard_ratios().to_csv(d / "hazard_ratios.csv")
+        (d / "spec.toml").write_text(self.idata.attrs["bayessa_spec"])
+        report_s = self._write_report(d, diag) if report else None
+        attrs = self.idata.attrs
+        manifest = {
+            "name": self.spec.name,
+            "command": command or " ".join(sys.argv),
+            "seed": attrs["bayessa_seed"],
+            "data_hash": attrs["bayessa_data_hash"],
+            "versions": json.loads(attrs["bayessa_versions"]),
+            "model": json.loads(attrs["bayessa_model_info"]),
+            "audit": json.loads(attrs["bayessa_audit"]),
+            "timings": json.loads(attrs.get("bayessa_timings", "{}")) | {"report_s": report_s},
+            "files": [f for f in RUN_FILES if (d / f).is_file() or f == "manifest.json"],
+        }
+        (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+    def _write_report(self, d: Path, diag) -> float:
+        """Write the report into ``d``; a failure warns instead of failing the save.
+
+        Write the report into ``d``; a failure warns instead of losing the fit (the report can
+        be rebuilt with ``python -m bayessa.report``). Returns the seconds it took.
+        """
+        import time
+        import warnings
+
+        from bayessa.report.build import ReportWarning, write_report
+
+        t = time.perf_counter()
+        try:
+            write_report(self, d, diagnostics=diag)
+        except Exception as err:  # noqa: BLE001 - the run itself must still be saved
+            warnings.warn(
+                f"the report could not be written ({type(err).__name__}: {err}); the run is "
+                "saved; rebuild it with python -m bayessa.report RUN_DIR",
+                ReportWarning,
+                stacklevel=3,
+            )
+        return round(time.perf_counter() - t, 3)
+
+
+def load(directory: str | Path) -> FitResult:
+    """Restore a saved run (``FitResult`` without the prepared data)."""
+    import tomllib
+
+    from bayessa.model.spec import Spec
+
+    d = Path(directory)
+    nc = d / "idata.nc"
+    if not nc.is_file():
+        raise SpecError(
+            f"'{d}' is not a bayessa run directory (no idata.nc); give the --out folder of a fit"
+        )
+    dt = xr.open_datatree(nc, engine="h5netcdf").load()
+    spec = Spec.from_dict(tomllib.loads(dt.attrs["bayessa_spec"]), source=str(d / "spec.toml"))
+    return FitResult(
+        idata=dt, spec=spec, prepared=None, info=json.loads(dt.attrs["bayessa_model_info"])
+    )

@@ -1,0 +1,60 @@
+"""``python -m bayessa.simulate`` / ``bayessa simulate``: simulate survival data sets.
+
+Today one data set: ``sa-groups``, the synthetic Schizophrenics Anonymous groups
+(:func:`bayessa.simulate.sa_groups.make_sa_groups`). The general simulator is
+:func:`bayessa.simulate.pem.simulate_pem` (Python only: its covariate and effect specification is
+a mapping, not flags).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from bayessa.cli.common import (
+    EXIT_OK,
+    ArgumentParser,
+    argv_or_sys,
+    nonnegative_int,
+    positive_int,
+    run_main,
+)
+
+__all__ = ["build_parser", "main"]
+
+PROG = "python -m bayessa.simulate"
+
+
+def build_parser() -> ArgumentParser:
+    """The command's parser (one sub-command per data set)."""
+    parser = ArgumentParser(
+        prog=PROG,
+        description="Simulate survival data sets.",
+        epilog="Exit codes: 0 written; 2 bad arguments or an output that cannot be written.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    sa = sub.add_parser("sa-groups", help="the synthetic Schizophrenics Anonymous groups data set")
+    sa.add_argument("--seed", type=nonnegative_int, required=True, help="non-negative integer seed")
+    sa.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    sa.add_argument(
+        "--n-groups", type=positive_int, default=None, help="number of groups (default 360)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Simulate and write a data set; returns the exit status (0, or 2).
+
+    ``python -m bayessa.simulate sa-groups --seed N --out data/sa_groups.csv`` writes the table
+    and, beside it, ``<stem>_truth.json``.
+    """
+    return run_main(lambda: _run(build_parser().parse_args(argv_or_sys(argv))), PROG)
+
+
+def _run(args) -> int:
+    from bayessa.simulate.sa_groups import N_GROUPS, write_sa_groups
+
+    n_groups = N_GROUPS if args.n_groups is None else args.n_groups
+    truth_path = write_sa_groups(args.out, seed=args.seed, n_groups=n_groups)
+    print(f"wrote {n_groups} groups to {args.out} and the truth to {truth_path}")
+    return EXIT_OK

@@ -1,0 +1,32 @@
+"""The data layer: column roles, reading, validation, the Lexis split and the cells.
+
+Data flow: a table (one row per unit) -> :func:`read_data` (:func:`read_table` + :func:`validate`)
+-> :class:`SurvivalData` -> :func:`split` (Lexis: unit x age interval x calendar period) ->
+:class:`Pieces` -> :func:`aggregate` -> :class:`Cells` (events and exposure per cell, exact for the
+piecewise-exponential likelihood). Imports only :mod:`bayessa.errors`.
+"""
+
+from bayessa._lazy import lazy_exports
+
+_EXPORTS = {
+    "Cells": "bayessa.data.cells",
+    "aggregate": "bayessa.data.cells",
+    "Audit": "bayessa.data.columns",
+    "Columns": "bayessa.data.columns",
+    "Exclusion": "bayessa.data.columns",
+    "RESERVED": "bayessa.data.columns",
+    "SurvivalData": "bayessa.data.columns",
+    "TIME_UNITS": "bayessa.data.columns",
+    "to_calendar": "bayessa.data.columns",
+    "Pieces": "bayessa.data.lexis",
+    "check_cuts": "bayessa.data.lexis",
+    "interval_labels": "bayessa.data.lexis",
+    "split": "bayessa.data.lexis",
+    "read_data": "bayessa.data.read",
+    "read_table": "bayessa.data.read",
+    "MAX_NUMERIC_LEVELS": "bayessa.data.validation",
+    "validate": "bayessa.data.validation",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

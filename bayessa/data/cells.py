@@ -1,0 +1,111 @@
+r"""Aggregate pieces into cells: exact sufficient statistics of the piecewise-exponential likelihood.
+
+With a hazard that is constant within a cell :math:`c` (age interval x calendar period x covariate
+pattern x cluster), :math:`\lambda_c`, the log-likelihood of the pieces :math:`j \in c` is
+
+.. math::
+
+    \ell = \sum_c \sum_{j \in c} \left( d_j \log \lambda_c - \lambda_c t_j \right)
+          = \sum_c \left( D_c \log \lambda_c - \lambda_c T_c \right),
+    \qquad D_c = \sum_{j\in c} d_j,\; T_c = \sum_{j \in c} t_j,
+
+so the events :math:`D_c` and exposure :math:`T_c` per cell are sufficient and the Poisson
+likelihood of the cells, :math:`D_c \sim \mathrm{Poisson}(\lambda_c T_c)`, differs from that of the
+pieces only by a constant. Aggregation therefore changes nothing in the posterior while cutting the
+work per gradient from the number of pieces to the number of cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bayessa.data.lexis import Pieces
+
+__all__ = ["Cells", "aggregate"]
+
+# Above this many possible cells the mixed-radix key is sparse; use np.unique instead of bincount.
+_DENSE_LIMIT = 20_000_000
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Cells with summed events and exposure.
+
+    ``frame`` columns: ``interval``, the period column, each covariate, the cluster (Categoricals),
+    ``events`` (int64), ``exposure`` (float64) and ``n_pieces``. ``piece_cell[j]`` is the row of
+    piece ``j``'s cell, so per-unit quantities (e.g. the log-likelihood for LOO) can be recovered.
+    """
+
+    frame: pd.DataFrame
+    keys: tuple[str, ...]
+    pieces: Pieces
+    piece_cell: np.ndarray
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells."""
+        return len(self.frame)
+
+    @property
+    def events(self) -> np.ndarray:
+        """Events per cell, ``(n_cells,)``."""
+        return self.frame["events"].to_numpy()
+
+    @property
+    def exposure(self) -> np.ndarray:
+        """Exposure (time at risk) per cell, ``(n_cells,)``."""
+        return self.frame["exposure"].to_numpy()
+
+
+def aggregate(pieces: Pieces) -> Cells:
+    """Collapse pieces into cells (interval x period x covariates x cluster).
+
+    Cells with no exposure are not produced. Cells are ordered by their key codes (interval
+    slowest... cluster fastest), which makes the output deterministic.
+    """
+    f = pieces.frame
+    keys = (
+        "interval",
+        pieces.period_name,
+        *pieces.covariates,
+        *([pieces.cluster] if pieces.cluster else []),
+    )
+    codes = [f[k].cat.codes.to_numpy().astype(np.int64) for k in keys]
+    sizes = [len(f[k].cat.categories) for k in keys]
+    key = np.zeros(len(f), dtype=np.int64)
+    for code, size in zip(codes, sizes, strict=True):
+        key *= size
+        key += code
+    total = int(np.prod(sizes, dtype=np.float64))
+    exposure = f["exposure"].to_numpy()
+    event = f["event"].to_numpy()
+    if total <= _DENSE_LIMIT:
+        expo = np.bincount(key, weights=exposure, minlength=total)
+        count = np.bincount(key, minlength=total)
+        present = np.flatnonzero(count)
+        ev = np.bincount(key, weights=event, minlength=total)[present]
+        lookup = np.full(total, -1, dtype=np.int64)
+        lookup[present] = np.arange(present.size)
+        piece_cell = lookup[key]
+        cell_key, expo, count = present, expo[present], count[present]
+    else:
+        cell_key, piece_cell = np.unique(key, return_inverse=True)
+        expo = np.bincount(piece_cell, weights=exposure)
+        ev = np.bincount(piece_cell, weights=event)
+        count = np.bincount(piece_cell)
+    out: dict[str, object] = {}
+    rem = cell_key.copy()
+    decoded = []
+    for size in reversed(sizes):
+        decoded.append(rem % size)
+        rem //= size
+    decoded.reverse()
+    for k, code in zip(keys, decoded, strict=True):
+        out[k] = pd.Categorical.from_codes(code, dtype=f[k].dtype)
+    out["events"] = np.rint(ev).astype(np.int64)
+    out["exposure"] = expo
+    out["n_pieces"] = count.astype(np.int64)
+    return Cells(frame=pd.DataFrame(out), keys=keys, pieces=pieces, piece_cell=piece_cell)

@@ -1,0 +1,245 @@
+"""Read and validate survival data: one row per unit -> :class:`SurvivalData`.
+
+Input is a table with one row per unit (a self-help group, a patient, a firm) in one of three forms:
+
+* **durations**: ``time`` (follow-up length) and ``event`` (0/1);
+* **dates**: ``start`` and ``stop`` (ISO 8601 dates) and ``event``;
+* **event and censoring dates**: ``start``, ``event_date`` (blank when no event) and ``censor_date``
+  (date of last contact, used when ``event_date`` is blank); the event indicator is derived.
+
+Optionally: ``entry`` (delayed entry / left truncation: a duration, or a date in the date forms),
+categorical ``covariates``, a ``cluster`` column (e.g. county) and, with durations, ``start`` (the
+calendar date of time zero) or ``origin`` (numeric calendar time of time zero) for calendar splitting.
+
+Validation (:mod:`bayessa.validate`) collects every problem and raises one :class:`~bayessa.errors.DataError`. With
+``on_invalid="exclude"`` row-level problems exclude the offending units instead, and the
+:class:`Audit` lists every exclusion with its reason; table-level problems (missing columns, an
+empty table, no events, a covariate with one level) always raise.
+
+Time scale. Dates are converted to durations in ``time_unit`` (``"years"`` by default, 1 year =
+365.25 days). Calendar time (``origin``) is measured on the same scale, counted from 1970-01-01,
+so that age and calendar time advance together on a Lexis diagram.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from bayessa.errors import SpecError
+
+__all__ = ["Audit", "Columns", "Exclusion", "RESERVED", "SurvivalData", "TIME_UNITS", "to_calendar"]
+
+#: Days per unit of each supported time scale.
+TIME_UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+_EPOCH = np.datetime64("1970-01-01", "D")
+RESERVED = ("id", "entry", "exit", "event", "origin")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which input columns play which role.
+
+    Exactly one follow-up form must be given: ``time`` (durations), ``start`` + ``stop`` (dates) or
+    ``start`` + ``event_date`` + ``censor_date`` (dates; event derived from ``event_date``).
+    ``event`` is required with the first two forms.
+    """
+
+    id: str | None = None
+    time: str | None = None
+    event: str | None = None
+    start: str | None = None
+    stop: str | None = None
+    event_date: str | None = None
+    censor_date: str | None = None
+    entry: str | None = None
+    origin: str | None = None
+    covariates: tuple[str, ...] = ()
+    cluster: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+
+    @property
+    def form(self) -> str:
+        """``"durations"``, ``"dates"`` or ``"event_dates"``."""
+        if self.time is not None:
+            return "durations"
+        if self.event_date is not None or self.censor_date is not None:
+            return "event_dates"
+        return "dates"
+
+    def check(self) -> None:
+        """Raise :class:`SpecError` listing every inconsistency in the column roles."""
+        problems: list[str] = []
+        form = self.form
+        if form == "durations":
+            if self.stop or self.event_date or self.censor_date:
+                problems.append(
+                    "both a duration column ('time') and date columns were given; "
+                    "use either time + event, or start + stop + event"
+                )
+        elif form == "dates":
+            if not (self.start and self.stop):
+                problems.append(
+                    "no follow-up given: name a duration column (time=...) and an event column, "
+                    "or start and stop date columns and an event column"
+                )
+        elif not (self.start and self.event_date and self.censor_date):
+            problems.append(
+                "the event-date form needs all of start, event_date and censor_date columns"
+            )
+        if form == "event_dates" and self.event is not None:
+            problems.append(
+                "event is derived from event_date (blank = no event); do not also name an event column"
+            )
+        if form != "event_dates" and self.event is None:
+            problems.append(
+                "no event column named; name it with event=... (values 0/1 or true/false)"
+            )
+        if self.origin is not None and self.start is not None:
+            problems.append("give either origin (numeric calendar time) or start (date), not both")
+        roles = [c for c in self.used() if c is not None]
+        dupes = sorted({c for c in roles if roles.count(c) > 1})
+        if dupes:
+            problems.append(f"column(s) {dupes} are named for more than one role")
+        clash = sorted(
+            set(self.covariates + ((self.cluster,) if self.cluster else ())) & set(RESERVED)
+        )
+        if clash:
+            problems.append(
+                f"covariate/cluster name(s) {clash} clash with bayessa's reserved names "
+                f"{list(RESERVED)}; rename the column(s)"
+            )
+        if problems:
+            raise SpecError(problems)
+
+    def used(self) -> list[str]:
+        """Every input column this mapping reads, in a stable order."""
+        single = [
+            self.id,
+            self.time,
+            self.event,
+            self.start,
+            self.stop,
+            self.event_date,
+            self.censor_date,
+            self.entry,
+            self.origin,
+        ]
+        return (
+            [c for c in single if c is not None]
+            + list(self.covariates)
+            + ([self.cluster] if self.cluster else [])
+        )
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Units excluded for one reason."""
+
+    reason: str
+    ids: tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What happened to the input rows: read, kept, excluded (and why), and stated assumptions."""
+
+    source: str
+    rows_read: int
+    rows_kept: int
+    exclusions: tuple[Exclusion, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def rows_excluded(self) -> int:
+        """Number of rows excluded (``on_invalid='exclude'``)."""
+        return self.rows_read - self.rows_kept
+
+    def with_note(self, note: str) -> Audit:
+        """A copy of the audit with one more note."""
+        return replace(self, notes=(*self.notes, note))
+
+    def to_dict(self) -> dict:
+        """The audit as plain JSON-ready values."""
+        return {
+            "source": self.source,
+            "rows_read": self.rows_read,
+            "rows_kept": self.rows_kept,
+            "rows_excluded": self.rows_excluded,
+            "exclusions": [
+                {"reason": e.reason, "count": len(e.ids), "ids": [str(i) for i in e.ids[:20]]}
+                for e in self.exclusions
+            ],
+            "notes": list(self.notes),
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"Data audit ({self.source}): {self.rows_read} rows read, {self.rows_kept} kept, "
+            f"{self.rows_excluded} excluded."
+        ]
+        from bayessa.errors import format_ids
+
+        for e in self.exclusions:
+            lines.append(f"  excluded {len(e.ids)}: {e.reason} ({format_ids(e.ids)})")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SurvivalData:
+    """Validated survival data, one row per unit.
+
+    ``frame`` has the columns ``id``, ``entry``, ``exit`` (time since the unit's time zero, in
+    ``time_unit``), ``event`` (int8, 0/1), ``origin`` (calendar time of time zero on the same scale,
+    NaN if unknown), then each covariate and the cluster as pandas Categoricals under their own names.
+    """
+
+    frame: pd.DataFrame
+    columns: Columns
+    time_unit: str
+    audit: Audit
+    id_name: str = "id"
+
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """Names of the covariate columns."""
+        return self.columns.covariates
+
+    @property
+    def cluster(self) -> str | None:
+        """Name of the cluster column, or None."""
+        return self.columns.cluster
+
+    @property
+    def n_units(self) -> int:
+        """Number of units."""
+        return len(self.frame)
+
+    @property
+    def n_events(self) -> int:
+        """Number of events."""
+        return int(self.frame["event"].sum())
+
+    @property
+    def has_calendar(self) -> bool:
+        """Whether every unit's time zero is known in calendar time."""
+        return bool(self.frame["origin"].notna().all())
+
+    @property
+    def data_hash(self) -> str:
+        """SHA-256 of the validated table (ids, times, events, covariates): identifies the data."""
+        h = pd.util.hash_pandas_object(self.frame, index=False).to_numpy()
+        return hashlib.sha256(h.tobytes()).hexdigest()
+
+
+def to_calendar(dates: object, time_unit: str = "years") -> np.ndarray:
+    """Convert dates (ISO strings, datetimes) to calendar time: days since 1970-01-01 / unit."""
+    d = pd.to_datetime(pd.Series(np.atleast_1d(dates)), format="ISO8601")
+    days = (d.to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.float64)
+    return days / TIME_UNITS[time_unit]

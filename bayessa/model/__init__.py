@@ -1,0 +1,42 @@
+"""The model layer: spec, design, the PEM and the per-unit log-likelihood.
+
+The model layer: the spec (TOML <-> dataclasses), formula -> design, the PEM in PyMC, the
+per-unit log-likelihood, and :func:`prepare`, which composes the data layer's steps for a spec.
+
+Imports the data layer; nothing above it.
+"""
+
+from bayessa._lazy import lazy_exports
+
+_EXPORTS = {
+    "BASELINE": "bayessa.model.design",
+    "Design": "bayessa.model.design",
+    "FormulaTerms": "bayessa.model.design",
+    "RandomIntercept": "bayessa.model.design",
+    "build_design": "bayessa.model.design",
+    "parse_formula": "bayessa.model.design",
+    "DEFAULT_MAX_ELEMENTS": "bayessa.model.loglik",
+    "unit_log_likelihood": "bayessa.model.loglik",
+    "ModelInfo": "bayessa.model.pem",
+    "build_model": "bayessa.model.pem",
+    "choose_parameterization": "bayessa.model.pem",
+    "interval_spacing": "bayessa.model.pem",
+    "DEFAULT_SPEC": "bayessa.model.preparation",
+    "OVERRIDES": "bayessa.model.preparation",
+    "Prepared": "bayessa.model.preparation",
+    "columns_for": "bayessa.model.preparation",
+    "prepare": "bayessa.model.preparation",
+    "resolve_spec": "bayessa.model.preparation",
+    "BASELINES": "bayessa.model.spec",
+    "DataSpec": "bayessa.model.spec",
+    "ModelSpec": "bayessa.model.spec",
+    "PRIOR_FAMILIES": "bayessa.model.spec",
+    "Prior": "bayessa.model.spec",
+    "SamplerSpec": "bayessa.model.spec",
+    "Spec": "bayessa.model.spec",
+    "TimeSpec": "bayessa.model.spec",
+    "load_spec": "bayessa.model.spec",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -1,0 +1,326 @@
+r"""The hierarchical piecewise-exponential model in PyMC, built from aggregated cells.
+
+For cell :math:`c` (age interval :math:`k(c)`, stratum :math:`s(c)`, covariate row :math:`x_c`,
+cluster :math:`g(c)`) with :math:`D_c` events over exposure :math:`T_c`:
+
+.. math::
+
+    D_c \sim \mathrm{Poisson}(\lambda_c T_c), \qquad
+    \log \lambda_c = \alpha_{s(c), k(c)} + x_c^\top \beta
+        + \sum_{j \in \mathrm{tv}} x_{cj} \delta_{j, k(c)} + u_{g(c)} .
+
+Baseline :math:`\alpha` (per stratum) over intervals with widths :math:`w_k`; with
+:math:`\Delta_k = (w_{k-1} + w_k)/2` the distance between interval midpoints (an open last interval
+counts as wide as the one before it):
+
+* ``iid``: :math:`\alpha_k \sim p_{\text{level}}` independently;
+* ``rw1``: :math:`\alpha_1 \sim p_{\text{level}}`,
+  :math:`\alpha_k = \alpha_{k-1} + \sigma_\alpha \sqrt{\Delta_k}\, z_k`;
+* ``rw2``: an integrated random walk: slope :math:`\gamma_1 \sim p_{\text{slope}}`,
+  :math:`\gamma_k = \gamma_{k-1} + \sigma_\alpha \sqrt{\Delta_k}\, z_k`,
+  :math:`\alpha_k = \alpha_{k-1} + \gamma_k \Delta_k`;
+
+with :math:`z_k \sim N(0, 1)`, as R-INLA's ``control.hazard`` random walks (scaled by spacing).
+That is the non-centred form; the centred one samples the steps
+:math:`\sigma_\alpha \sqrt{\Delta_k} z_k \sim N(0, \sigma_\alpha^2 \Delta_k)` directly. As for the
+cluster effects, the form is chosen from the data (events per interval, same rule): with 100,000
+groups the non-centred walk gave a bulk ESS of 53-167 for :math:`\sigma_\alpha` with divergences,
+the centred one 4,500 and none.
+
+Cluster effects :math:`u` are sum-to-zero (``ZeroSumNormal``), which removes the ridge between the
+baseline and the mean cluster effect. Their parameterisation is chosen from the data: centred
+(:math:`u \sim \mathrm{ZSN}(\sigma_u)`) when clusters hold many events, non-centred
+(:math:`u = \sigma_u z`, :math:`z \sim \mathrm{ZSN}(1)`) when they hold few; see
+:func:`choose_parameterization`.
+
+Time-varying effects: for each coefficient of a variable listed in ``time_varying``, interval
+deviations :math:`\delta_{j,\cdot} \sim \mathrm{ZSN}(\tau)` summing to zero over intervals, so
+:math:`\beta_j` is the average log hazard ratio and :math:`\beta_j + \delta_{jk}` the one in
+interval :math:`k` (partial pooling towards a constant effect).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bayessa.data.cells import Cells
+from bayessa.errors import SpecError
+from bayessa.model.design import Design
+from bayessa.model.spec import Prior, Spec
+
+__all__ = ["ModelInfo", "build_model", "choose_parameterization", "interval_spacing"]
+
+#: Median events per cluster at and above which the centred parameterisation is used.
+CENTERED_MIN_EVENTS = 20.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Facts about a built model that the fit records (and the report prints)."""
+
+    n_cells: int
+    n_intervals: int
+    coef_names: tuple[str, ...]
+    cluster: str | None
+    n_clusters: int
+    parameterization: str | None
+    parameterization_reason: str
+    strata: str | None
+    strata_levels: tuple[str, ...]
+    time_varying_coefs: tuple[str, ...]
+    baseline_parameterization: str | None = None
+    baseline_parameterization_reason: str = ""
+
+
+def interval_spacing(cuts: np.ndarray) -> np.ndarray:
+    r"""Distances between consecutive interval midpoints, :math:`\Delta_k = (w_{k-1} + w_k) / 2`.
+
+    An open last interval (last cut ``inf``) is given the width of the interval before it.
+    Returns an array of length ``K - 1``.
+    """
+    w = np.diff(np.asarray(cuts, dtype=float))
+    if np.isinf(w[-1]):
+        w[-1] = w[-2] if w.size > 1 else 1.0
+    return 0.5 * (w[:-1] + w[1:])
+
+
+def choose_parameterization(
+    events_per_cluster: np.ndarray, requested: str = "auto", *, unit: str = "cluster"
+) -> tuple[str, str]:
+    r"""Centred or non-centred cluster effects (or random-walk steps), with the reason.
+
+    Used for the cluster effects (events per cluster) and for the baseline random walk (events
+    per interval, ``unit="interval"``), where the same trade-off holds.
+
+    With :math:`E_g` events in cluster :math:`g`, the likelihood pins :math:`u_g` to within about
+    :math:`1/\sqrt{E_g}`. When that is small compared with the plausible cluster SD (about 0.2-0.5
+    on the log-hazard scale), the centred form mixes well and the non-centred one has a funnel of
+    its own; when clusters hold few events the reverse holds. The rule: centred when the median
+    :math:`E_g \ge` :data:`CENTERED_MIN_EVENTS` (20, i.e. :math:`1/\sqrt{E} \le 0.22`).
+    """
+    med = float(np.median(events_per_cluster)) if np.size(events_per_cluster) else 0.0
+    if requested != "auto":
+        return requested, f"requested ({requested}); median events per {unit} {med:g}"
+    if med >= CENTERED_MIN_EVENTS:
+        return "centered", f"median events per {unit} {med:g} >= {CENTERED_MIN_EVENTS:g}"
+    return "noncentered", f"median events per {unit} {med:g} < {CENTERED_MIN_EVENTS:g}"
+
+
+def _prior_rv(pm, name: str, prior: Prior, **kw):
+    p = prior.params
+    match prior.dist:
+        case "normal":
+            return pm.Normal(name, mu=p["mu"], sigma=p["sigma"], **kw)
+        case "student_t":
+            return pm.StudentT(name, nu=p["nu"], mu=p["mu"], sigma=p["sigma"], **kw)
+        case "halfnormal":
+            return pm.HalfNormal(name, sigma=p["sigma"], **kw)
+        case "halfstudent_t":
+            return pm.HalfStudentT(name, nu=p["nu"], sigma=p["sigma"], **kw)
+        case "exponential":
+            return pm.Exponential(name, lam=p["lam"], **kw)
+    raise SpecError(f"unknown prior family '{prior.dist}' for {name}")  # pragma: no cover
+
+
+def build_model(
+    cells: Cells,
+    design: Design,
+    spec: Spec,
+    *,
+    center: np.ndarray | None = None,
+    data_containers: bool = False,
+):
+    r"""Build the PyMC model for aggregated cells.
+
+    Parameters
+    ----------
+    cells : Cells
+        Aggregated events and exposure (:func:`bayessa.aggregate`).
+    design : Design
+        Fixed-effect matrix and random-intercept codes for the same cells.
+    spec : Spec
+        Baseline prior, strata, time-varying effects, priors and cluster parameterisation.
+    center : (p,) array, optional
+        The vector :math:`\bar x` at which the fixed-effect columns are centred while sampling.
+        Default: their event-weighted means in ``cells``. The prior on the sampled (centred)
+        baseline makes the implied prior of the reported ``baseline`` depend on :math:`\bar x`,
+        so simulation-based calibration, which must fix the prior before simulating the events,
+        passes a centring chosen without the simulated events.
+    data_containers : bool, default False
+        Hold the events and log-exposure in ``pm.Data`` containers named ``events_data`` and
+        ``log_exposure``, so that a compiled model can be re-used for new data with the same cells
+        (``nutpie``'s ``compiled.with_data(events_data=..., log_exposure=...)``). The model and
+        its log-density are otherwise identical.
+
+    Returns
+    -------
+    model : pymc.Model
+        Named dims: ``interval``, ``coef``, the cluster name, ``stratum``, ``tv_coef``, ``cell``.
+    info : ModelInfo
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    m, pri = spec.model, spec.priors
+    f = cells.frame
+    n = len(f)
+    interval = f["interval"].cat.codes.to_numpy().astype(np.int64)
+    interval_levels = [str(c) for c in f["interval"].cat.categories]
+    K = len(interval_levels)
+    cuts = cells.pieces.cuts
+    events = f["events"].to_numpy()
+    log_exposure = np.log(f["exposure"].to_numpy())
+
+    coords: dict[str, list] = {
+        "interval": interval_levels,
+        "coef": list(design.coef_names),
+        "cell": list(range(n)),
+    }
+    problems = []
+    strata_levels: list[str] = []
+    if m.strata:
+        if m.strata not in f.columns:
+            problems.append(
+                f"strata '{m.strata}' is not a covariate of the cells; add it to the data"
+            )
+        elif m.strata in design.variables:
+            problems.append(
+                f"strata '{m.strata}' also appears in the formula; a stratified baseline absorbs its effect, remove it from the formula"
+            )
+        else:
+            strata_levels = [str(c) for c in f[m.strata].cat.categories]
+            coords["stratum"] = strata_levels
+    tv_idx = [
+        j
+        for j, term in enumerate(design.term_of_coef)
+        if set(term.split(":")) & set(m.time_varying)
+    ]
+    for v in m.time_varying:
+        if v not in design.variables:
+            problems.append(
+                f"time_varying variable '{v}' is not a fixed effect in the formula '{design.formula}'"
+            )
+    if len(design.random) > 1:
+        problems.append(
+            "only one random-intercept term (the cluster) is supported, e.g. (1 | county)"
+        )
+    if problems:
+        raise SpecError(problems)
+    tv_names = [design.coef_names[j] for j in tv_idx]
+    if tv_names:
+        coords["tv_coef"] = tv_names
+
+    cluster = design.random[0] if design.random else None
+    # The random-walk steps face the same choice as the cluster effects: with many events per
+    # interval the data pin the baseline and a non-centred walk turns into a funnel in its SD.
+    strat_codes = (
+        f[m.strata].cat.codes.to_numpy().astype(np.int64)
+        if strata_levels
+        else np.zeros(n, np.int64)
+    )
+    ev_per_interval = np.bincount(
+        strat_codes * K + interval, weights=events, minlength=max(len(strata_levels), 1) * K
+    )
+    baseline_param, baseline_reason = (None, "no random walk")
+    if m.baseline != "iid":
+        baseline_param, baseline_reason = choose_parameterization(
+            ev_per_interval, m.baseline_parameterization, unit="interval"
+        )
+    parameterization, reason = None, "no cluster effects"
+    if cluster is not None:
+        coords[cluster.name] = list(cluster.levels)
+        ev_per = np.bincount(cluster.codes, weights=events, minlength=len(cluster.levels))
+        parameterization, reason = choose_parameterization(ev_per, m.cluster_parameterization)
+
+    # Centre the fixed-effect columns at their event-weighted means (as brms centres its design
+    # matrix): the sampled baseline is then the log hazard at average covariates, which is nearly
+    # uncorrelated with the effects. The reported ``baseline`` is shifted back to the reference
+    # profile, so predictions use the uncentred X.
+    X = design.X
+    if center is None:
+        w = events if events.sum() > 0 else np.ones(n)
+        xbar = (w @ X) / w.sum() if X.shape[1] else np.zeros(0)
+    else:
+        xbar = np.asarray(center, dtype=np.float64)
+        if xbar.shape != (X.shape[1],) or not np.isfinite(xbar).all():
+            raise SpecError(f"center needs {X.shape[1]} finite values (one per coefficient)")
+    Xc = X - xbar
+
+    with pm.Model(coords=coords) as model:
+        # ---- fixed effects
+        shift = 0.0
+        eta = 0.0
+        if X.shape[1]:
+            beta = _prior_rv(pm, "beta", pri["effects"], dims="coef")
+            eta = pt.dot(Xc, beta)
+            shift = pt.dot(xbar, beta)
+        if tv_idx:
+            tau = _prior_rv(pm, "tv_sd", pri["time_varying_sd"])
+            delta_z = pm.ZeroSumNormal("tv_z", sigma=1.0, dims=("tv_coef", "interval"))
+            delta = pm.Deterministic("tv_delta", tau * delta_z, dims=("tv_coef", "interval"))
+            eta = eta + pt.sum(Xc[:, tv_idx] * delta[:, interval].T, axis=1)
+            shift = shift + pt.dot(xbar[tv_idx], delta)  # (interval,)
+
+        # ---- baseline log hazard (centred: at average covariates), per stratum
+        bdims = ("stratum", "interval") if strata_levels else ("interval",)
+        S = len(strata_levels) if strata_levels else 1
+        if m.baseline == "iid":
+            centred = pt.reshape(
+                _prior_rv(pm, "baseline_centred", pri["baseline_level"], dims=bdims), (S, K)
+            )
+        else:
+            spacing = interval_spacing(cuts)
+            sigma_b = _prior_rv(pm, "baseline_sd", pri["baseline_smoothing"])
+            sdims = {"dims": "stratum"} if strata_levels else {}
+            level = pt.reshape(
+                _prior_rv(pm, "baseline_start", pri["baseline_level"], **sdims), (S, 1)
+            )
+            step_sd = sigma_b * np.sqrt(spacing)
+            if baseline_param == "centered":
+                steps = pm.Normal("baseline_step", 0.0, step_sd, shape=(S, K - 1))
+            else:
+                steps = step_sd * pm.Normal("baseline_z", 0.0, 1.0, shape=(S, K - 1))
+            if m.baseline == "rw1":
+                walk = pt.cumsum(steps, axis=1)
+            else:  # rw2: integrated random walk of the slope
+                slope0 = _prior_rv(pm, "baseline_slope", pri["baseline_slope"], **sdims)
+                slope = pt.reshape(slope0, (S, 1)) + pt.cumsum(steps, axis=1)
+                walk = pt.cumsum(slope * spacing, axis=1)
+            centred = level + pt.concatenate([pt.zeros((S, 1)), walk], axis=1)
+        eta = eta + centred[strat_codes, interval]
+        reference = centred - shift
+        pm.Deterministic("baseline", reference if strata_levels else reference[0], dims=bdims)
+
+        # ---- cluster effects
+        if cluster is not None:
+            sd = _prior_rv(pm, "cluster_sd", pri["cluster_sd"])
+            if parameterization == "centered":
+                u = pm.ZeroSumNormal("cluster_effect", sigma=sd, dims=cluster.name)
+            else:
+                u_z = pm.ZeroSumNormal("cluster_z", sigma=1.0, dims=cluster.name)
+                u = pm.Deterministic("cluster_effect", sd * u_z, dims=cluster.name)
+            eta = eta + u[cluster.codes]
+
+        observed = events
+        if data_containers:
+            log_exposure = pm.Data("log_exposure", log_exposure, dims="cell")
+            observed = pm.Data("events_data", events, dims="cell")
+        pm.Poisson("events", mu=pt.exp(eta + log_exposure), observed=observed, dims="cell")
+
+    info = ModelInfo(
+        n_cells=n,
+        n_intervals=K,
+        coef_names=tuple(design.coef_names),
+        cluster=cluster.name if cluster is not None else None,
+        n_clusters=len(cluster.levels) if cluster is not None else 0,
+        parameterization=parameterization,
+        baseline_parameterization=baseline_param,
+        baseline_parameterization_reason=baseline_reason,
+        parameterization_reason=reason,
+        strata=m.strata if strata_levels else None,
+        strata_levels=tuple(strata_levels),
+        time_varying_coefs=tuple(tv_names),
+    )
+    return model, info

@@ -1,0 +1,184 @@
+"""Completing a sampled DataTree: data groups, the per-unit log-likelihood, attrs (the layout).
+
+DataTree layout (ArviZ 1.x; survival layout as ArviZ's Kaplan-Meier PPC helpers expect):
+
+=================  ===========================================================================
+posterior          model parameters (``baseline``, ``beta``, ``cluster_effect``, ...)
+sample_stats       sampler statistics (divergences, energy, tree depth, ...)
+observed_data      ``time`` (unit): exit time; ``events`` (cell): events per cell
+constant_data      ``time`` (unit): event status (1 event, 0 censored), same name as the times;
+                   ``entry`` (unit); ``origin`` (unit, calendar time of time zero, NaN if
+                   unknown); ``exposure`` (cell); ``interval`` (cell); unit covariates
+log_likelihood     ``time`` (chain, draw, unit): per-unit survival log-likelihood, for LOO
+attrs              spec (TOML), data hash, seed, package versions, model facts, data audit
+=================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["assemble", "versions"]
+
+
+def versions() -> dict[str, str]:
+    """Versions of bayessa and the libraries a result depends on."""
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in (
+        "bayessa",
+        "pymc",
+        "pytensor",
+        "arviz",
+        "arviz-base",
+        "arviz-stats",
+        "nutpie",
+        "numpy",
+        "pandas",
+        "xarray",
+        "formulae",
+    ):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+def assemble(dt, prepared, spec, info, *, log_likelihood: bool | str = "auto"):
+    """Add data groups, the per-unit log-likelihood and attrs to a sampled DataTree.
+
+    Parameters
+    ----------
+    dt : xarray.DataTree
+        The sampler's output (``posterior``, ``sample_stats``).
+    prepared : bayessa.model.preparation.Prepared
+    spec : bayessa.model.spec.Spec
+    info : bayessa.model.pem.ModelInfo
+    log_likelihood : bool or "auto"
+        Store the per-unit log-likelihood; ``"auto"``: when units x samples is at most
+        :data:`bayessa.model.loglik.DEFAULT_MAX_ELEMENTS`.
+
+    Returns
+    -------
+    xarray.DataTree
+        ``dt``, completed in place to the layout in this module's docstring.
+    """
+    const = _data_groups(dt, prepared)
+    store = _log_likelihood_group(dt, prepared, spec, info, const, log_likelihood)
+    _drop_object_stats(dt)
+    _attrs(dt, prepared, spec, info, store)
+    return dt
+
+
+def _data_groups(dt, prepared) -> dict:
+    """``observed_data`` and ``constant_data``: unit times and status, cell events and exposure."""
+    data, cells = prepared.data, prepared.cells
+    f, c = data.frame, cells.frame
+    units = f["id"].astype(str).to_numpy()
+    unit_vars = {
+        "time": ("unit", f["exit"].to_numpy()),
+    }
+    const = {
+        "time": ("unit", f["event"].to_numpy().astype(np.int8)),
+        "entry": ("unit", f["entry"].to_numpy()),
+        # calendar time of each unit's time zero (NaN if unknown): predictive replicates need it
+        "origin": ("unit", f["origin"].to_numpy(np.float64)),
+        "exposure": ("cell", c["exposure"].to_numpy()),
+        "interval": ("cell", c["interval"].cat.codes.to_numpy().astype(np.int16)),
+    }
+    for v in (*data.covariates, *([data.cluster] if data.cluster else [])):
+        const[f"unit_{v}"] = ("unit", f[v].astype(str).to_numpy())
+    for k in cells.keys:
+        if k != "interval":
+            const[f"cell_{k}"] = ("cell", c[k].astype(str).to_numpy())
+    coords = {"unit": units, "cell": np.arange(len(c))}
+    dt["observed_data"] = xr.Dataset(
+        {**unit_vars, "events": ("cell", c["events"].to_numpy())}, coords=coords
+    )
+    dt["constant_data"] = xr.Dataset(const, coords=coords)
+    return const
+
+
+def _log_likelihood_group(dt, prepared, spec, info, const, log_likelihood) -> bool:
+    """The per-unit log-likelihood (``log_likelihood/time``), when asked or small enough."""
+    from bayessa.model.loglik import DEFAULT_MAX_ELEMENTS, unit_log_likelihood
+    from bayessa.posterior.predict import log_rate
+
+    f, c, cells, design = prepared.data.frame, prepared.cells.frame, prepared.cells, prepared.design
+    units = f["id"].astype(str).to_numpy()
+    post = dt["posterior"].dataset
+    S = post.sizes["chain"] * post.sizes["draw"]
+    store = (
+        log_likelihood if isinstance(log_likelihood, bool) else len(f) * S <= DEFAULT_MAX_ELEMENTS
+    )
+    if store:
+        lr = log_rate(
+            post,
+            interval=const["interval"][1].astype(np.int64),
+            X=design.X,
+            stratum=c[spec.model.strata].cat.codes.to_numpy().astype(np.int64)
+            if info.strata
+            else None,
+            cluster=design.random[0].codes if design.random else None,
+            tv_columns=[design.coef_names.index(n) for n in info.time_varying_coefs],
+        )
+        ll = unit_log_likelihood(lr, cells).reshape(post.sizes["chain"], post.sizes["draw"], -1)
+        dt["log_likelihood"] = xr.Dataset(
+            {"time": (("chain", "draw", "unit"), ll)},
+            coords={"chain": post["chain"].values, "draw": post["draw"].values, "unit": units},
+        )
+    return store
+
+
+def _drop_object_stats(dt) -> None:
+    """Sampler statistics of object dtype (messages) do not belong in a numeric archive."""
+    # Sampler statistics of object dtype (messages) do not belong in a numeric archive.
+    stats = dt["sample_stats"].dataset
+    drop = [v for v in stats.data_vars if stats[v].dtype == object]
+    if drop:
+        dt["sample_stats"] = stats.drop_vars(drop)
+
+
+def _attrs(dt, prepared, spec, info, store: bool) -> None:
+    """Spec, data hash, seed, versions, model facts, audit, cuts and the design, as attrs."""
+    data, design = prepared.data, prepared.design
+    dt.attrs.update(
+        {
+            "bayessa_spec": spec.to_toml(),
+            "bayessa_data_hash": data.data_hash,
+            "bayessa_seed": int(spec.sampler.seed),
+            "bayessa_versions": json.dumps(versions()),
+            "bayessa_model_info": json.dumps(asdict(info)),
+            "bayessa_audit": json.dumps(data.audit.to_dict()),
+            "bayessa_split_notes": json.dumps(list(prepared.pieces.notes)),
+            "bayessa_cuts": json.dumps(
+                [float(x) if np.isfinite(x) else "inf" for x in prepared.pieces.cuts]
+            ),
+            "bayessa_time_unit": data.time_unit,
+            # What prediction needs to rebuild design rows from a loaded run (no prepared data):
+            # each coefficient's (variable, level) pairs, levels (reference first), the terms.
+            "bayessa_design": json.dumps(
+                {
+                    "formula": design.formula,
+                    "variables": list(design.variables),
+                    "levels": {k: list(v) for k, v in design.levels.items()},
+                    "reference": dict(design.reference),
+                    "terms": list(design.terms),
+                    "coef_names": list(design.coef_names),
+                    "coef_levels": [[list(p) for p in c] for c in design.coef_levels],
+                    "cluster": design.random[0].name if design.random else None,
+                    "cluster_levels": list(design.random[0].levels) if design.random else [],
+                }
+            ),
+            "bayessa_log_likelihood": "stored"
+            if store
+            else "not stored (units x samples too large; pass log_likelihood=True)",
+        }
+    )

@@ -1,0 +1,366 @@
+"""Posterior quantities computed from the posterior draws (never by re-running the sampler).
+
+Everything here reads only the DataTree (posterior, constant data and attrs), so it works on a
+fresh fit, on a run loaded with :func:`bayessa.load` and on a fake posterior.
+
+* :func:`log_rate` -- posterior draws of the log hazard for design rows;
+* :class:`DesignInfo` -- the fixed-effect coding of a run (coefficient -> (variable, level)
+  pairs, levels, reference levels, cluster, strata, cut points), read from the DataTree;
+* :func:`profile_log_hazard` -- log hazard per age interval for covariate profiles;
+* :func:`unit_frame` -- the units (times, events, covariates) stored in the DataTree.
+
+Survival curves, RMST and medians are in :mod:`bayessa.survival`; hazard-ratio contrasts in
+:mod:`bayessa.contrasts`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayessa.errors import SpecError
+
+__all__ = [
+    "DesignInfo",
+    "draws",
+    "log_rate",
+    "model_variables",
+    "profile_log_hazard",
+    "thin",
+    "unit_frame",
+]
+
+
+_INTERNAL = ("_z",)
+
+
+def model_variables(posterior) -> list[str]:
+    """Posterior variables that are model parameters (not the non-centred ``*_z`` helpers).
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+
+    Returns
+    -------
+    list of str
+    """
+    return [v for v in posterior.data_vars if not str(v).endswith(_INTERNAL)]
+
+
+def _draws(posterior: xr.Dataset, name: str) -> np.ndarray:
+    """(chain * draw, ...) array of a posterior variable."""
+    v = posterior[name].transpose("chain", "draw", ...).to_numpy()
+    return v.reshape(-1, *v.shape[2:])
+
+
+def draws(posterior: xr.Dataset, name: str) -> np.ndarray:
+    """Posterior draws of ``name`` as a ``(chain * draw, ...)`` array (chains concatenated)."""
+    return _draws(posterior, name)
+
+
+def thin(posterior: xr.Dataset, max_draws: int | None, seed: int = 0) -> xr.Dataset:
+    """At most ``max_draws`` posterior samples, chosen without replacement by a seeded generator.
+
+    The result has one chain (``chain = 0``) and the chosen samples, in their original order,
+    along ``draw``. ``max_draws=None`` (or at least the number of samples) returns all samples
+    stacked the same way, so results never depend on the thinning when it does not apply.
+    """
+    stacked = posterior.stack(sample=("chain", "draw")).transpose("sample", ...)
+    n = stacked.sizes["sample"]
+    if max_draws is not None and max_draws < n:
+        pick = np.sort(np.random.default_rng(seed).choice(n, size=max_draws, replace=False))
+        stacked = stacked.isel(sample=pick)
+    stacked = stacked.drop_vars(["sample", "chain", "draw"], errors="ignore")
+    out = stacked.rename({"sample": "draw"}).expand_dims("chain", 0)
+    return out.assign_coords(chain=[0], draw=np.arange(out.sizes["draw"]))
+
+
+def log_rate(
+    posterior: xr.Dataset,
+    *,
+    interval: np.ndarray,
+    X: np.ndarray,
+    stratum: np.ndarray | None = None,
+    cluster: np.ndarray | None = None,
+    tv_columns: Sequence[int] = (),
+) -> np.ndarray:
+    r"""Posterior draws of the log hazard for rows (cells or covariate profiles).
+
+    .. math::
+
+        \log \lambda_r = \alpha_{s(r), k(r)} + x_r^\top \beta
+            + \sum_j x_{r, j} \delta_{j, k(r)} + u_{g(r)}
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        With ``baseline`` and, where the model has them, ``beta``, ``tv_delta``,
+        ``cluster_effect``.
+    interval : (n,) int
+        Age-interval index of each row.
+    X : (n, p) float
+        Fixed-effect rows (:meth:`bayessa.design.Design.transform`).
+    stratum : (n,) int, optional
+        Baseline stratum of each row (stratified models).
+    cluster : (n,) int, optional
+        Cluster of each row; ``None`` gives the log hazard at :math:`u = 0` (a cluster of
+        average effect, which is the mean cluster since the effects sum to zero).
+    tv_columns : sequence of int
+        Columns of ``X`` that carry time-varying deviations, in the order of ``tv_coef``.
+
+    Returns
+    -------
+    (n_samples, n) float64, samples = chain x draw flattened.
+    """
+    base = _draws(posterior, "baseline")
+    eta = base[:, stratum, interval] if stratum is not None else base[:, interval]
+    if "beta" in posterior and X.shape[1]:
+        eta = eta + _draws(posterior, "beta") @ X.T
+    if len(tv_columns):
+        delta = _draws(posterior, "tv_delta")  # (S, tv, K)
+        eta = eta + np.einsum("rj,sjr->sr", X[:, list(tv_columns)], delta[:, :, interval])
+    if cluster is not None and "cluster_effect" in posterior:
+        eta = eta + _draws(posterior, "cluster_effect")[:, cluster]
+    return eta
+
+
+@dataclass(frozen=True)
+class DesignInfo:
+    r"""The fixed-effect coding of a fitted model, enough to build design rows for new profiles.
+
+    Attributes
+    ----------
+    formula : str
+    variables : tuple of str
+        Fixed-effect covariates, in formula order.
+    levels : dict
+        Variable -> levels (reference first), for the covariates and the strata variable.
+    reference : dict
+        Variable -> reference level (the first stratum for the strata variable).
+    terms : tuple of str
+        Written fixed terms, e.g. ``("leader", "era", "setting", "leader:era")``.
+    coef_names : tuple of str
+        Coefficient names, in the order of the posterior ``coef`` dimension.
+    coef_levels : tuple
+        Each coefficient's ``(variable, level)`` pairs: its column is 1 where all hold.
+    cluster : str or None
+        Random-intercept grouping factor (e.g. ``"county"``).
+    cluster_levels : tuple of str
+    strata : str or None
+        Variable with a baseline per level (stratified models).
+    strata_levels : tuple of str
+    time_varying_coefs : tuple of str
+        Coefficients with interval-specific deviations ``tv_delta``.
+    cuts : numpy.ndarray
+        Age cut points :math:`a_0 = 0 < a_1 < \dots < a_K` (the last may be ``inf``).
+    time_unit : str
+    """
+
+    formula: str
+    variables: tuple[str, ...]
+    levels: dict[str, tuple[str, ...]]
+    reference: dict[str, str]
+    terms: tuple[str, ...]
+    coef_names: tuple[str, ...]
+    coef_levels: tuple[tuple[tuple[str, str], ...], ...]
+    cluster: str | None
+    cluster_levels: tuple[str, ...]
+    strata: str | None
+    strata_levels: tuple[str, ...]
+    time_varying_coefs: tuple[str, ...]
+    cuts: np.ndarray
+    time_unit: str = "years"
+
+    @classmethod
+    def from_datatree(cls, dt) -> DesignInfo:
+        """Read the coding from a run's DataTree.
+
+        Read the coding from a run's DataTree (attrs ``bayessa_design``, ``bayessa_cuts``,
+        ``bayessa_model_info``). Runs saved before ``bayessa_design`` existed are recoded from
+        the cell covariates in ``constant_data`` and the spec's formula.
+        """
+        attrs = dt.attrs
+        missing = [a for a in ("bayessa_cuts", "bayessa_model_info") if a not in attrs]
+        if missing:
+            raise SpecError(
+                f"the DataTree lacks the attrs {missing}; it is not a bayessa run "
+                "(load runs with bayessa.load)"
+            )
+        info = json.loads(attrs["bayessa_model_info"])
+        cuts = np.array(
+            [np.inf if c == "inf" else float(c) for c in json.loads(attrs["bayessa_cuts"])]
+        )
+        d = json.loads(attrs["bayessa_design"]) if "bayessa_design" in attrs else _recode(dt)
+        levels = {k: tuple(v) for k, v in d["levels"].items()}
+        reference = {k: str(v) for k, v in d["reference"].items()}
+        strata = info.get("strata")
+        if strata:
+            levels[strata] = tuple(info["strata_levels"])
+            reference[strata] = levels[strata][0]
+        post = dt["posterior"].dataset
+        coef_names = tuple(d["coef_names"])
+        if "coef" in post.coords and tuple(str(c) for c in post["coef"].values) != coef_names:
+            raise SpecError("the design coding does not match the posterior's coef coordinate")
+        return cls(
+            formula=d["formula"],
+            variables=tuple(d["variables"]),
+            levels=levels,
+            reference=reference,
+            terms=tuple(d["terms"]),
+            coef_names=coef_names,
+            coef_levels=tuple(tuple((str(v), str(lv)) for v, lv in c) for c in d["coef_levels"]),
+            cluster=d.get("cluster"),
+            cluster_levels=tuple(d.get("cluster_levels", ())),
+            strata=strata or None,
+            strata_levels=tuple(info.get("strata_levels", ())),
+            time_varying_coefs=tuple(info.get("time_varying_coefs", ())),
+            cuts=cuts,
+            time_unit=str(attrs.get("bayessa_time_unit", "years")),
+        )
+
+    @property
+    def profile_variables(self) -> tuple[str, ...]:
+        """Variables a covariate profile must give: the covariates, then the strata variable."""
+        return self.variables + ((self.strata,) if self.strata else ())
+
+    @property
+    def n_intervals(self) -> int:
+        """Number of age intervals."""
+        return len(self.cuts) - 1
+
+    @property
+    def last_cut(self) -> float:
+        """End of the modelled follow-up: the last finite cut point."""
+        finite = self.cuts[np.isfinite(self.cuts)]
+        return float(finite[-1])
+
+    def interacting(self, variable: str) -> list[str]:
+        """Variables that share a fixed term with ``variable`` (its effect differs by them)."""
+        out: list[str] = []
+        for term in self.terms:
+            parts = term.split(":")
+            if variable in parts:
+                out += [p for p in parts if p != variable and p not in out]
+        return [v for v in self.variables if v in out]
+
+    def rows(self, profiles: pd.DataFrame | Sequence[Mapping[str, str]]) -> np.ndarray:
+        r"""Fixed-effect rows, ``(n, p)``, for covariate profiles (levels as text).
+
+        .. math:: X_{rj} = \prod_{(v, \ell) \in c_j} [\, x_{r,v} = \ell \,]
+        """
+        frame = pd.DataFrame(list(profiles)) if not isinstance(profiles, pd.DataFrame) else profiles
+        self.check_profiles(frame)
+        values = {v: np.asarray(frame[v].astype(str), dtype=object) for v in self.variables}
+        X = np.ones((len(frame), len(self.coef_levels)))
+        for j, combo in enumerate(self.coef_levels):
+            for var, level in combo:
+                X[:, j] *= values[var] == level
+        return X
+
+    def check_profiles(self, frame: pd.DataFrame) -> None:
+        """Raise :class:`SpecError` naming missing variables and unknown levels."""
+        problems = []
+        for v in self.profile_variables:
+            if v not in frame.columns:
+                problems.append(f"the profiles lack '{v}'; give one of {list(self.levels[v])}")
+                continue
+            bad = sorted(set(frame[v].astype(str)) - set(self.levels[v]))
+            if bad:
+                problems.append(f"unknown level(s) {bad} of '{v}'; levels: {list(self.levels[v])}")
+        if problems:
+            raise SpecError(problems)
+
+    def describe(self, profile: Mapping[str, str]) -> str:
+        """``"leader = professional, era = early"`` for a profile (the variables it gives)."""
+        return ", ".join(f"{v} = {profile[v]}" for v in self.profile_variables if v in profile)
+
+
+def _recode(dt) -> dict:
+    """Design coding of an older run, rebuilt from ``constant_data`` cell covariates."""
+    import tomllib
+
+    from bayessa.model.design import build_design
+
+    spec = tomllib.loads(dt.attrs["bayessa_spec"])
+    model = spec.get("model", {})
+    const = dt["constant_data"].dataset
+    cells = pd.DataFrame(
+        {str(k)[5:]: const[k].to_numpy() for k in const.data_vars if str(k).startswith("cell_")}
+    )
+    cells["interval"] = const["interval"].to_numpy()
+    design = build_design(cells, model["formula"], reference=model.get("reference") or None)
+    post_names = [
+        str(c) for c in dt["posterior"].dataset.coords.get("coef", xr.DataArray([])).values
+    ]
+    order = [design.coef_names.index(n) for n in post_names] if post_names else []
+    return {
+        "formula": design.formula,
+        "variables": design.variables,
+        "levels": design.levels,
+        "reference": design.reference,
+        "terms": design.terms,
+        "coef_names": [design.coef_names[j] for j in order],
+        "coef_levels": [design.coef_levels[j] for j in order],
+        "cluster": design.random[0].name if design.random else None,
+        "cluster_levels": list(design.random[0].levels) if design.random else [],
+    }
+
+
+def profile_log_hazard(
+    posterior: xr.Dataset, info: DesignInfo, profiles: pd.DataFrame
+) -> np.ndarray:
+    r"""Log hazard :math:`\eta_{spk}` of each profile in each age interval, at :math:`u = 0`.
+
+    .. math::
+
+        \eta_{spk} = \alpha^{(s)}_{\sigma(p), k} + x_p^\top \beta^{(s)}
+            + \sum_{j \in \mathrm{tv}} x_{pj} \delta^{(s)}_{jk}
+
+    for draw :math:`s`, profile :math:`p` (stratum :math:`\sigma(p)`) and interval :math:`k`.
+    Cluster effects are added by the callers (:mod:`bayessa.survival`), conditionally or
+    marginally.
+
+    Returns
+    -------
+    (n_samples, n_profiles, n_intervals) float64
+    """
+    P, K = len(profiles), info.n_intervals
+    X = np.repeat(info.rows(profiles), K, axis=0)
+    interval = np.tile(np.arange(K), P)
+    stratum = None
+    if info.strata:
+        codes = [info.strata_levels.index(str(s)) for s in profiles[info.strata]]
+        stratum = np.repeat(np.asarray(codes, dtype=np.int64), K)
+    tv = [info.coef_names.index(n) for n in info.time_varying_coefs]
+    eta = log_rate(posterior, interval=interval, X=X, stratum=stratum, tv_columns=tv)
+    return eta.reshape(eta.shape[0], P, K)
+
+
+def unit_frame(dt) -> pd.DataFrame:
+    """The units stored in a run, one row each.
+
+    The units stored in a run: ``id``, ``entry``, ``time`` (exit), ``event`` (0/1) and each
+    unit-level covariate and the cluster (``constant_data`` variables ``unit_<name>``).
+    """
+    const = dt["constant_data"].dataset
+    obs = dt["observed_data"].dataset
+    frame = pd.DataFrame(
+        {
+            "id": obs["unit"].to_numpy().astype(str),
+            "entry": const["entry"].to_numpy().astype(float)
+            if "entry" in const
+            else np.zeros(obs.sizes["unit"]),
+            "time": obs["time"].to_numpy().astype(float),
+            "event": const["time"].to_numpy().astype(np.int64),
+        }
+    )
+    for name in const.data_vars:
+        if str(name).startswith("unit_"):
+            frame[str(name)[5:]] = const[name].to_numpy().astype(str)
+    return frame

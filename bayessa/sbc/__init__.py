@@ -1,0 +1,26 @@
+"""Simulation-based calibration of a spec's model, serially or on Dask (:func:`run`)."""
+
+from bayessa._lazy import lazy_exports
+
+_EXPORTS = {
+    "SBCConfig": "bayessa.sbc.calibrate",
+    "ranks_frame": "bayessa.sbc.calibrate",
+    "run": "bayessa.sbc.calibrate",
+    "summarize": "bayessa.sbc.calibrate",
+    "write_outputs": "bayessa.sbc.calibrate",
+    "ABSENT_LOG_EXPOSURE": "bayessa.sbc.sim",
+    "Template": "bayessa.sbc.sim",
+    "build_template": "bayessa.sbc.sim",
+    "draw_prior": "bayessa.sbc.sim",
+    "fit_one": "bayessa.sbc.sim",
+    "simulate": "bayessa.sbc.sim",
+    "EcdfBand": "bayessa.sbc.stats",
+    "chi2_uniformity": "bayessa.sbc.stats",
+    "ecdf_band": "bayessa.sbc.stats",
+    "plot_rank_ecdf": "bayessa.sbc.stats",
+    "rank": "bayessa.sbc.stats",
+    "rank_ecdf": "bayessa.sbc.stats",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

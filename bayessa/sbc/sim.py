@@ -1,0 +1,464 @@
+r"""One simulation of simulation-based calibration (SBC): prior draw -> data -> fit -> ranks.
+
+The design is the study's own: every unit of the spec's data keeps its covariates, cluster, time
+zero (calendar founding date) and delayed entry; only its event time and loss to follow-up are
+new. For a prior draw :math:`\tilde\theta` the hazard of unit :math:`i` on its Lexis piece
+:math:`j` (cell :math:`c(j)`) is :math:`\lambda_{c(j)}(\tilde\theta)`, and
+
+.. math::
+
+    T_i = H_i^{-1}(E_i), \quad E_i \sim \mathrm{Exp}(1), \qquad
+    D_i = e_i + \mathrm{Exp}(\rho), \qquad
+    X_i = \min(T_i, D_i, h_i), \quad \delta_i = [T_i \le \min(D_i, h_i)],
+
+with :math:`H_i` the cumulative hazard from the entry age :math:`e_i` (left truncation: the draw
+is conditional on survival to entry), :math:`\rho` the loss-to-follow-up rate and :math:`h_i` the
+unit's administrative horizon: the study end minus its time zero (at most the last cut point).
+
+The simulated table (durations form) goes through the normal pipeline, ``read_data`` -> ``split``
+-> ``aggregate`` -> ``build_design`` (:func:`bayessa.api.prepare`). Its cells are mapped onto a
+fixed *template*: every cell (age interval x period x covariates x cluster) a unit could reach
+before its horizon. The model is built once on the template with the events and log-exposure in
+``pm.Data`` containers, compiled once per worker by nutpie, and re-used with ``with_data``; a
+template cell the simulated units never reach gets log-exposure :data:`ABSENT_LOG_EXPOSURE`
+(exposure :math:`10^{-300}`), which changes the log-likelihood by :math:`\lambda \cdot 10^{-300}`,
+nothing in double precision. The exact sufficient statistics are also computed directly from the
+simulated times; the pipeline's must agree with them.
+
+Two choices keep the experiment coherent with the model:
+
+* the fixed-effect columns are centred at a vector fixed before simulating (the event-weighted
+  means of the *real* data, the centring the real fit uses), because the prior sits on the centred
+  baseline (:func:`bayessa.model.build_model`, ``center``);
+* the cluster parameterisation is the one ``auto`` picks on the real data.
+
+Prior draws come from the model itself (``pymc.draw`` on the template model), so they follow the
+spec's priors, including the sum-to-zero cluster effects, exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayessa.errors import DataError, SpecError
+
+__all__ = [
+    "ABSENT_LOG_EXPOSURE",
+    "SBCConfig",
+    "Template",
+    "build_template",
+    "draw_prior",
+    "fit_one",
+    "simulate",
+]
+
+#: Log-exposure of a template cell that no simulated unit reaches (exposure 1e-300).
+ABSENT_LOG_EXPOSURE = float(np.log(1e-300))
+#: Variables whose scalar elements are ranked (those present in the model).
+RANKED = ("beta", "baseline", "baseline_sd", "cluster_sd", "tv_sd")
+LOGLIK = "log_likelihood"
+
+
+@dataclass(frozen=True)
+class SBCConfig:
+    """Everything that defines an SBC run (hashable: workers cache their compiled model by it).
+
+    ``draws``/``tune``/``chains`` are per fit; ``rank_draws`` (:math:`L`) posterior draws, evenly
+    thinned from the ``chains x draws``, enter each rank. ``dropout`` is the loss-to-follow-up
+    rate per time unit; ``study_end`` (ISO date) defaults to the latest end of follow-up in the data.
+    """
+
+    model: str
+    data: str | None = None
+    sims: int = 200
+    seed: int = 20251125
+    chains: int = 2
+    draws: int = 500
+    tune: int = 500
+    rank_draws: int = 100
+    dropout: float = 0.02
+    study_end: str | None = None
+
+    def check(self) -> None:
+        """Raise SpecError naming every invalid setting."""
+        problems = []
+        for k in ("sims", "chains", "draws", "rank_draws"):
+            if getattr(self, k) < 1:
+                problems.append(f"{k} must be at least 1, got {getattr(self, k)}")
+        if self.tune < 0 or self.seed < 0:
+            problems.append("tune and seed must be >= 0")
+        if self.rank_draws > self.chains * self.draws:
+            problems.append(
+                f"rank_draws ({self.rank_draws}) cannot exceed chains x draws "
+                f"({self.chains * self.draws}); lower --rank-draws or raise --draws"
+            )
+        if not (np.isfinite(self.dropout) and self.dropout >= 0):
+            problems.append(f"dropout must be a rate >= 0, got {self.dropout}")
+        if problems:
+            raise SpecError(problems)
+
+
+@dataclass
+class Template:
+    """The fixed design, cells and model of an SBC run (see the module docstring)."""
+
+    config: SBCConfig
+    spec: Any  # the real spec with the cluster parameterisation fixed
+    sim_spec: Any  # the same spec reading the simulated durations table
+    units: pd.DataFrame  # one row per unit: ids, entry, origin, covariates, cluster
+    horizon: np.ndarray  # administrative end of follow-up per unit (age scale)
+    pieces: Any  # units followed to their horizon, split
+    cells: Any  # every reachable cell
+    design: Any
+    center: np.ndarray
+    model: Any
+    info: Any
+    quantities: list[tuple[str, str, tuple[int, ...]]] = field(default_factory=list)
+    _key_index: pd.MultiIndex | None = None
+
+    def key_index(self, frame: pd.DataFrame) -> pd.MultiIndex:
+        """The cells' keys as text, for matching cells made by the pipeline to the template."""
+        return pd.MultiIndex.from_arrays([frame[k].astype(str).to_numpy() for k in self.cells.keys])
+
+
+def build_template(config: SBCConfig) -> Template:
+    """Read the real data and build the template cells and the SBC model (no compilation)."""
+    from bayessa.data.cells import aggregate
+    from bayessa.data.columns import to_calendar
+    from bayessa.model.design import build_design
+    from bayessa.model.pem import build_model, choose_parameterization
+    from bayessa.model.preparation import prepare, resolve_spec
+    from bayessa.model.spec import CLEAR
+
+    config.check()
+    spec = resolve_spec(config.model)
+    real = prepare(config.data, spec)
+    f = real.data.frame
+    cuts = real.pieces.cuts
+    if real.data.has_calendar:
+        calendar_end = (
+            float(to_calendar([config.study_end], real.data.time_unit)[0])
+            if config.study_end
+            else float((f["origin"] + f["exit"]).max())
+        )
+        horizon = calendar_end - f["origin"].to_numpy()
+    elif config.study_end:
+        raise SpecError(
+            "--study-end needs each unit's calendar time zero; the data have none (give a start-date or origin column)"
+        )
+    else:
+        horizon = np.full(len(f), float(f["exit"].max()))
+    horizon = np.minimum(horizon, cuts[-1])
+    keep = horizon > f["entry"].to_numpy()
+    if not keep.any():
+        raise SpecError("no unit can be followed before the study end; check --study-end")
+    units = f.loc[keep].reset_index(drop=True)
+    horizon = horizon[keep]
+    reach = units.assign(exit=horizon, event=np.zeros(len(units), np.int8))
+    pieces = real.pieces.replay(replace(real.data, frame=reach))
+    cells = aggregate(pieces)
+    design = build_design(cells.frame, spec.model.formula, reference=spec.model.reference or None)
+    if list(design.coef_names) != list(real.design.coef_names):
+        raise SpecError(
+            f"the template's coefficients {design.coef_names} differ from the data's {real.design.coef_names}"
+        )
+    ev = real.cells.events.astype(np.float64)
+    X = real.design.X
+    center = (ev @ X) / ev.sum() if X.shape[1] else np.zeros(0)
+    if real.design.random:
+        codes = real.design.random[0].codes
+        per = np.bincount(codes, weights=ev, minlength=len(real.design.random[0].levels))
+        param, _ = choose_parameterization(per, spec.model.cluster_parameterization)
+        spec = spec.with_overrides(model__cluster_parameterization=param)
+    if spec.model.baseline != "iid" and not spec.model.strata:
+        # the template has no events of its own: fix the random walk's form from the real data too
+        k = real.cells.frame["interval"].cat.codes.to_numpy()
+        per_interval = np.bincount(
+            k, weights=ev, minlength=len(real.cells.frame["interval"].cat.categories)
+        )
+        walk, _ = choose_parameterization(
+            per_interval, spec.model.baseline_parameterization, unit="interval"
+        )
+        spec = spec.with_overrides(model__baseline_parameterization=walk)
+    model, info = build_model(cells, design, spec, center=center, data_containers=True)
+    data_cols: dict[str, Any] = dict(id="sbc_id", time="sbc_time", event="sbc_event")
+    data_cols |= dict(start=CLEAR, stop=CLEAR, event_date=CLEAR, censor_date=CLEAR, path=CLEAR)
+    data_cols |= dict(origin="sbc_origin" if real.data.has_calendar else CLEAR)
+    data_cols |= dict(entry="sbc_entry" if (units["entry"] > 0).any() else CLEAR)
+    sim_spec = spec.with_overrides(**{f"data__{k}": v for k, v in data_cols.items()})
+    template = Template(
+        config, spec, sim_spec, units, horizon, pieces, cells, design, center, model, info
+    )
+    template.quantities = _quantities(model)
+    template._key_index = template.key_index(cells.frame)
+    return template
+
+
+def _quantities(model) -> list[tuple[str, str, tuple[int, ...]]]:
+    """(label, variable, index) of every ranked scalar, e.g. ``("beta[era[early]]", "beta", (1,))``."""
+    out = []
+    for var in RANKED:
+        if var not in model.named_vars:
+            continue
+        dims = model.named_vars_to_dims.get(var) or ()
+        shape = tuple(len(model.coords[d]) for d in dims)
+        for idx in np.ndindex(*shape):
+            label = ",".join(str(model.coords[d][i]) for d, i in zip(dims, idx, strict=True))
+            out.append((f"{var}[{label}]" if label else var, var, idx))
+    out.append((LOGLIK, LOGLIK, ()))
+    return out
+
+
+def draw_prior(template: Template, n: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """``n`` prior draws of every parameter (and deterministic) of the template model."""
+    import pymc as pm
+
+    m = template.model
+    names = [v.name for v in (*m.free_RVs, *m.deterministics)]
+    values = pm.draw([m[v] for v in names], draws=n, random_seed=seed)
+    return [{k: np.asarray(v[i]) for k, v in zip(names, values, strict=True)} for i in range(n)]
+
+
+def _as_posterior(template: Template, truth: dict[str, np.ndarray]) -> xr.Dataset:
+    """A one-draw posterior-like Dataset of a prior draw, for :func:`bayessa.predict.log_rate`."""
+    dims_of = template.model.named_vars_to_dims
+    return xr.Dataset(
+        {
+            name: (
+                ("chain", "draw", *(dims_of.get(name) or ())),
+                np.asarray(truth[name])[None, None],
+            )
+            for name in ("baseline", "beta", "tv_delta", "cluster_effect")
+            if name in truth
+        }
+    )
+
+
+def cell_log_rate(template: Template, posterior: xr.Dataset) -> np.ndarray:
+    r"""Draws x template cells of :math:`\log \lambda_c`."""
+    from bayessa.posterior.predict import log_rate
+
+    d, info, f = template.design, template.info, template.cells.frame
+    return log_rate(
+        posterior,
+        interval=f["interval"].cat.codes.to_numpy().astype(np.int64),
+        X=d.X,
+        stratum=f[info.strata].cat.codes.to_numpy().astype(np.int64) if info.strata else None,
+        cluster=d.random[0].codes if d.random else None,
+        tv_columns=[d.coef_names.index(n) for n in info.time_varying_coefs],
+    )
+
+
+def simulate(
+    template: Template, truth: dict[str, np.ndarray], rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Simulate one data set.
+
+    Simulate one data set; returns the durations table and the exact events and exposure per
+    template cell (computed directly, for checking the pipeline).
+    """
+    loglam = cell_log_rate(template, _as_posterior(template, truth))[0]
+    p, units = template.pieces, template.units
+    pf = p.frame
+    unit, cell = p.unit_index, template.cells.piece_cell
+    start, stop = pf["start"].to_numpy(), pf["stop"].to_numpy()
+    rate = np.exp(loglam[cell])
+    n_units = len(units)
+    n_pieces = np.bincount(unit, minlength=n_units)
+    first = np.cumsum(n_pieces) - n_pieces
+    pos = np.arange(unit.size) - first[unit]
+    inc = np.zeros((n_units, max(int(n_pieces.max()), 1)))
+    inc[unit, pos] = rate * (stop - start)
+    cum = np.cumsum(inc, axis=1)
+    e = rng.exponential(size=n_units)
+    entry = units["entry"].to_numpy()
+    dropout = (
+        entry + rng.exponential(1.0 / template.config.dropout, size=n_units)
+        if template.config.dropout > 0
+        else np.full(n_units, np.inf)
+    )
+    k = (cum < e[:, None]).sum(axis=1)
+    hit = k < n_pieces
+    j = first + np.minimum(k, n_pieces - 1)
+    before = np.where(k > 0, cum[np.arange(n_units), np.maximum(k - 1, 0)], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_event = np.where(hit, start[j] + (e - before) / rate[j], np.inf)
+    end = np.minimum(dropout, template.horizon)
+    event = t_event <= end
+    exit_ = np.where(event, t_event, end)
+    # exact sufficient statistics of the template cells
+    expo = np.clip(np.minimum(exit_[unit], stop) - start, 0.0, None)
+    ev = event[unit] & (start < exit_[unit]) & (exit_[unit] <= stop)
+    n_cells = template.cells.n_cells
+    events = np.bincount(cell, weights=ev, minlength=n_cells).round().astype(np.int64)
+    exposure = np.bincount(cell, weights=expo, minlength=n_cells)
+    table = {"sbc_id": units["id"].astype(str).to_numpy(), "sbc_time": exit_}
+    table["sbc_event"] = event.astype(np.int8)
+    if template.sim_spec.data.origin:
+        table["sbc_origin"] = units["origin"].to_numpy()
+    if template.sim_spec.data.entry:
+        table["sbc_entry"] = entry
+    for c in (*template.pieces.covariates, *([p.cluster] if p.cluster else [])):
+        table[c] = units[c].array
+    return pd.DataFrame(table), events, exposure
+
+
+def pipeline_cells(template: Template, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Events and exposure per template cell from the normal pipeline (``bayessa.api.prepare``).
+
+    Raises :class:`~bayessa.errors.DataError` where the pipeline refuses the data (e.g. no events)
+    and ``ValueError`` where its cells or coefficients do not match the template.
+    """
+    from bayessa.model.preparation import prepare
+
+    prep = prepare(table, template.sim_spec)
+    if list(prep.design.coef_names) != list(template.design.coef_names):
+        raise ValueError(f"pipeline coefficients {prep.design.coef_names} differ from the template")
+    idx = template._key_index.get_indexer(template.key_index(prep.cells.frame))
+    if (idx < 0).any():
+        raise ValueError(f"{int((idx < 0).sum())} pipeline cells are not in the template")
+    events = np.zeros(template.cells.n_cells, np.int64)
+    exposure = np.zeros(template.cells.n_cells)
+    events[idx] = prep.cells.events
+    exposure[idx] = prep.cells.exposure
+    return events, exposure
+
+
+@functools.lru_cache(maxsize=2)
+def _compiled(config: SBCConfig):
+    """The template and its nutpie-compiled model, built once per process (worker).
+
+    Compiled as every fit is (:func:`bayessa.compile.compile_model`, no fastmath); its ``pm.Data``
+    containers make that nutpie's own compilation, re-used for each simulation's data.
+    """
+    from bayessa.sampling.compile_cache import compile_model
+
+    template = build_template(config)
+    return template, compile_model(template.model)[0]
+
+
+def _seeds(config: SBCConfig, index: int) -> tuple[np.random.Generator, int, np.random.Generator]:
+    """Independent streams for sim ``index``: data, sampler seed, rank tie-breaking."""
+    ss = np.random.SeedSequence([config.seed, index])
+    data_ss, fit_ss, rank_ss = ss.spawn(3)
+    fit_seed = int(np.random.default_rng(fit_ss).integers(0, 2**31 - 1))
+    return np.random.default_rng(data_ss), fit_seed, np.random.default_rng(rank_ss)
+
+
+def fit_one(config: SBCConfig, index: int, truth: dict[str, np.ndarray]) -> dict:
+    """Simulate data for prior draw ``truth``, fit it and return the ranks and diagnostics.
+
+    Never raises: a failure is returned as a record with ``error`` set, so that it is counted
+    (dropping failed fits silently would bias the calibration check).
+    """
+    from bayessa.sbc.stats import rank
+
+    record: dict[str, Any] = {"sim": index, "error": None}
+    t0 = time.perf_counter()
+    try:
+        template, compiled = _compiled(config)
+        data_rng, fit_seed, rank_rng = _seeds(config, index)
+        record["fit_seed"] = fit_seed
+        table, events, exposure = simulate(template, truth, data_rng)
+        record |= {"n_events": int(events.sum()), "n_units": len(table)}
+        try:
+            p_events, p_exposure = pipeline_cells(template, table)
+            agree = np.array_equal(p_events, events) and np.allclose(
+                p_exposure, exposure, rtol=1e-9, atol=1e-12
+            )
+            record["pipeline"] = "ok" if agree else "mismatch"
+            if agree:
+                events, exposure = p_events, p_exposure
+        except DataError as err:
+            record["pipeline"] = f"refused: {err.problems[0]}"
+        log_exposure = np.full(exposure.shape, ABSENT_LOG_EXPOSURE)
+        np.log(exposure, out=log_exposure, where=exposure > 0)
+        dt = _sample(config, template, compiled, events, log_exposure, fit_seed)
+        record |= _diagnostics(dt, config)
+        thin = thin_posterior(dt["posterior"].dataset, config.rank_draws)
+        truth_ll = _loglik(template, _as_posterior(template, truth), events, exposure)
+        draws_ll = _loglik(template, thin, events, exposure)
+        ranks, truths = {}, {}
+        for label, var, idx in template.quantities:
+            if var == LOGLIK:
+                t, d = float(truth_ll[0]), draws_ll
+            else:
+                t = float(np.asarray(truth[var])[idx])
+                d = thin[var].transpose("chain", "draw", ...).to_numpy()[(0, slice(None), *idx)]
+            truths[label] = t
+            ranks[label] = rank(t, d, rank_rng)
+        record |= {"ranks": ranks, "truth": truths}
+    except Exception as err:  # noqa: BLE001 - recorded, counted and reported, never dropped
+        record["error"] = f"{type(err).__name__}: {err}"
+    record["seconds"] = time.perf_counter() - t0
+    return record
+
+
+def thin_posterior(posterior: xr.Dataset, n: int) -> xr.Dataset:
+    r"""``n`` draws evenly spaced over the chains (chain-major), as one chain of ``n`` draws.
+
+    Draw :math:`\lfloor (\ell + 1/2) S / n \rfloor`, :math:`\ell = 0..n-1`, of the
+    :math:`S` draws in chain order: with 2 chains x 500 draws and :math:`n = 100`, every 10th draw.
+    """
+    S = posterior.sizes["chain"] * posterior.sizes["draw"]
+    keep = np.floor((np.arange(n) + 0.5) * S / n).astype(np.int64)
+    out = {}
+    for name, da in posterior.data_vars.items():
+        v = da.transpose("chain", "draw", ...)
+        arr = v.to_numpy().reshape(S, *v.shape[2:])[keep][None]
+        out[name] = (v.dims, arr)
+    coords = {k: c for k, c in posterior.coords.items() if k not in ("chain", "draw")}
+    return xr.Dataset(out, coords=coords)
+
+
+def _sample(config, template, compiled, events, log_exposure, seed):
+    import nutpie
+
+    s = template.spec.sampler
+    return nutpie.sample(
+        compiled.with_data(events_data=events, log_exposure=log_exposure),
+        draws=config.draws,
+        tune=config.tune,
+        chains=config.chains,
+        cores=1,
+        seed=seed,
+        target_accept=s.target_accept,
+        adaptation=s.adaptation,
+        save_warmup=False,
+        progress_bar=False,
+    )
+
+
+def _loglik(template, posterior, events, exposure) -> np.ndarray:
+    r"""Poisson cell log-likelihood per draw, over reached cells.
+
+    Poisson cell log-likelihood per draw, :math:`\sum_c D_c \log(\lambda_c T_c) - \lambda_c T_c`
+    (the constant :math:`-\log D_c!` dropped), over reached cells.
+    """
+    lr = cell_log_rate(template, posterior)[:, exposure > 0]
+    d, t = events[exposure > 0], exposure[exposure > 0]
+    return lr @ d + d @ np.log(t) - np.exp(lr) @ t
+
+
+def _diagnostics(dt, config: SBCConfig) -> dict:
+    import arviz as az
+
+    names = [v for v in RANKED if v in dt["posterior"].dataset]
+    rhat = az.rhat(dt, var_names=names)
+    ess = az.ess(dt, var_names=names, method="bulk")
+    stats = dt["sample_stats"].dataset
+    return {
+        "divergences": int(stats["diverging"].sum()),
+        "treedepth_hits": int(stats["maxdepth_reached"].sum())
+        if "maxdepth_reached" in stats
+        else 0,
+        "max_rhat": float(max(float(rhat[v].max()) for v in rhat.data_vars)),
+        "min_ess_bulk": float(min(float(ess[v].min()) for v in ess.data_vars)),
+    }

@@ -1,0 +1,26 @@
+"""Simulation: the general PEM simulator and the synthetic SA-groups study.
+
+Simulation: the general piecewise-exponential simulator (:func:`simulate_pem`) and the synthetic
+SA-groups study (:func:`make_sa_groups`).
+"""
+
+from bayessa._lazy import lazy_exports
+
+_EXPORTS = {
+    "AtOrigin": "bayessa.simulate.pem",
+    "Given": "bayessa.simulate.pem",
+    "Simulation": "bayessa.simulate.pem",
+    "Truth": "bayessa.simulate.pem",
+    "as_generator": "bayessa.simulate.pem",
+    "simulate_pem": "bayessa.simulate.pem",
+    "COLUMNS": "bayessa.simulate.sa_groups",
+    "ERA_CUTS": "bayessa.simulate.sa_groups",
+    "N_GROUPS": "bayessa.simulate.sa_groups",
+    "STUDY_END": "bayessa.simulate.sa_groups",
+    "STUDY_START": "bayessa.simulate.sa_groups",
+    "make_sa_groups": "bayessa.simulate.sa_groups",
+    "write_sa_groups": "bayessa.simulate.sa_groups",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

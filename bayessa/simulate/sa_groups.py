@@ -1,0 +1,254 @@
+r"""The bundled study-like data set: synthetic Schizophrenics Anonymous (SA) groups in Michigan.
+
+**Synthetic.** These are not the study's data. The generator mirrors the published outline of the
+account (SA began in the Detroit area in July 1985; groups across Michigan followed for 14 years;
+a partnership with the Mental Health Association in Michigan (MHAM) after which more groups met in
+mental-health settings and more were led by professionals; professional-led groups closed sooner).
+Everything else (era boundaries, founding rates, probabilities, hazards, county effects) is
+assumed and documented in ``data/README.md``.
+
+Model (time scale: years since founding, 1 year = 365.25 days):
+
+.. math::
+
+    \log \lambda_i(t) = \alpha_{k(t)} + \beta_{\text{prof}} [\text{leader}_i = \text{professional}]
+        + \beta_{\text{mh}} [\text{setting}_i = \text{mental\_health}] + \beta_{\text{era}_i}
+        + \beta_{\text{prof:formal}} [\text{professional and formal}] + u_{\text{county}(i)},
+
+with :math:`u_c \sim \mathcal N(0, 0.3^2)`, administrative censoring at 1999-06-30 and independent
+exponential loss to follow-up. Era is the partnership era *at founding* (fixed per group).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayessa.simulate.pem import AtOrigin, Given, Seed, as_generator, simulate_pem
+
+__all__ = [
+    "COLUMNS",
+    "ERA_CUTS",
+    "N_GROUPS",
+    "STUDY_END",
+    "STUDY_START",
+    "make_sa_groups",
+    "write_sa_groups",
+]
+
+STUDY_START = "1985-07-01"  # SA began in the Detroit area in July 1985
+STUDY_END = "1999-06-30"  # 14 years of follow-up
+LAST_FOUNDING = "1999-03-31"  # assumed: no group founded in the last quarter is in the registry
+#: Assumed partnership eras (at founding): before MHAM, early partnership, formal partnership.
+ERA_CUTS = ("1989-01-01", "1993-01-01")
+ERA_LABELS = ("before", "early", "formal")
+#: Assumed founding rate per year in each era, relative to "before" (growth after the partnership).
+FOUNDING_RATE = {"before": 1.5, "early": 2.5, "formal": 3.0}
+N_GROUPS = 360
+CUTS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 14.0)
+#: Closure hazard per year of a consumer-led community group founded before the partnership.
+BASELINE_HAZARD = (0.30, 0.22, 0.16, 0.12, 0.09, 0.07, 0.05)
+EFFECTS = {
+    "leader[professional]": float(np.log(2.0)),
+    "setting[mental_health]": float(np.log(1.2)),
+    "era[early]": -0.10,
+    "era[formal]": -0.20,
+    "leader[professional]:era[formal]": 0.10,
+}
+COUNTY_SD = 0.3
+LOSS_TO_FOLLOW_UP = 0.02  # per year, counted from founding
+#: Real Michigan counties with assumed relative numbers of groups (Detroit area heaviest).
+COUNTIES = {
+    "Wayne": 60, "Oakland": 38, "Macomb": 28, "Kent": 20, "Washtenaw": 16, "Genesee": 16,
+    "Ingham": 14, "Kalamazoo": 12, "Saginaw": 9, "Ottawa": 8, "Muskegon": 8, "Jackson": 7,
+    "Berrien": 7, "Calhoun": 7, "Monroe": 6, "St. Clair": 6, "Livingston": 5, "Bay": 5,
+    "Lenawee": 4, "Midland": 4, "Eaton": 4, "Allegan": 4, "Grand Traverse": 4, "Marquette": 4,
+    "Isabella": 3, "Shiawassee": 3, "Lapeer": 3, "Van Buren": 3, "Hillsdale": 2, "Branch": 2,
+    "St. Joseph": 2, "Clinton": 2, "Ionia": 2, "Montcalm": 2, "Tuscola": 2, "Alpena": 2,
+    "Chippewa": 2, "Houghton": 2, "Mecosta": 2, "Delta": 2,
+}  # fmt: skip
+SETTING = Given(
+    "era",
+    {
+        "before": {"community": 0.75, "mental_health": 0.25},
+        "early": {"community": 0.55, "mental_health": 0.45},
+        "formal": {"community": 0.40, "mental_health": 0.60},
+    },
+)
+LEADER = Given(
+    ("era", "setting"),
+    {
+        ("before", "community"): {"consumer": 0.90, "professional": 0.10},
+        ("before", "mental_health"): {"consumer": 0.65, "professional": 0.35},
+        ("early", "community"): {"consumer": 0.80, "professional": 0.20},
+        ("early", "mental_health"): {"consumer": 0.50, "professional": 0.50},
+        ("formal", "community"): {"consumer": 0.75, "professional": 0.25},
+        ("formal", "mental_health"): {"consumer": 0.40, "professional": 0.60},
+    },
+)
+SETTING_TYPE = Given(
+    "setting",
+    {
+        "community": {"church": 0.45, "community_center": 0.30, "library": 0.25},
+        "mental_health": {
+            "community_mental_health_center": 0.45,
+            "clubhouse_drop_in": 0.25,
+            "hospital": 0.15,
+            "residential": 0.15,
+        },
+    },
+)
+COLUMNS = (
+    "group_id", "county", "founded", "closed", "last_contact",
+    "leader", "setting", "setting_type", "era",
+)  # fmt: skip
+_DAY = 365.25  # days per year on the analysis time scale
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def _days(date: str) -> int:
+    """Days since 1970-01-01."""
+    return int((np.datetime64(date, "D") - _EPOCH).astype(np.int64))
+
+
+def _founding_days(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Founding day (integer days since 1970) from a piecewise-constant rate over the eras."""
+    edges = np.array([_days(STUDY_START), *map(_days, ERA_CUTS), _days(LAST_FOUNDING) + 1])
+    weight = np.diff(edges) * np.array([FOUNDING_RATE[e] for e in ERA_LABELS])
+    era = np.searchsorted(np.cumsum(weight) / weight.sum(), rng.random(n), side="right")
+    era = np.minimum(era, len(ERA_LABELS) - 1)  # guard against rounding in the cumulative sum
+    return edges[era] + np.floor(rng.random(n) * (edges[era + 1] - edges[era])).astype(np.int64)
+
+
+def _iso(days: np.ndarray) -> np.ndarray:
+    """ISO date strings (object array); each distinct day is formatted once."""
+    uniq, inverse = np.unique(days, return_inverse=True)
+    text = np.datetime_as_string(_EPOCH + uniq.astype("timedelta64[D]"), unit="D")
+    return text.astype(object)[inverse]
+
+
+def make_sa_groups(*, seed: Seed, n_groups: int = N_GROUPS) -> tuple[pd.DataFrame, dict]:
+    r"""Simulate the synthetic SA-groups table (event-and-censoring-date form) and its truth.
+
+    Parameters
+    ----------
+    seed : int or numpy.random.Generator
+        Randomness source (the bundled file uses the seed given in ``data/README.md``).
+    n_groups : int
+        Groups founded between 1985-07-01 and 1999-03-31 (default 360).
+
+    Returns
+    -------
+    frame : DataFrame
+        Columns :data:`COLUMNS`, one row per group, ordered by founding date; dates are ISO strings
+        (``closed`` is missing for groups without a recorded closure), the other columns are
+        Categoricals (reference level first). Read it with
+        ``Columns(id="group_id", start="founded", event_date="closed",
+        censor_date="last_contact", covariates=("leader", "setting", "era"), cluster="county")``.
+    truth : dict
+        JSON-serialisable: :meth:`bayessa.simulate.Truth.to_dict` plus the study constants.
+
+    Notes
+    -----
+    Event and censoring times are simulated in continuous time (years, founding day on the
+    calendar scale :math:`o_i = \text{day}_i / 365.25`) and rounded to whole days, at least one day
+    after founding, so durations read back differ from the simulated ones by under a day.
+    """
+    rng = as_generator(seed)
+    end = _days(STUDY_END) / _DAY
+    sim = simulate_pem(
+        n_groups,
+        cuts=CUTS,
+        log_baseline=np.log(BASELINE_HAZARD),
+        covariates={
+            "era": AtOrigin(cuts=tuple(_days(d) / _DAY for d in ERA_CUTS), labels=ERA_LABELS),
+            "setting": SETTING,
+            "leader": LEADER,
+            "setting_type": SETTING_TYPE,
+        },
+        effects=EFFECTS,
+        calendar=lambda r, n: _founding_days(r, n) / _DAY,
+        clusters=COUNTIES,
+        cluster_sd=COUNTY_SD,
+        cluster_name="county",
+        censoring_rate=LOSS_TO_FOLLOW_UP,
+        study_end=end,
+        seed=rng,
+    )
+    f = sim.frame
+    founded = np.rint(f["origin"].to_numpy() * _DAY).astype(np.int64)
+    stop = np.clip(
+        founded + np.maximum(np.rint(f["time"].to_numpy() * _DAY), 1).astype(np.int64),
+        None,
+        _days(STUDY_END),
+    )
+    closed = f["event"].to_numpy() == 1
+    order = np.lexsort((np.arange(len(f)), founded))  # by founding date, ties in simulation order
+    founded, stop, closed = founded[order], stop[order], closed[order]
+    out = pd.DataFrame(
+        {
+            "group_id": [f"SA{j + 1:04d}" for j in range(len(f))],
+            "county": f["county"].array.take(order),
+            "founded": _iso(founded),
+            "closed": np.where(closed, _iso(stop), None),
+            "last_contact": _iso(stop),
+            **{c: f[c].array.take(order) for c in ("leader", "setting", "setting_type", "era")},
+        }
+    )[list(COLUMNS)]
+    truth = {
+        "synthetic": True,
+        "description": "Synthetic SA self-help groups in Michigan (NOT the study data)",
+        "seed": seed if isinstance(seed, int) else None,
+        "n_groups": n_groups,
+        "time_unit": "years (365.25 days) since founding",
+        "study_start_date": STUDY_START,
+        "study_end_date": STUDY_END,
+        "last_founding": LAST_FOUNDING,
+        "era_cuts": list(ERA_CUTS),
+        "era_labels": list(ERA_LABELS),
+        "founding_rate": FOUNDING_RATE,
+        "baseline_hazard": list(BASELINE_HAZARD),
+        "hazard_ratios": {k: float(np.exp(v)) for k, v in EFFECTS.items()},
+        "loss_to_follow_up_rate": LOSS_TO_FOLLOW_UP,
+        **sim.truth.to_dict(),
+    }
+    return out, truth
+
+
+def write_sa_groups(out: Path, *, seed: Seed, n_groups: int = N_GROUPS) -> Path:
+    """Simulate the SA-groups table and write it to ``out`` with ``<stem>_truth.json`` beside it.
+
+    Parameters
+    ----------
+    out : path
+        The CSV file to write (its folder is created).
+    seed : int or numpy.random.Generator
+    n_groups : int
+
+    Returns
+    -------
+    Path
+        The truth file's path.
+
+    Raises
+    ------
+    SpecError
+        The files cannot be written (the reason and a fix).
+    """
+    from bayessa.errors import SpecError
+
+    frame, truth = make_sa_groups(seed=seed, n_groups=n_groups)
+    out = Path(out)
+    truth_path = out.with_name(f"{out.stem}_truth.json")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out, index=False, lineterminator="\n")
+        truth_path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise SpecError(
+            f"cannot write {out}: {err.strerror or err}; choose a writable --out"
+        ) from None
+    return truth_path

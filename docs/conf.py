@@ -1,0 +1,25 @@
+"""Sphinx configuration: the API reference, rendered from bayessa's numpydoc docstrings (make docs)."""
+
+from __future__ import annotations
+
+import bayessa
+
+project = "bayessa"
+author = "the bayessa developers"
+release = version = bayessa.__version__
+
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.mathjax", "sphinx.ext.intersphinx", "numpydoc"]
+source_suffix = {".rst": "restructuredtext"}
+exclude_patterns = ["_build"]
+root_doc = "index"
+
+# Members in source order, documented where they are defined (packages only re-export them).
+autodoc_member_order = "bysource"
+autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
+numpydoc_show_class_members = False
+numpydoc_xref_param_type = False
+# No network here: intersphinx inventories are not fetched; references stay plain text.
+intersphinx_mapping: dict = {}
+nitpicky = False
+html_theme = "alabaster"
+html_static_path: list[str] = []
