@@ -106,4 +106,4 @@ def test_cli_bad_runs_exit_2_with_a_message(saved_runs, tmp_path, capsys, which,
 
 
 def test_same_folder_names_are_told_apart(tmp_path):
-    assert compare._names(["a/run", "b/run", "c"]) == ["a/run", "b/run", "c"]
+    assert compare_cli._names(["a/run", "b/run", "c"]) == ["a/run", "b/run", "c"]

@@ -169,8 +169,10 @@ def test_errors_name_the_fix():
     tree = constant_hazard_tree(LAM, 5, S=4)
     with pytest.raises(SpecError, match="no 'prior' group"):
         replicate_lifetimes(tree, group="prior")
-    with pytest.raises(TypeError, match="FitResult or an xarray.DataTree"):
-        replicate_lifetimes("not a tree")
+    with pytest.raises(TypeError, match="FitResult, an xarray.DataTree or a run directory"):
+        replicate_lifetimes(42)
+    with pytest.raises(SpecError, match="not a bayessa run directory"):
+        replicate_lifetimes("not a run")  # a path: open_tree reads run directories too
     tree.attrs.pop("bayessa_model_info")
     with pytest.raises(SpecError, match="refit"):
         replicate_lifetimes(tree)

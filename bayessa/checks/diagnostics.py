@@ -186,41 +186,12 @@ def check(
     max_treedepth_share : float, default 0.01
         Largest acceptable share of draws that hit the maximum tree depth.
     """
-    import arviz as az
-
-    from bayessa._runtime import forget_unloaded_jax
-
-    forget_unloaded_jax()
     post = dt["posterior"].dataset
     names = list(var_names) if var_names is not None else model_variables(post)
-    # Constant elements (e.g. a parameter fixed in every draw) have no R-hat, ESS or MCSE:
-    # ArviZ returns NaN for them (0/0, silenced here) and they are ignored.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rhat, rhat_at = _extreme(az.rhat(dt, var_names=names).dataset, np.nanargmax)
-        ess_b, ess_b_at = _extreme(az.ess(dt, var_names=names, method="bulk").dataset, np.nanargmin)
-        ess_t, ess_t_at = _extreme(az.ess(dt, var_names=names, method="tail").dataset, np.nanargmin)
-        sd = post[names].std(("chain", "draw"))
-        sd = sd.where(sd > 0)
-        mcse_m, mcse_m_at = _extreme(
-            az.mcse(dt, var_names=names, method="mean").dataset / sd, np.nanargmax
-        )
-        mcse_q, mcse_q_at = float("nan"), ""
-        for prob in (0.025, 0.975):
-            mcse = az.mcse(dt, var_names=names, method="quantile", prob=prob).dataset
-            q, at = _extreme(mcse / sd, np.nanargmax)
-            if np.isnan(mcse_q) or q > mcse_q:
-                mcse_q, mcse_q_at = q, at
-
-    stats = dt["sample_stats"].dataset if "sample_stats" in dt.children else None
-    has = lambda v: stats is not None and v in stats  # noqa: E731
-    div = int(stats["diverging"].sum()) if has("diverging") else 0
-    bfmi = float(np.min(az.bfmi(dt)["energy"].to_numpy())) if has("energy") else float("nan")
-    depth_share = 0.0
-    for v in ("maxdepth_reached", "reached_max_treedepth"):
-        if has(v):
-            depth_share = float(stats[v].mean())
-            break
-    advice = _advice(dt)
+    worst = _chain_statistics(dt, names)
+    (rhat, rhat_at), (ess_b, ess_b_at), (ess_t, ess_t_at) = worst[:3]
+    (mcse_m, mcse_m_at), (mcse_q, mcse_q_at) = worst[3:]
+    div, bfmi, depth_share = _sampler_statistics(dt)
     rows = [
         ("R-hat", rhat, max_rhat, rhat <= max_rhat, rhat_at, f"max R-hat {rhat:.3f}"),
         ("bulk ESS", ess_b, min_ess, ess_b >= min_ess, ess_b_at, f"min bulk ESS {ess_b:.0f}"),
@@ -236,6 +207,86 @@ def check(
         ("tree depth", depth_share, max_treedepth_share, depth_share <= max_treedepth_share, "",
          f"{100 * depth_share:.1f}% of draws at the maximum tree depth"),
     ]  # fmt: skip
+    checks, fail = _judge(rows, _advice(dt))
+    thresholds = dict(
+        max_rhat=max_rhat,
+        min_ess=min_ess,
+        max_mcse_ratio=max_mcse_ratio,
+        max_mcse_quantile_ratio=max_mcse_quantile_ratio,
+        max_divergences=max_divergences,
+        min_bfmi=min_bfmi,
+        max_treedepth_share=max_treedepth_share,
+    )
+    return Diagnostics(
+        max_rhat=rhat,
+        min_ess_bulk=ess_b,
+        min_ess_tail=ess_t,
+        divergences=div,
+        min_bfmi=bfmi,
+        max_treedepth_share=depth_share,
+        n_samples=int(post.sizes["chain"] * post.sizes["draw"]),
+        passed=not fail,
+        failures=fail,
+        thresholds=thresholds,
+        max_mcse_ratio=mcse_m,
+        max_mcse_quantile_ratio=mcse_q,
+        worst={
+            "rhat": rhat_at,
+            "ess_bulk": ess_b_at,
+            "ess_tail": ess_t_at,
+            "mcse": mcse_m_at,
+            "mcse_quantile": mcse_q_at,
+        },  # fmt: skip
+        checks=checks,
+    )
+
+
+def _chain_statistics(dt, names: list[str]) -> list[tuple[float, str]]:
+    """Worst value and where: max R-hat, min bulk and tail ESS, max MCSE/sd (mean; 2.5%/97.5%).
+
+    Constant elements (e.g. a parameter fixed in every draw) have no R-hat, ESS or MCSE: ArviZ
+    returns NaN for them (0/0, silenced here) and they are ignored.
+    """
+    import arviz as az
+
+    from bayessa._runtime import forget_unloaded_jax
+
+    forget_unloaded_jax()
+    post = dt["posterior"].dataset
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rhat = _extreme(az.rhat(dt, var_names=names).dataset, np.nanargmax)
+        ess_b = _extreme(az.ess(dt, var_names=names, method="bulk").dataset, np.nanargmin)
+        ess_t = _extreme(az.ess(dt, var_names=names, method="tail").dataset, np.nanargmin)
+        sd = post[names].std(("chain", "draw"))
+        sd = sd.where(sd > 0)
+        mcse_m = _extreme(az.mcse(dt, var_names=names, method="mean").dataset / sd, np.nanargmax)
+        mcse_q = (float("nan"), "")
+        for prob in (0.025, 0.975):
+            mcse = az.mcse(dt, var_names=names, method="quantile", prob=prob).dataset
+            q = _extreme(mcse / sd, np.nanargmax)
+            if np.isnan(mcse_q[0]) or q[0] > mcse_q[0]:
+                mcse_q = q
+    return [rhat, ess_b, ess_t, mcse_m, mcse_q]
+
+
+def _sampler_statistics(dt) -> tuple[int, float, float]:
+    """Divergences, min E-BFMI over chains and the share of draws at the maximum tree depth."""
+    import arviz as az
+
+    stats = dt["sample_stats"].dataset if "sample_stats" in dt.children else None
+    has = lambda v: stats is not None and v in stats  # noqa: E731
+    div = int(stats["diverging"].sum()) if has("diverging") else 0
+    bfmi = float(np.min(az.bfmi(dt)["energy"].to_numpy())) if has("energy") else float("nan")
+    depth_share = 0.0
+    for v in ("maxdepth_reached", "reached_max_treedepth"):
+        if has(v):
+            depth_share = float(stats[v].mean())
+            break
+    return div, bfmi, depth_share
+
+
+def _judge(rows, advice: dict[str, str]) -> tuple[list[dict], list[str]]:
+    """One record per check, and one line per failure: what, where, what it means, what to try."""
     checks, fail = [], []
     for name, value, threshold, ok, at, what in rows:
         ok = bool(ok)
@@ -253,35 +304,4 @@ def check(
         if not ok:
             where = f" (worst: {at})" if at else ""
             fail.append(f"{what}{where}: {_MEANING[name]}. Try: {advice[name]}")
-    n = int(post.sizes["chain"] * post.sizes["draw"])
-    thresholds = dict(
-        max_rhat=max_rhat,
-        min_ess=min_ess,
-        max_mcse_ratio=max_mcse_ratio,
-        max_mcse_quantile_ratio=max_mcse_quantile_ratio,
-        max_divergences=max_divergences,
-        min_bfmi=min_bfmi,
-        max_treedepth_share=max_treedepth_share,
-    )
-    return Diagnostics(
-        max_rhat=rhat,
-        min_ess_bulk=ess_b,
-        min_ess_tail=ess_t,
-        divergences=div,
-        min_bfmi=bfmi,
-        max_treedepth_share=depth_share,
-        n_samples=n,
-        passed=not fail,
-        failures=fail,
-        thresholds=thresholds,
-        max_mcse_ratio=mcse_m,
-        max_mcse_quantile_ratio=mcse_q,
-        worst={
-            "rhat": rhat_at,
-            "ess_bulk": ess_b_at,
-            "ess_tail": ess_t_at,
-            "mcse": mcse_m_at,
-            "mcse_quantile": mcse_q_at,
-        },  # fmt: skip
-        checks=checks,
-    )
+    return checks, fail

@@ -492,9 +492,9 @@ def prior_draws(
     """
     import pymc as pm
 
-    from bayessa.posterior.datatree import assemble
     from bayessa.model.pem import build_model
     from bayessa.model.preparation import prepare, resolve_spec
+    from bayessa.posterior.datatree import assemble
 
     prepared = getattr(source, "prepared", None) if data is None else None
     spec = source.spec if hasattr(source, "spec") else resolve_spec(source)

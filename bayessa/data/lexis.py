@@ -202,70 +202,20 @@ def split(
         )
     f = data.frame
     entry = f["entry"].to_numpy(np.float64)
-    exit_ = f["exit"].to_numpy(np.float64)
-    event = f["event"].to_numpy(np.int8)
-    last = a[-1]
-    notes: list[str] = []
-    beyond = exit_ > last
-    if beyond.any():
-        if not administrative_censoring:
-            ids = f["id"].to_numpy()[beyond]
-            raise DataError(
-                Problem(
-                    f"follow-up beyond the last cut point {last:g} {data.time_unit}",
-                    "extend the cut points (a last cut point of inf makes an open last interval) "
-                    "or censor at the last cut point explicitly (administrative_censoring=True / --admin-censor)",
-                    column="exit",
-                    ids=tuple(ids),
-                )
-            )
-        n_ev = int((event[beyond] == 1).sum())
-        notes.append(
-            f"administrative censoring at {last:g} {data.time_unit}: {int(beyond.sum())} units "
-            f"followed beyond it were censored there ({n_ev} later events not counted)"
-        )
-        event = np.where(beyond, 0, event).astype(np.int8)
-        exit_ = np.minimum(exit_, last)
-    inside = entry < exit_
-    if not inside.all():
-        notes.append(
-            f"{int((~inside).sum())} units entered at or after the last cut point {last:g} and contribute no exposure"
-        )
-
-    # Candidate break points per unit: entry, interior age cuts, calendar cuts on the age scale, exit.
-    cols = [entry[:, None], np.broadcast_to(a[1:-1], (len(f), a.size - 2))]
-    if c.size:
-        cols.append(c[None, :] - f["origin"].to_numpy(np.float64)[:, None])
-    cols.append(exit_[:, None])
-    bp = np.concatenate(cols, axis=1)
-    np.clip(bp, entry[:, None], exit_[:, None], out=bp)
-    bp.sort(axis=1)
-    lo, hi = bp[:, :-1], bp[:, 1:]
-    keep = hi > lo
-    unit = np.nonzero(keep)[0]  # row-major: ordered by unit, then time
-    start, stop = lo[keep], hi[keep]
-    del bp, lo, hi, keep
+    exit_, event, notes = _censor_at_last_cut(f, a[-1], data.time_unit, administrative_censoring)
+    origin = f["origin"].to_numpy(np.float64)
+    unit, start, stop = _pieces(entry, exit_, a, c, origin)
     mid = 0.5 * (start + stop)
     interval = np.searchsorted(a, mid, side="left") - 1
-    empty = np.bincount(interval, weights=stop - start, minlength=a.size - 1) == 0
-    if empty.any():
-        labels = [lab for lab, e in zip(interval_labels(a), empty, strict=True) if e]
-        notes.append(
-            f"no follow-up in interval(s) {', '.join(labels)}: their baseline hazard comes from "
-            "the prior alone (extrapolated by a random-walk baseline), not from data; remove "
-            "those cut points if that is not wanted"
-        )
-    n_pieces = np.bincount(unit, minlength=len(f))
-    is_last = np.zeros(unit.size, dtype=bool)
-    is_last[np.cumsum(n_pieces)[n_pieces > 0] - 1] = True
-    ev = (is_last & (event[unit] == 1)).astype(np.int8)
+    notes += _empty_intervals(a, interval, stop - start)
+    ev = _event_on_last_piece(unit, event, len(f))
 
     out = {
         "id": f["id"].to_numpy()[unit],
         "interval": pd.Categorical.from_codes(interval, categories=interval_labels(a)),
     }
     if c.size:
-        pcode = np.searchsorted(c, f["origin"].to_numpy(np.float64)[unit] + mid, side="right")
+        pcode = np.searchsorted(c, origin[unit] + mid, side="right")
     else:
         pcode = np.zeros(unit.size, dtype=np.int64)
     out[period_name] = pd.Categorical.from_codes(pcode, categories=list(plabels))
@@ -288,3 +238,88 @@ def split(
         n_units=len(f),
         notes=tuple(notes),
     )
+
+
+def _censor_at_last_cut(
+    f: pd.DataFrame, last: float, time_unit: str, administrative_censoring: bool
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Exit and event after censoring at the last cut point, or an error for follow-up beyond it."""
+    entry = f["entry"].to_numpy(np.float64)
+    exit_ = f["exit"].to_numpy(np.float64)
+    event = f["event"].to_numpy(np.int8)
+    notes: list[str] = []
+    beyond = exit_ > last
+    if beyond.any():
+        if not administrative_censoring:
+            ids = f["id"].to_numpy()[beyond]
+            raise DataError(
+                Problem(
+                    f"follow-up beyond the last cut point {last:g} {time_unit}",
+                    "extend the cut points (a last cut point of inf makes an open last interval) "
+                    "or censor at the last cut point explicitly (administrative_censoring=True / --admin-censor)",
+                    column="exit",
+                    ids=tuple(ids),
+                )
+            )
+        n_ev = int((event[beyond] == 1).sum())
+        notes.append(
+            f"administrative censoring at {last:g} {time_unit}: {int(beyond.sum())} units "
+            f"followed beyond it were censored there ({n_ev} later events not counted)"
+        )
+        event = np.where(beyond, 0, event).astype(np.int8)
+        exit_ = np.minimum(exit_, last)
+    inside = entry < exit_
+    if not inside.all():
+        notes.append(
+            f"{int((~inside).sum())} units entered at or after the last cut point {last:g} and contribute no exposure"
+        )
+    return exit_, event, notes
+
+
+def _pieces(
+    entry: np.ndarray, exit_: np.ndarray, a: np.ndarray, c: np.ndarray, origin: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Each unit's ``(entry, exit]`` cut at the age cuts ``a`` and the calendar cuts ``c``.
+
+    Candidate break points per unit are its entry, the interior age cuts, the calendar cuts on
+    the age scale (:math:`c - \mathrm{origin}`) and its exit, clipped to the follow-up and
+    sorted; consecutive distinct ones bound the pieces.
+
+    Returns
+    -------
+    unit, start, stop : arrays
+        The unit index (row of the data) of each piece, ordered by unit then time, and its
+        bounds on the age scale.
+    """
+    cols = [entry[:, None], np.broadcast_to(a[1:-1], (len(entry), a.size - 2))]
+    if c.size:
+        cols.append(c[None, :] - origin[:, None])
+    cols.append(exit_[:, None])
+    bp = np.concatenate(cols, axis=1)
+    np.clip(bp, entry[:, None], exit_[:, None], out=bp)
+    bp.sort(axis=1)
+    lo, hi = bp[:, :-1], bp[:, 1:]
+    keep = hi > lo
+    unit = np.nonzero(keep)[0]  # row-major: ordered by unit, then time
+    return unit, lo[keep], hi[keep]
+
+
+def _empty_intervals(a: np.ndarray, interval: np.ndarray, exposure: np.ndarray) -> list[str]:
+    """A note naming the age intervals without any follow-up (their hazard is prior only)."""
+    empty = np.bincount(interval, weights=exposure, minlength=a.size - 1) == 0
+    if not empty.any():
+        return []
+    labels = [lab for lab, e in zip(interval_labels(a), empty, strict=True) if e]
+    return [
+        f"no follow-up in interval(s) {', '.join(labels)}: their baseline hazard comes from "
+        "the prior alone (extrapolated by a random-walk baseline), not from data; remove "
+        "those cut points if that is not wanted"
+    ]
+
+
+def _event_on_last_piece(unit: np.ndarray, event: np.ndarray, n_units: int) -> np.ndarray:
+    """Event indicator per piece: a unit's event falls on its last piece."""
+    n_pieces = np.bincount(unit, minlength=n_units)
+    is_last = np.zeros(unit.size, dtype=bool)
+    is_last[np.cumsum(n_pieces)[n_pieces > 0] - 1] = True
+    return (is_last & (event[unit] == 1)).astype(np.int8)

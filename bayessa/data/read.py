@@ -52,8 +52,9 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
         raise DataError(
             Problem(f"file '{path}' does not exist", "check the path"), source=str(path)
         )
+    parquet = path.suffix.lower() in {".parquet", ".pq", ".parq"}
     try:
-        if path.suffix.lower() in {".parquet", ".pq", ".parq"}:
+        if parquet:
             return pd.read_parquet(path), str(path)
         if path.stat().st_size == 0:
             raise DataError(
@@ -81,7 +82,7 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DataError(
             Problem(
-                f"the file could not be read as a table: {msg}",
+                f"the file could not be read as a table ({'Parquet' if parquet else 'CSV'}): {msg}",
                 "give a comma-separated CSV (header row, one row per unit) or a Parquet file",
             ),
             source=str(path),

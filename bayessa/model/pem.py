@@ -42,6 +42,7 @@ interval :math:`k` (partial pooling towards a constant effect).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -49,6 +50,9 @@ from bayessa.data.cells import Cells
 from bayessa.errors import SpecError
 from bayessa.model.design import Design
 from bayessa.model.spec import Prior, Spec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ModelInfo", "build_model", "choose_parameterization", "interval_spacing"]
 
@@ -161,7 +165,6 @@ def build_model(
     info : ModelInfo
     """
     import pymc as pm
-    import pytensor.tensor as pt
 
     m, pri = spec.model, spec.priors
     f = cells.frame
@@ -169,145 +172,45 @@ def build_model(
     interval = f["interval"].cat.codes.to_numpy().astype(np.int64)
     interval_levels = [str(c) for c in f["interval"].cat.categories]
     K = len(interval_levels)
-    cuts = cells.pieces.cuts
     events = f["events"].to_numpy()
     log_exposure = np.log(f["exposure"].to_numpy())
 
+    strata_levels, tv_idx = _check_structure(f, design, m)
+    tv_names = [design.coef_names[j] for j in tv_idx]
+    cluster = design.random[0] if design.random else None
     coords: dict[str, list] = {
         "interval": interval_levels,
         "coef": list(design.coef_names),
         "cell": list(range(n)),
     }
-    problems = []
-    strata_levels: list[str] = []
-    if m.strata:
-        if m.strata not in f.columns:
-            problems.append(
-                f"strata '{m.strata}' is not a covariate of the cells; add it to the data"
-            )
-        elif m.strata in design.variables:
-            problems.append(
-                f"strata '{m.strata}' also appears in the formula; a stratified baseline absorbs its effect, remove it from the formula"
-            )
-        else:
-            strata_levels = [str(c) for c in f[m.strata].cat.categories]
-            coords["stratum"] = strata_levels
-    tv_idx = [
-        j
-        for j, term in enumerate(design.term_of_coef)
-        if set(term.split(":")) & set(m.time_varying)
-    ]
-    for v in m.time_varying:
-        if v not in design.variables:
-            problems.append(
-                f"time_varying variable '{v}' is not a fixed effect in the formula '{design.formula}'"
-            )
-    if len(design.random) > 1:
-        problems.append(
-            "only one random-intercept term (the cluster) is supported, e.g. (1 | county)"
-        )
-    if problems:
-        raise SpecError(problems)
-    tv_names = [design.coef_names[j] for j in tv_idx]
+    if strata_levels:
+        coords["stratum"] = strata_levels
     if tv_names:
         coords["tv_coef"] = tv_names
-
-    cluster = design.random[0] if design.random else None
-    # The random-walk steps face the same choice as the cluster effects: with many events per
-    # interval the data pin the baseline and a non-centred walk turns into a funnel in its SD.
+    if cluster is not None:
+        coords[cluster.name] = list(cluster.levels)
     strat_codes = (
         f[m.strata].cat.codes.to_numpy().astype(np.int64)
         if strata_levels
         else np.zeros(n, np.int64)
     )
-    ev_per_interval = np.bincount(
-        strat_codes * K + interval, weights=events, minlength=max(len(strata_levels), 1) * K
+    (baseline_param, baseline_reason), (parameterization, reason) = _parameterizations(
+        m, events, interval, K, strat_codes, len(strata_levels), cluster
     )
-    baseline_param, baseline_reason = (None, "no random walk")
-    if m.baseline != "iid":
-        baseline_param, baseline_reason = choose_parameterization(
-            ev_per_interval, m.baseline_parameterization, unit="interval"
-        )
-    parameterization, reason = None, "no cluster effects"
-    if cluster is not None:
-        coords[cluster.name] = list(cluster.levels)
-        ev_per = np.bincount(cluster.codes, weights=events, minlength=len(cluster.levels))
-        parameterization, reason = choose_parameterization(ev_per, m.cluster_parameterization)
-
-    # Centre the fixed-effect columns at their event-weighted means (as brms centres its design
-    # matrix): the sampled baseline is then the log hazard at average covariates, which is nearly
-    # uncorrelated with the effects. The reported ``baseline`` is shifted back to the reference
-    # profile, so predictions use the uncentred X.
-    X = design.X
-    if center is None:
-        w = events if events.sum() > 0 else np.ones(n)
-        xbar = (w @ X) / w.sum() if X.shape[1] else np.zeros(0)
-    else:
-        xbar = np.asarray(center, dtype=np.float64)
-        if xbar.shape != (X.shape[1],) or not np.isfinite(xbar).all():
-            raise SpecError(f"center needs {X.shape[1]} finite values (one per coefficient)")
-    Xc = X - xbar
+    xbar = _centre(design.X, events, center)
 
     with pm.Model(coords=coords) as model:
-        # ---- fixed effects
-        shift = 0.0
-        eta = 0.0
-        if X.shape[1]:
-            beta = _prior_rv(pm, "beta", pri["effects"], dims="coef")
-            eta = pt.dot(Xc, beta)
-            shift = pt.dot(xbar, beta)
-        if tv_idx:
-            tau = _prior_rv(pm, "tv_sd", pri["time_varying_sd"])
-            delta_z = pm.ZeroSumNormal("tv_z", sigma=1.0, dims=("tv_coef", "interval"))
-            delta = pm.Deterministic("tv_delta", tau * delta_z, dims=("tv_coef", "interval"))
-            eta = eta + pt.sum(Xc[:, tv_idx] * delta[:, interval].T, axis=1)
-            shift = shift + pt.dot(xbar[tv_idx], delta)  # (interval,)
-
-        # ---- baseline log hazard (centred: at average covariates), per stratum
-        bdims = ("stratum", "interval") if strata_levels else ("interval",)
-        S = len(strata_levels) if strata_levels else 1
-        if m.baseline == "iid":
-            centred = pt.reshape(
-                _prior_rv(pm, "baseline_centred", pri["baseline_level"], dims=bdims), (S, K)
-            )
-        else:
-            spacing = interval_spacing(cuts)
-            sigma_b = _prior_rv(pm, "baseline_sd", pri["baseline_smoothing"])
-            sdims = {"dims": "stratum"} if strata_levels else {}
-            level = pt.reshape(
-                _prior_rv(pm, "baseline_start", pri["baseline_level"], **sdims), (S, 1)
-            )
-            step_sd = sigma_b * np.sqrt(spacing)
-            if baseline_param == "centered":
-                steps = pm.Normal("baseline_step", 0.0, step_sd, shape=(S, K - 1))
-            else:
-                steps = step_sd * pm.Normal("baseline_z", 0.0, 1.0, shape=(S, K - 1))
-            if m.baseline == "rw1":
-                walk = pt.cumsum(steps, axis=1)
-            else:  # rw2: integrated random walk of the slope
-                slope0 = _prior_rv(pm, "baseline_slope", pri["baseline_slope"], **sdims)
-                slope = pt.reshape(slope0, (S, 1)) + pt.cumsum(steps, axis=1)
-                walk = pt.cumsum(slope * spacing, axis=1)
-            centred = level + pt.concatenate([pt.zeros((S, 1)), walk], axis=1)
+        eta, shift = _fixed_effects(design.X - xbar, xbar, tv_idx, interval, pri)
+        centred = _baseline(
+            m, pri, cells.pieces.cuts, strata_levels, K, baseline_param
+        )  # (S, K): log hazard at average covariates
         eta = eta + centred[strat_codes, interval]
         reference = centred - shift
+        bdims = ("stratum", "interval") if strata_levels else ("interval",)
         pm.Deterministic("baseline", reference if strata_levels else reference[0], dims=bdims)
-
-        # ---- cluster effects
         if cluster is not None:
-            sd = _prior_rv(pm, "cluster_sd", pri["cluster_sd"])
-            if parameterization == "centered":
-                u = pm.ZeroSumNormal("cluster_effect", sigma=sd, dims=cluster.name)
-            else:
-                u_z = pm.ZeroSumNormal("cluster_z", sigma=1.0, dims=cluster.name)
-                u = pm.Deterministic("cluster_effect", sd * u_z, dims=cluster.name)
-            eta = eta + u[cluster.codes]
-
-        observed = events
-        if data_containers:
-            log_exposure = pm.Data("log_exposure", log_exposure, dims="cell")
-            observed = pm.Data("events_data", events, dims="cell")
-        pm.Poisson("events", mu=pt.exp(eta + log_exposure), observed=observed, dims="cell")
+            eta = eta + _cluster_effects(cluster, parameterization, pri)[cluster.codes]
+        _likelihood(eta, events, log_exposure, data_containers)
 
     info = ModelInfo(
         n_cells=n,
@@ -324,3 +227,161 @@ def build_model(
         time_varying_coefs=tuple(tv_names),
     )
     return model, info
+
+
+def _check_structure(f: pd.DataFrame, design: Design, m) -> tuple[list[str], list[int]]:
+    """Strata levels and time-varying coefficient columns; raise naming every inconsistency."""
+    problems = []
+    strata_levels: list[str] = []
+    if m.strata:
+        if m.strata not in f.columns:
+            problems.append(
+                f"strata '{m.strata}' is not a covariate of the cells; add it to the data"
+            )
+        elif m.strata in design.variables:
+            problems.append(
+                f"strata '{m.strata}' also appears in the formula; a stratified baseline absorbs its effect, remove it from the formula"
+            )
+        else:
+            strata_levels = [str(c) for c in f[m.strata].cat.categories]
+    tv_idx = [
+        j
+        for j, term in enumerate(design.term_of_coef)
+        if set(term.split(":")) & set(m.time_varying)
+    ]
+    for v in m.time_varying:
+        if v not in design.variables:
+            problems.append(
+                f"time_varying variable '{v}' is not a fixed effect in the formula '{design.formula}'"
+            )
+    if len(design.random) > 1:
+        problems.append(
+            "only one random-intercept term (the cluster) is supported, e.g. (1 | county)"
+        )
+    if problems:
+        raise SpecError(problems)
+    return strata_levels, tv_idx
+
+
+def _parameterizations(m, events, interval, K, strat_codes, n_strata, cluster):
+    """Centred or non-centred, with the reason, for the baseline walk and the cluster effects.
+
+    The random-walk steps face the same choice as the cluster effects: with many events per
+    interval the data pin the baseline and a non-centred walk turns into a funnel in its SD.
+    """
+    ev_per_interval = np.bincount(
+        strat_codes * K + interval, weights=events, minlength=max(n_strata, 1) * K
+    )
+    baseline = (None, "no random walk")
+    if m.baseline != "iid":
+        baseline = choose_parameterization(
+            ev_per_interval, m.baseline_parameterization, unit="interval"
+        )
+    clusters = (None, "no cluster effects")
+    if cluster is not None:
+        ev_per = np.bincount(cluster.codes, weights=events, minlength=len(cluster.levels))
+        clusters = choose_parameterization(ev_per, m.cluster_parameterization)
+    return baseline, clusters
+
+
+def _centre(X: np.ndarray, events: np.ndarray, center: np.ndarray | None) -> np.ndarray:
+    r"""The centring :math:`\bar x` of the fixed-effect columns while sampling.
+
+    As brms centres its design matrix: at the event-weighted means, the sampled baseline is the
+    log hazard at average covariates, nearly uncorrelated with the effects. The reported
+    ``baseline`` is shifted back to the reference profile, so predictions use the uncentred X.
+    """
+    if center is None:
+        w = events if events.sum() > 0 else np.ones(len(events))
+        return (w @ X) / w.sum() if X.shape[1] else np.zeros(0)
+    xbar = np.asarray(center, dtype=np.float64)
+    if xbar.shape != (X.shape[1],) or not np.isfinite(xbar).all():
+        raise SpecError(f"center needs {X.shape[1]} finite values (one per coefficient)")
+    return xbar
+
+
+def _fixed_effects(Xc, xbar, tv_idx, interval, pri):
+    r"""Linear predictor of the (centred) fixed and time-varying effects, and the shift.
+
+    .. math::
+
+        \eta_c = (x_c - \bar x)^\top \beta + \sum_{j \in \mathrm{tv}} (x_{cj} - \bar x_j)
+        \, \delta_{j, k(c)}, \qquad \delta_j = \tau \, z_j,\; z_j \sim
+        \mathrm{ZeroSumNormal}(1),
+
+    and the shift :math:`\bar x^\top \beta + \bar x_{\mathrm{tv}}^\top \delta` (per
+    interval) that turns the centred baseline into the reference profile's.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    shift = 0.0
+    eta = 0.0
+    if Xc.shape[1]:
+        beta = _prior_rv(pm, "beta", pri["effects"], dims="coef")
+        eta = pt.dot(Xc, beta)
+        shift = pt.dot(xbar, beta)
+    if tv_idx:
+        tau = _prior_rv(pm, "tv_sd", pri["time_varying_sd"])
+        delta_z = pm.ZeroSumNormal("tv_z", sigma=1.0, dims=("tv_coef", "interval"))
+        delta = pm.Deterministic("tv_delta", tau * delta_z, dims=("tv_coef", "interval"))
+        eta = eta + pt.sum(Xc[:, tv_idx] * delta[:, interval].T, axis=1)
+        shift = shift + pt.dot(xbar[tv_idx], delta)  # (interval,)
+    return eta, shift
+
+
+def _baseline(m, pri, cuts, strata_levels, K, param):
+    r"""The baseline log hazard at average covariates, ``(S, K)``: iid, RW1 or RW2 per stratum.
+
+    RW1: :math:`b_{k+1} = b_k + \sigma \sqrt{w_k}\, \epsilon_k`; RW2 integrates a random walk
+    of the slope: :math:`b_{k+1} = b_k + w_k s_k`, :math:`s_{k} = s_0 + \sum_{l<k} \sigma
+    \sqrt{w_l}\,\epsilon_l`, with :math:`w` the interval spacing (:func:`interval_spacing`).
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    bdims = ("stratum", "interval") if strata_levels else ("interval",)
+    S = len(strata_levels) if strata_levels else 1
+    if m.baseline == "iid":
+        return pt.reshape(
+            _prior_rv(pm, "baseline_centred", pri["baseline_level"], dims=bdims), (S, K)
+        )
+    spacing = interval_spacing(cuts)
+    sigma_b = _prior_rv(pm, "baseline_sd", pri["baseline_smoothing"])
+    sdims = {"dims": "stratum"} if strata_levels else {}
+    level = pt.reshape(_prior_rv(pm, "baseline_start", pri["baseline_level"], **sdims), (S, 1))
+    step_sd = sigma_b * np.sqrt(spacing)
+    if param == "centered":
+        steps = pm.Normal("baseline_step", 0.0, step_sd, shape=(S, K - 1))
+    else:
+        steps = step_sd * pm.Normal("baseline_z", 0.0, 1.0, shape=(S, K - 1))
+    if m.baseline == "rw1":
+        walk = pt.cumsum(steps, axis=1)
+    else:  # rw2: integrated random walk of the slope
+        slope0 = _prior_rv(pm, "baseline_slope", pri["baseline_slope"], **sdims)
+        slope = pt.reshape(slope0, (S, 1)) + pt.cumsum(steps, axis=1)
+        walk = pt.cumsum(slope * spacing, axis=1)
+    return level + pt.concatenate([pt.zeros((S, 1)), walk], axis=1)
+
+
+def _cluster_effects(cluster, param, pri):
+    r"""Sum-to-zero cluster effects :math:`u \sim \mathrm{ZeroSumNormal}(\sigma_u)`, centred or not."""
+    import pymc as pm
+
+    sd = _prior_rv(pm, "cluster_sd", pri["cluster_sd"])
+    if param == "centered":
+        return pm.ZeroSumNormal("cluster_effect", sigma=sd, dims=cluster.name)
+    u_z = pm.ZeroSumNormal("cluster_z", sigma=1.0, dims=cluster.name)
+    return pm.Deterministic("cluster_effect", sd * u_z, dims=cluster.name)
+
+
+def _likelihood(eta, events, log_exposure, data_containers: bool) -> None:
+    r"""Poisson events per cell: :math:`D_c \sim \mathrm{Poisson}(\exp(\eta_c + \log T_c))`."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    observed = events
+    if data_containers:
+        log_exposure = pm.Data("log_exposure", log_exposure, dims="cell")
+        observed = pm.Data("events_data", events, dims="cell")
+    pm.Poisson("events", mu=pt.exp(eta + log_exposure), observed=observed, dims="cell")

@@ -416,6 +416,92 @@ def simulate_pem(
         (Categoricals, reference level first). ``columns`` reads it with ``read_data``.
     """
     rng = as_generator(seed)
+    s = _setup(
+        n, cuts, log_baseline, covariates, effects, periods, period_labels, period_name,
+        period_effects, calendar, clusters, cluster_sd, cluster_name, censoring_rate, entry_delay,
+    )  # fmt: skip
+    a, pc, delay = s.cuts, s.periods, s.delay
+
+    # draws, in a fixed order so that a seed always gives the same data
+    u = rng.normal(0.0, cluster_sd, len(s.labels)) if cluster_sd > 0 else np.zeros(len(s.labels))
+    origin = _origins(rng, calendar, n)
+    codes = _draw_covariates(rng, s.compiled, s.levels, origin)
+    cluster = _draw(rng, s.weights[None, :], np.zeros(n, dtype=np.intp))
+    e = rng.standard_exponential(n)
+    if delay.size == 2:
+        entry = delay[0] + (delay[1] - delay[0]) * rng.random(n)
+    else:
+        entry = np.full(n, delay[0])
+    censor = entry + (rng.exponential(1.0 / censoring_rate, n) if censoring_rate > 0 else np.inf)
+
+    eta = _linear_predictor(s, codes, u[cluster], period_name)
+    t = _event_times(e, origin, a, s.alpha, pc, eta)
+
+    end = np.full(n, a[-1]) if study_end is None else np.minimum(a[-1], study_end - origin)
+    stop = np.minimum(np.minimum(t, censor), end)
+    event = (t <= np.minimum(censor, end)).astype(np.int8)
+    truncated = t <= entry
+    keep = ~truncated & (stop > entry)
+    out = {"id": np.arange(1, int(keep.sum()) + 1, dtype=np.int64)}
+    if entry_delay is not None:
+        out["entry"] = entry[keep]
+    out |= {"time": stop[keep], "event": event[keep], "origin": origin[keep]}
+    for name, c in codes.items():
+        out[name] = pd.Categorical.from_codes(c[keep], categories=list(s.levels[name]))
+    if clusters is not None:
+        out[cluster_name] = pd.Categorical.from_codes(cluster[keep], categories=s.labels)
+    columns = Columns(
+        id="id",
+        time="time",
+        event="event",
+        entry="entry" if entry_delay is not None else None,
+        origin="origin",
+        covariates=tuple(codes),
+        cluster=cluster_name if clusters is not None else None,
+    )
+    truth = Truth(
+        cuts=tuple(float(x) for x in a),
+        log_baseline=tuple(float(x) for x in s.alpha),
+        effects=s.effects,
+        levels=dict(s.levels),
+        periods=tuple(float(x) for x in pc),
+        period_labels=s.period_labels,
+        period_name=period_name,
+        cluster_sd=float(cluster_sd),
+        cluster_effects=dict(zip(s.labels, map(float, u), strict=True))
+        if clusters is not None
+        else {},
+        censoring_rate=float(censoring_rate),
+        study_end=None if study_end is None else float(study_end),
+        n_simulated=n,
+        n_truncated=int(truncated.sum()),
+        n_unobserved=int((~truncated & (stop <= entry)).sum()),
+    )
+    return Simulation(frame=pd.DataFrame(out), truth=truth, columns=columns)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The checked arguments of :func:`simulate_pem`, in the form the draws need."""
+
+    cuts: np.ndarray
+    alpha: np.ndarray
+    periods: np.ndarray
+    period_labels: tuple[str, ...]
+    levels: dict[str, tuple[str, ...]]
+    effects: dict[str, float]
+    parsed: dict[str, list[tuple[str, int]]]
+    compiled: object
+    labels: list[str]
+    weights: np.ndarray
+    delay: np.ndarray
+
+
+def _setup(
+    n, cuts, log_baseline, covariates, effects, periods, period_labels, period_name,
+    period_effects, calendar, clusters, cluster_sd, cluster_name, censoring_rate, entry_delay,
+) -> _Setup:  # fmt: skip
+    """Check every argument of :func:`simulate_pem`; raise one SpecError listing all problems."""
     problems: list[str] = []
     a = check_cuts(cuts)
     alpha = np.asarray(log_baseline, dtype=np.float64)
@@ -457,72 +543,27 @@ def simulate_pem(
             problems.append(f"{name} must be a finite number >= 0, got {value}")
     if problems:
         raise SpecError(problems)
+    return _Setup(
+        a, alpha, pc, plabels, levels, all_effects, parsed, compiled, labels, weights, delay
+    )
 
-    # draws, in a fixed order so that a seed always gives the same data
-    u = rng.normal(0.0, cluster_sd, len(labels)) if cluster_sd > 0 else np.zeros(len(labels))
-    origin = _origins(rng, calendar, n)
-    codes = _draw_covariates(rng, compiled, levels, origin)
-    cluster = _draw(rng, weights[None, :], np.zeros(n, dtype=np.intp))
-    e = rng.standard_exponential(n)
-    if delay.size == 2:
-        entry = delay[0] + (delay[1] - delay[0]) * rng.random(n)
-    else:
-        entry = np.full(n, delay[0])
-    censor = entry + (rng.exponential(1.0 / censoring_rate, n) if censoring_rate > 0 else np.inf)
 
-    # linear predictor per unit and current calendar period
-    eta = np.zeros((n, pc.size + 1))
-    eta += u[cluster][:, None]
-    for key, terms in parsed.items():
+def _linear_predictor(s: _Setup, codes, cluster_effect: np.ndarray, period_name: str) -> np.ndarray:
+    r"""Log hazard ratio of each unit in each calendar period, ``(n, P)``.
+
+    .. math:: \eta_{ip} = u_{g(i)} + \sum_k \beta_k \, 1[\text{unit } i \text{ and
+        period } p \text{ match term } k]
+    """
+    n, P = len(cluster_effect), s.periods.size + 1
+    eta = np.zeros((n, P))
+    eta += cluster_effect[:, None]
+    for key, terms in s.parsed.items():
         mask = np.ones((n, 1), dtype=bool)
-        per = np.ones((1, pc.size + 1), dtype=bool)
+        per = np.ones((1, P), dtype=bool)
         for name, code in terms:
             if name == period_name:
-                per = per & (np.arange(pc.size + 1) == code)[None, :]
+                per = per & (np.arange(P) == code)[None, :]
             else:
                 mask = mask & (codes[name] == code)[:, None]
-        eta += np.where(mask & per, all_effects[key], 0.0)
-    t = _event_times(e, origin, a, alpha, pc, eta)
-
-    end = np.full(n, a[-1]) if study_end is None else np.minimum(a[-1], study_end - origin)
-    stop = np.minimum(np.minimum(t, censor), end)
-    event = (t <= np.minimum(censor, end)).astype(np.int8)
-    truncated = t <= entry
-    keep = ~truncated & (stop > entry)
-    out = {"id": np.arange(1, int(keep.sum()) + 1, dtype=np.int64)}
-    if entry_delay is not None:
-        out["entry"] = entry[keep]
-    out |= {"time": stop[keep], "event": event[keep], "origin": origin[keep]}
-    for name, c in codes.items():
-        out[name] = pd.Categorical.from_codes(c[keep], categories=list(levels[name]))
-    if clusters is not None:
-        out[cluster_name] = pd.Categorical.from_codes(cluster[keep], categories=labels)
-    frame = pd.DataFrame(out)
-    columns = Columns(
-        id="id",
-        time="time",
-        event="event",
-        entry="entry" if entry_delay is not None else None,
-        origin="origin",
-        covariates=tuple(codes),
-        cluster=cluster_name if clusters is not None else None,
-    )
-    truth = Truth(
-        cuts=tuple(float(x) for x in a),
-        log_baseline=tuple(float(x) for x in alpha),
-        effects=all_effects,
-        levels=dict(levels),
-        periods=tuple(float(x) for x in pc),
-        period_labels=plabels,
-        period_name=period_name,
-        cluster_sd=float(cluster_sd),
-        cluster_effects=dict(zip(labels, map(float, u), strict=True))
-        if clusters is not None
-        else {},
-        censoring_rate=float(censoring_rate),
-        study_end=None if study_end is None else float(study_end),
-        n_simulated=n,
-        n_truncated=int(truncated.sum()),
-        n_unobserved=int((~truncated & (stop <= entry)).sum()),
-    )
-    return Simulation(frame=frame, truth=truth, columns=columns)
+        eta += np.where(mask & per, s.effects[key], 0.0)
+    return eta
