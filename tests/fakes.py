@@ -135,9 +135,9 @@ def fake_run(
     ``log(0.15)`` falling with age, effects ~ N(0.2, 0.15), county effects ~ N(0, 0.2).
     """
     from bayessa.api.result import FitResult
-    from bayessa.posterior.datatree import assemble
     from bayessa.model.pem import ModelInfo
     from bayessa.model.preparation import prepare, resolve_spec
+    from bayessa.posterior.datatree import assemble
 
     spec = resolve_spec(spec_path, **overrides)
     prepared = prepare(None, spec)
