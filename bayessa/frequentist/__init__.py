@@ -1,6 +1,6 @@
 """Frequentist cross-check: Kaplan–Meier, the log-rank family and the Poisson-GLM PEM.
 
-Every number is pinned to R ``survival`` / ``stats::glm`` by ``tests/test_frequentist.py``
+Every number is pinned to R ``survival`` / ``stats::glm`` by ``tests/frequentist/test_frequentist.py``
 (references made by ``tests/reference/make_reference.R``). Conventions: ``docs/frequentist.md``.
 
 * :func:`kaplan_meier`, :func:`km_summary`, :func:`km_median`, :func:`km_rmst`

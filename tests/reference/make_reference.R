@@ -342,7 +342,7 @@ glm_ref$lung_pem_ref_male <- glm_case(
 # ---------------------------------------------------------------- bundled data (data/sa_groups.csv)
 # Durations in days from founding to closure (event) or last contact (censored). The derived
 # columns are snapshotted to sa_groups_durations.csv so the R numbers and the Python input are the
-# same bits; tests/test_frequentist.py checks that the snapshot still matches data/sa_groups.csv
+# same bits; tests/frequentist/test_frequentist.py checks that the snapshot still matches data/sa_groups.csv
 # (if it does not, the bundled data were regenerated: rerun this script).
 sa_path <- file.path(here, "..", "..", "data", "sa_groups.csv")
 sa_cases <- NULL

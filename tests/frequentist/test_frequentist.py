@@ -29,7 +29,7 @@ from bayessa.frequentist import (
     poisson_pem,
 )
 
-REF = Path(__file__).parent / "reference"
+REF = Path(__file__).resolve().parents[1] / "reference"
 
 
 @cache

@@ -9,7 +9,7 @@ import pytest
 
 from bayessa.cli.logrank import main
 
-REF = Path(__file__).parent / "reference"
+REF = Path(__file__).resolve().parents[1] / "reference"
 VET = ["--data", str(REF / "veteran.csv"), "--time", "time", "--event", "status"]
 
 

@@ -20,7 +20,7 @@ import bayessa.sampling.nuts
 from bayessa.cli.fit import main
 from bayessa.model.preparation import prepare, resolve_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "data" / "sa_groups.csv"
 
 DUR_SPEC = """name = "durations"

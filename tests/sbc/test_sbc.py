@@ -35,7 +35,7 @@ from bayessa.sbc.sim import (
 )
 from bayessa.sbc.stats import chi2_uniformity, ecdf_band, plot_rank_ecdf, rank, rank_ecdf
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = str(ROOT / "models" / "partnership.toml")
 
 

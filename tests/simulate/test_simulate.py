@@ -34,7 +34,7 @@ from bayessa.simulate.sa_groups import (
     make_sa_groups,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data" / "sa_groups.csv"
 TRUTH = ROOT / "data" / "sa_groups_truth.json"
 SA_COLUMNS = Columns(
