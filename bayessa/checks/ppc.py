@@ -49,7 +49,7 @@ import xarray as xr
 
 from bayessa._rng import as_generator
 from bayessa.errors import SpecError
-from bayessa.posterior.predict import log_rate
+from bayessa.posterior.predict import log_rate, thin
 from bayessa.posterior.rundir import open_tree
 
 __all__ = [
@@ -309,19 +309,6 @@ def _cluster_effects(post: xr.Dataset, clusters: str, rng: np.random.Generator):
     return sd[:, None] * rng.standard_normal(u.shape)
 
 
-def _thin(ds: xr.Dataset, n_draws: int | None) -> xr.Dataset:
-    """Keep about ``n_draws`` samples: evenly spaced draws within every chain."""
-    if n_draws is None:
-        return ds
-    if n_draws < 1:
-        raise SpecError(f"n_draws must be a positive integer, got {n_draws}")
-    per_chain = math.ceil(n_draws / ds.sizes["chain"])
-    if per_chain >= ds.sizes["draw"]:
-        return ds
-    keep = np.unique(np.linspace(0, ds.sizes["draw"] - 1, per_chain).round().astype(int))
-    return ds.isel(draw=keep)
-
-
 def _group(tree: xr.DataTree, group: str) -> xr.Dataset:
     if group not in tree.children:
         have = ", ".join(tree.children)
@@ -373,7 +360,7 @@ def replicate_lifetimes(
     if clusters not in ("fitted", "new"):
         raise SpecError(f"clusters must be 'fitted' or 'new', got {clusters!r}")
     tree = open_tree(source)
-    post = _thin(_group(tree, group), n_draws)
+    post = thin(_group(tree, group), n_draws, method="per_chain")
     lay = unit_layout(tree)
     rng = as_generator(seed, allow_none=True)
     nc, nd = post.sizes["chain"], post.sizes["draw"]

@@ -344,7 +344,7 @@ class Predictor:
         self, dt, *, max_draws: int | None = None, seed: int = 0, nodes: int | None = None
     ):
         self.info = DesignInfo.from_datatree(dt)
-        self.posterior = thin(dt["posterior"].dataset, max_draws, seed)
+        self.posterior = thin(dt["posterior"].dataset, max_draws, seed=seed)
         self.units = unit_frame(dt)
         self.nodes = nodes
         self.n_samples = self.posterior.sizes["draw"]

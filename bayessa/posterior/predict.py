@@ -16,6 +16,7 @@ Survival curves, RMST and medians are in :mod:`bayessa.survival`; hazard-ratio c
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -64,13 +65,58 @@ def draws(posterior: xr.Dataset, name: str) -> np.ndarray:
     return _draws(posterior, name)
 
 
-def thin(posterior: xr.Dataset, max_draws: int | None, seed: int = 0) -> xr.Dataset:
-    """At most ``max_draws`` posterior samples, chosen without replacement by a seeded generator.
+def thin(
+    posterior: xr.Dataset,
+    n: int | None,
+    *,
+    method: str = "random",
+    seed: int = 0,
+) -> xr.Dataset:
+    r"""Keep about ``n`` posterior samples: the one thinning helper.
 
-    The result has one chain (``chain = 0``) and the chosen samples, in their original order,
-    along ``draw``. ``max_draws=None`` (or at least the number of samples) returns all samples
-    stacked the same way, so results never depend on the thinning when it does not apply.
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Variables with ``chain`` and ``draw`` dimensions.
+    n : int or None
+        Samples to keep. ``None`` keeps all.
+    method : {"random", "even", "per_chain"}
+        ``"random"`` (curves and contrasts): at most ``n`` samples chosen without replacement by
+        a generator seeded with ``seed``, returned as one chain in their original order; with
+        ``n=None`` (or at least the number of samples) all samples stacked the same way, so
+        results never depend on the thinning when it does not apply.
+        ``"even"`` (simulation-based calibration): exactly ``n`` samples evenly spaced over the
+        chains in chain-major order, draw :math:`\lfloor (\ell + 1/2) S / n \rfloor` for :math:`\ell = 0..n-1`
+        of the :math:`S`, as one chain (with 2 chains x 500 draws and :math:`n = 100`, every
+        10th draw).
+        ``"per_chain"`` (predictive checks): about ``n`` samples, evenly spaced draws within
+        every chain, chains kept.
+    seed : int
+        Seed of ``"random"``.
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Raises
+    ------
+    SpecError
+        ``n`` below 1, or an unknown method.
     """
+    if n is not None and n < 1:
+        raise SpecError(f"the number of draws must be a positive integer, got {n}")
+    if method == "random":
+        return _thin_random(posterior, n, seed)
+    if method == "even":
+        return _thin_even(
+            posterior, posterior.sizes["chain"] * posterior.sizes["draw"] if n is None else n
+        )
+    if method == "per_chain":
+        return _thin_per_chain(posterior, n)
+    raise SpecError(f"thinning method must be 'random', 'even' or 'per_chain', not {method!r}")
+
+
+def _thin_random(posterior: xr.Dataset, max_draws: int | None, seed: int) -> xr.Dataset:
     stacked = posterior.stack(sample=("chain", "draw")).transpose("sample", ...)
     n = stacked.sizes["sample"]
     if max_draws is not None and max_draws < n:
@@ -79,6 +125,28 @@ def thin(posterior: xr.Dataset, max_draws: int | None, seed: int = 0) -> xr.Data
     stacked = stacked.drop_vars(["sample", "chain", "draw"], errors="ignore")
     out = stacked.rename({"sample": "draw"}).expand_dims("chain", 0)
     return out.assign_coords(chain=[0], draw=np.arange(out.sizes["draw"]))
+
+
+def _thin_even(posterior: xr.Dataset, n: int) -> xr.Dataset:
+    S = posterior.sizes["chain"] * posterior.sizes["draw"]
+    keep = np.floor((np.arange(n) + 0.5) * S / n).astype(np.int64)
+    out = {}
+    for name, da in posterior.data_vars.items():
+        v = da.transpose("chain", "draw", ...)
+        arr = v.to_numpy().reshape(S, *v.shape[2:])[keep][None]
+        out[name] = (v.dims, arr)
+    coords = {k: c for k, c in posterior.coords.items() if k not in ("chain", "draw")}
+    return xr.Dataset(out, coords=coords)
+
+
+def _thin_per_chain(ds: xr.Dataset, n_draws: int | None) -> xr.Dataset:
+    if n_draws is None:
+        return ds
+    per_chain = math.ceil(n_draws / ds.sizes["chain"])
+    if per_chain >= ds.sizes["draw"]:
+        return ds
+    keep = np.unique(np.linspace(0, ds.sizes["draw"] - 1, per_chain).round().astype(int))
+    return ds.isel(draw=keep)
 
 
 def log_rate(

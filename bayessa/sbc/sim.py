@@ -358,6 +358,7 @@ def fit_one(config: SBCConfig, index: int, truth: dict[str, np.ndarray]) -> dict
     Never raises: a failure is returned as a record with ``error`` set, so that it is counted
     (dropping failed fits silently would bias the calibration check).
     """
+    from bayessa.posterior.predict import thin as thin_draws
     from bayessa.sbc.stats import rank
 
     record: dict[str, Any] = {"sim": index, "error": None}
@@ -382,7 +383,7 @@ def fit_one(config: SBCConfig, index: int, truth: dict[str, np.ndarray]) -> dict
         np.log(exposure, out=log_exposure, where=exposure > 0)
         dt = _sample(config, template, compiled, events, log_exposure, fit_seed)
         record |= _diagnostics(dt, config)
-        thin = thin_posterior(dt["posterior"].dataset, config.rank_draws)
+        thin = thin_draws(dt["posterior"].dataset, config.rank_draws, method="even")
         truth_ll = _loglik(template, _as_posterior(template, truth), events, exposure)
         draws_ll = _loglik(template, thin, events, exposure)
         ranks, truths = {}, {}
@@ -399,23 +400,6 @@ def fit_one(config: SBCConfig, index: int, truth: dict[str, np.ndarray]) -> dict
         record["error"] = f"{type(err).__name__}: {err}"
     record["seconds"] = time.perf_counter() - t0
     return record
-
-
-def thin_posterior(posterior: xr.Dataset, n: int) -> xr.Dataset:
-    r"""``n`` draws evenly spaced over the chains (chain-major), as one chain of ``n`` draws.
-
-    Draw :math:`\lfloor (\ell + 1/2) S / n \rfloor`, :math:`\ell = 0..n-1`, of the
-    :math:`S` draws in chain order: with 2 chains x 500 draws and :math:`n = 100`, every 10th draw.
-    """
-    S = posterior.sizes["chain"] * posterior.sizes["draw"]
-    keep = np.floor((np.arange(n) + 0.5) * S / n).astype(np.int64)
-    out = {}
-    for name, da in posterior.data_vars.items():
-        v = da.transpose("chain", "draw", ...)
-        arr = v.to_numpy().reshape(S, *v.shape[2:])[keep][None]
-        out[name] = (v.dims, arr)
-    coords = {k: c for k, c in posterior.coords.items() if k not in ("chain", "draw")}
-    return xr.Dataset(out, coords=coords)
 
 
 def _sample(config, template, compiled, events, log_exposure, seed):

@@ -20,6 +20,7 @@ import xarray as xr
 from bayessa.cli.sbc import main
 from bayessa.errors import DataError
 from bayessa.model.pem import build_model
+from bayessa.posterior.predict import thin as thin_draws
 from bayessa.sbc.calibrate import ranks_frame, summarize
 from bayessa.sbc.sim import (
     ABSENT_LOG_EXPOSURE,
@@ -31,7 +32,6 @@ from bayessa.sbc.sim import (
     draw_prior,
     pipeline_cells,
     simulate,
-    thin_posterior,
 )
 from bayessa.sbc.stats import chi2_uniformity, ecdf_band, plot_rank_ecdf, rank, rank_ecdf
 
@@ -106,7 +106,7 @@ def test_thinning_takes_evenly_spaced_draws_across_chains():
          "b": (("chain", "draw", "k"), np.arange(60.0).reshape(2, 10, 3))},
         coords={"chain": [0, 1], "draw": np.arange(10), "k": list("xyz")},
     )  # fmt: skip
-    thin = thin_posterior(post, 4)
+    thin = thin_draws(post, 4, method="even")
     np.testing.assert_array_equal(thin["a"].values, [[2, 7, 12, 17]])
     assert thin["b"].dims == ("chain", "draw", "k") and list(thin["k"].values) == list("xyz")
 
