@@ -202,52 +202,8 @@ def poisson_glm(
         raise DataError(problems)
     if not 0 < conf_level < 1:
         raise SpecError(f"conf_level must be strictly between 0 and 1; got {conf_level!r}")
-    q, r, piv = linalg.qr(X, mode="economic", pivoting=True)
-    rank = int(np.sum(np.abs(np.diag(r)) > 1e-9 * abs(r[0, 0]))) if r.size else 0
-    if rank < X.shape[1]:
-        aliased = sorted(piv[rank:].tolist())
-        raise DataError(
-            Problem(
-                "the design matrix is rank deficient: column(s) "
-                + ", ".join(names[i] for i in aliased)
-                + " are linear combinations of the others",
-                "drop those terms or merge levels that have no cells of their own",
-            )
-        )
-    offset = np.log(off_e)
-
-    def deviance(mu: np.ndarray) -> float:
-        return float(2.0 * np.sum(special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu)))
-
-    def wls(mu: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        sw = np.sqrt(mu)
-        z = eta - offset + (y - mu) / mu
-        qq, rr = np.linalg.qr(X * sw[:, None])
-        return linalg.solve_triangular(rr, qq.T @ (z * sw))
-
-    mu = y + 0.1
-    beta = wls(mu, np.log(mu))
-    eta = X @ beta + offset
-    with np.errstate(over="ignore"):
-        mu = np.exp(eta)
-        dev = deviance(mu)
-    converged, n_iter = False, 1
-    while n_iter < max_iter:
-        n_iter += 1
-        new = wls(mu, eta)
-        for _ in range(60):  # step halving
-            with np.errstate(over="ignore", invalid="ignore"):
-                eta_new = X @ new + offset
-                mu_new = np.exp(eta_new)
-                dev_new = deviance(mu_new)
-            if np.isfinite(dev_new) and dev_new <= dev * (1 + 1e-12) + 1e-12:
-                break
-            new = (new + beta) / 2.0
-        crit = abs(dev_new - dev) / (abs(dev_new) + 0.1)
-        beta, eta, mu, dev = new, eta_new, mu_new, dev_new
-        if crit < tol:
-            converged = True
-            break
+    _check_rank(X, names)
+    beta, mu, dev, n_iter, converged = _irls(y, X, np.log(off_e), tol=tol, max_iter=max_iter)
     if not converged:
         warnings.warn(
             f"Poisson GLM did not converge in {max_iter} iterations; estimates are unreliable",
@@ -278,6 +234,66 @@ def poisson_glm(
         converged=converged,
         conf_level=conf_level,
     )
+
+
+def _check_rank(X: np.ndarray, names: list[str]) -> None:
+    """Raise naming the aliased columns when ``X`` is rank deficient (pivoted QR)."""
+    q, r, piv = linalg.qr(X, mode="economic", pivoting=True)
+    rank = int(np.sum(np.abs(np.diag(r)) > 1e-9 * abs(r[0, 0]))) if r.size else 0
+    if rank < X.shape[1]:
+        aliased = sorted(piv[rank:].tolist())
+        raise DataError(
+            Problem(
+                "the design matrix is rank deficient: column(s) "
+                + ", ".join(names[i] for i in aliased)
+                + " are linear combinations of the others",
+                "drop those terms or merge levels that have no cells of their own",
+            )
+        )
+
+
+def _deviance(y: np.ndarray, mu: np.ndarray) -> float:
+    return float(2.0 * np.sum(special.xlogy(y, y) - special.xlogy(y, mu) - (y - mu)))
+
+
+def _irls(y, X, offset, *, tol: float, max_iter: int):
+    """IRLS from R's start with step halving (see :func:`poisson_glm`'s Notes).
+
+    Returns
+    -------
+    beta, mu, deviance, n_iter, converged
+    """
+
+    def wls(mu: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        sw = np.sqrt(mu)
+        z = eta - offset + (y - mu) / mu
+        qq, rr = np.linalg.qr(X * sw[:, None])
+        return linalg.solve_triangular(rr, qq.T @ (z * sw))
+
+    mu = y + 0.1
+    beta = wls(mu, np.log(mu))
+    eta = X @ beta + offset
+    with np.errstate(over="ignore"):
+        mu = np.exp(eta)
+        dev = _deviance(y, mu)
+    converged, n_iter = False, 1
+    while n_iter < max_iter:
+        n_iter += 1
+        new = wls(mu, eta)
+        for _ in range(60):  # step halving
+            with np.errstate(over="ignore", invalid="ignore"):
+                eta_new = X @ new + offset
+                mu_new = np.exp(eta_new)
+                dev_new = _deviance(y, mu_new)
+            if np.isfinite(dev_new) and dev_new <= dev * (1 + 1e-12) + 1e-12:
+                break
+            new = (new + beta) / 2.0
+        crit = abs(dev_new - dev) / (abs(dev_new) + 0.1)
+        beta, eta, mu, dev = new, eta_new, mu_new, dev_new
+        if crit < tol:
+            converged = True
+            break
+    return beta, mu, dev, n_iter, converged
 
 
 @dataclass(frozen=True, repr=False)
