@@ -33,7 +33,7 @@
 # censored. Groups that closed have no censoring time of their own; they are censored at the end
 # of the study (1999-06-30), as if they had been followed to the end. So a replicated
 # Kaplan–Meier curve is directly comparable with the observed one
-# (`bayessa.replicate_lifetimes`; the details are in the `bayessa.ppc` docstring).
+# (`bayessa.replicate_lifetimes`; the details are in the `bayessa.checks.ppc` docstring).
 
 # %%
 import os
@@ -120,7 +120,7 @@ fig.tight_layout()
 # For every group, the leave-one-out predictive probability that it closes before its observed
 # exit (PSIS-LOO, with the group as the observation). For a censored group only a lower bound is
 # known, so its PIT is drawn uniformly above that bound; with a well-calibrated model and
-# independent censoring the PIT values are uniform (`bayessa.ppc_stats.loo_pit`).
+# independent censoring the PIT values are uniform (`bayessa.checks.ppc_stats.loo_pit`).
 #
 # **How to read it.** The black line is the difference between the PIT values' empirical CDF
 # and the uniform CDF; the band holds it with 95% probability if the model is calibrated. A line
