@@ -33,6 +33,12 @@ def forget_unloaded_jax() -> bool:
 
     A later ``import jax`` (the numpyro back end) loads it normally, and ArviZ's numpyro converter
     gets a stand-in that imports JAX when first used. Returns whether anything was dropped.
+
+    Returns
+    -------
+    bool
+        True when a lazily registered ``jax`` was removed from ``sys.modules``; False when it was
+        absent or really loaded.
     """
     mod = sys.modules.get("jax")
     if mod is None or type(mod).__name__ != "_LazyModule":
@@ -53,6 +59,11 @@ def exit_without_teardown(code: int) -> None:
     place) before its ``main`` returns, and the registered exit handlers (logging, h5py, Dask,
     multiprocessing) still run here, so only that teardown is skipped. For ``__main__`` blocks
     only: ``main(argv)`` itself returns normally, so tests and library callers are unaffected.
+
+    Parameters
+    ----------
+    code : int
+        The process exit status (passed to ``os._exit``).
     """
     try:
         atexit._run_exitfuncs()

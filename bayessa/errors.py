@@ -22,7 +22,19 @@ MAX_IDS_SHOWN = 5
 
 
 def format_ids(ids: Iterable[object], *, limit: int = MAX_IDS_SHOWN) -> str:
-    """Return ``"a, b, c and 12 more"`` for a list of unit ids (first *limit* shown)."""
+    """Return ``"a, b, c and 12 more"`` for a list of unit ids (first *limit* shown).
+
+    Parameters
+    ----------
+    ids : iterable
+        Unit ids or row numbers, shown with ``str``.
+    limit : int, default 5
+        How many ids to show before ``"and N more"``.
+
+    Returns
+    -------
+    str
+    """
     ids = list(ids)
     shown = ", ".join(str(i) for i in ids[:limit])
     rest = len(ids) - limit
@@ -87,13 +99,29 @@ class _ProblemsError(BayessaError, ValueError):
 
 
 class DataError(_ProblemsError):
-    """The data cannot be used as given. Lists every problem at once."""
+    """The data cannot be used as given. Lists every problem at once.
+
+    Parameters
+    ----------
+    problems : Problem, str or sequence of Problem or str
+        What is wrong; a single problem is wrapped in a list (kept as ``.problems``).
+    source : str, optional
+        Where the data came from (a path, ``"DataFrame"``), shown in the message.
+    """
 
     kind = "data"
 
 
 class SpecError(_ProblemsError):
-    """A model spec, formula, prior or argument is invalid. Lists every problem at once."""
+    """A model spec, formula, prior or argument is invalid. Lists every problem at once.
+
+    Parameters
+    ----------
+    problems : Problem, str or sequence of Problem or str
+        What is wrong; a single problem is wrapped in a list (kept as ``.problems``).
+    source : str, optional
+        The spec file or argument concerned, shown in the message.
+    """
 
     kind = "model spec"
 

@@ -1,4 +1,7 @@
-"""Run the performance suite: ``python -m benchmarks [data] [--n N]``."""
+"""Run the performance suite: ``python -m benchmarks [data] [fit] [--n N] [--fits LIST]``.
+
+With no benchmark named, both run.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +13,14 @@ from benchmarks import data_layer
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    ap.add_argument(
-        "which", nargs="*", default=["data"], choices=["data", "fit"], help="which benchmarks"
-    )
+    # no list default: argparse checks a list default against `choices` as one value and fails
+    ap.add_argument("which", nargs="*", choices=["data", "fit"], help="which (default: both)")
     ap.add_argument("--n", type=int, default=1_000_000, help="units for the data-layer benchmark")
     ap.add_argument(
         "--fits", default="bundled,100k,1m,baseline", help="which fit benchmarks (comma-separated)"
     )
     args = ap.parse_args(argv)
+    args.which = args.which or ["data", "fit"]
     if "data" in args.which:
         res = data_layer.run(args.n)
         print("data layer:", json.dumps(res, indent=2))

@@ -36,7 +36,20 @@ RUN_FILES = (
 
 @dataclass
 class FitResult:
-    """A fitted model: the DataTree plus the spec (and, for fresh fits, the prepared data)."""
+    """A fitted model: the DataTree plus the spec (and, for fresh fits, the prepared data).
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        The run: posterior, sample stats, data groups and ``bayessa_*`` attrs.
+    spec : Spec
+        The spec that was fitted.
+    prepared : Prepared, optional
+        The data after each pipeline step (fresh fits only).
+    info : ModelInfo or dict, optional
+        Facts about the model (a :class:`~bayessa.model.pem.ModelInfo` for fresh fits, its
+        dict form for loaded runs).
+    """
 
     idata: Any
     spec: Any
@@ -46,7 +59,17 @@ class FitResult:
     # ------------------------------------------------------------------ numbers
 
     def summary(self, **kwargs) -> pd.DataFrame:
-        """ArviZ summary (mean, sd, HDI, MCSE, ESS, R-hat) of every model parameter, one row each."""
+        """ArviZ summary (mean, sd, HDI, MCSE, ESS, R-hat) of every model parameter, one row each.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to ``arviz.summary`` (``ci_prob`` defaults to 0.95).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         import arviz as az
 
         from bayessa.posterior.predict import model_variables
@@ -61,6 +84,16 @@ class FitResult:
         Columns: ``log_hr_mean``, ``log_hr_sd``, ``hr_median``, ``hr_lower``, ``hr_upper`` (the
         equal-tailed ``ci_prob`` interval, :math:`\exp` of the log-HR quantiles) and
         ``p_hr_gt_1`` = :math:`P(\mathrm{HR} > 1 \mid \text{data})`.
+
+        Parameters
+        ----------
+        ci_prob : float, default 0.95
+            Probability of the equal-tailed interval.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per coefficient (index ``coef``); empty when the model has no covariates.
         """
         post = self.idata["posterior"].dataset
         if "beta" not in post:
@@ -90,7 +123,17 @@ class FitResult:
         )
 
     def diagnostics(self, **thresholds):
-        """The convergence gate (:func:`bayessa.diagnostics.check`)."""
+        """The convergence gate (:func:`bayessa.diagnostics.check`).
+
+        Parameters
+        ----------
+        **thresholds
+            Keyword thresholds of :func:`bayessa.checks.diagnostics.check` (``max_rhat``, ...).
+
+        Returns
+        -------
+        Diagnostics
+        """
         from bayessa.checks.diagnostics import check
 
         return check(self.idata, **thresholds)
@@ -114,6 +157,27 @@ class FitResult:
         at the end, so a failed or interrupted save leaves no half-written run. An existing run
         is replaced only with ``overwrite=True``. ``report=False`` skips the report (a few
         seconds; it can be written later with ``python -m bayessa.report RUN_DIR``).
+
+        Parameters
+        ----------
+        directory : str or Path
+            The run directory.
+        overwrite : bool, default False
+            Replace an existing run in ``directory``.
+        command : str, optional
+            The command line recorded in ``manifest.json`` (default: this process's ``sys.argv``).
+        report : bool, default True
+            Also write the report; if it fails, a ``ReportWarning`` is issued and the run is saved.
+
+        Returns
+        -------
+        Path
+            ``directory``.
+
+        Raises
+        ------
+        SpecError
+            ``directory`` cannot be written, or holds a run and ``overwrite`` is False.
         """
         from bayessa.posterior.rundir import write_atomically
 
@@ -170,7 +234,23 @@ class FitResult:
 
 
 def load(directory: str | Path) -> FitResult:
-    """Restore a saved run (``FitResult`` without the prepared data)."""
+    """Restore a saved run (``FitResult`` without the prepared data).
+
+    Parameters
+    ----------
+    directory : str or Path
+        A run directory written by :meth:`FitResult.save`.
+
+    Returns
+    -------
+    FitResult
+        With ``info`` as a dict.
+
+    Raises
+    ------
+    SpecError
+        The folder has no ``idata.nc``.
+    """
     import tomllib
 
     from bayessa.model.spec import Spec

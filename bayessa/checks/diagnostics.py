@@ -37,16 +37,22 @@ __all__ = ["Diagnostics", "check"]
 class Diagnostics:
     """Summary of the convergence checks; ``passed`` is True when every check passes.
 
-    Attributes
+    Parameters
     ----------
     max_rhat, min_ess_bulk, min_ess_tail : float
+        Largest rank-normalised split R-hat; smallest bulk and tail ESS.
     divergences : int
+        Divergent transitions after warm-up.
     min_bfmi, max_treedepth_share : float
+        Smallest E-BFMI of a chain (NaN without energy); share of draws at the maximum tree depth.
     n_samples : int
+        Posterior draws over all chains.
     passed : bool
+        Whether every check passed.
     failures : list of str
         One line per failed check: what failed, where, what it means and what to try.
     thresholds : dict
+        The thresholds used, by :func:`check`'s keyword names.
     max_mcse_ratio : float
         Largest MCSE of a posterior mean relative to the posterior sd.
     max_mcse_quantile_ratio : float
@@ -74,7 +80,13 @@ class Diagnostics:
     checks: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The gate as plain JSON-ready values (``diagnostics.json``)."""
+        """The gate as plain JSON-ready values (``diagnostics.json``).
+
+        Returns
+        -------
+        dict
+            Every field, as :func:`dataclasses.asdict` gives it.
+        """
         return asdict(self)
 
 
@@ -164,6 +176,7 @@ def check(
     Parameters
     ----------
     dt : xarray.DataTree
+        A fitted run's tree.
     var_names : sequence of str, optional
         Variables to check; default: every model parameter (:func:`bayessa.posterior.predict.model_variables`).
     max_rhat : float, default 1.01
@@ -185,6 +198,11 @@ def check(
         Smallest acceptable E-BFMI of any chain.
     max_treedepth_share : float, default 0.01
         Largest acceptable share of draws that hit the maximum tree depth.
+
+    Returns
+    -------
+    Diagnostics
+        ``passed`` is False when any check fails; ``failures`` says which and what to try.
     """
     post = dt["posterior"].dataset
     names = list(var_names) if var_names is not None else model_variables(post)

@@ -46,19 +46,22 @@ _PARETO_WARNING = "Estimated shape parameter of Pareto distribution"
 class LooSummary:
     r"""PSIS-LOO of one run, with the unit as the observation.
 
-    Attributes
+    Parameters
     ----------
     name : str
+        The run's name in messages and tables.
     elpd, se, p : float
         :math:`\widehat{\mathrm{elpd}}_{\mathrm{loo}}`, its standard error and the effective
         number of parameters :math:`p_{\mathrm{loo}}`.
     n_samples, n_units : int
+        Posterior draws over all chains; units (observations).
     good_k : float
         Threshold of a reliable Pareto :math:`\hat k`: :math:`\min(1 - 1/\log_{10} S, 0.7)`.
     pareto_k : numpy.ndarray
         :math:`\hat k_i` per unit.
     units : list of str
-    elpd_data : arviz_stats ELPDData
+        Unit ids, in the order of ``pareto_k``.
+    elpd_data : arviz_stats ELPDData, optional
         ArviZ's result (pointwise), for :func:`compare`.
     """
 
@@ -74,7 +77,13 @@ class LooSummary:
     elpd_data: Any = field(repr=False, default=None)
 
     def k_table(self) -> pd.DataFrame:
-        r"""Pareto-k counts and shares: good (:math:`\le` ``good_k``), bad (to 1), very bad."""
+        r"""Pareto-k counts and shares: good (:math:`\le` ``good_k``), bad (to 1), very bad.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by the three ``pareto_k`` bins, with columns ``count`` and ``percent``.
+        """
         k = self.pareto_k
         bins = [
             (f"(-inf, {self.good_k:.2f}] good", k <= self.good_k),
@@ -90,12 +99,24 @@ class LooSummary:
         )
 
     def high_k(self) -> pd.Series:
-        r"""Units with :math:`\hat k >` ``good_k``, largest first."""
+        r"""Units with :math:`\hat k >` ``good_k``, largest first.
+
+        Returns
+        -------
+        Series
+            ``pareto_k`` indexed by unit id.
+        """
         s = pd.Series(self.pareto_k, index=pd.Index(self.units, name="unit"), name="pareto_k")
         return s[s > self.good_k].sort_values(ascending=False)
 
     def summary(self) -> str:
-        """LOO estimate and Pareto-k table as text."""
+        """LOO estimate and Pareto-k table as text.
+
+        Returns
+        -------
+        str
+            Several lines: elpd_loo (SE), p_loo, the Pareto-k table and the first 10 high-k units.
+        """
         lines = [
             f"{self.name}: PSIS-LOO with the unit as the observation "
             f"({self.n_units} units, {self.n_samples} posterior samples)",
@@ -115,7 +136,14 @@ class LooSummary:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """The summary as plain JSON-ready values."""
+        """The summary as plain JSON-ready values.
+
+        Returns
+        -------
+        dict
+            ``elpd_loo``, ``se``, ``p_loo``, ``n_samples``, ``n_units``, ``good_k``, ``k_counts``
+            (per bin of :meth:`k_table`) and ``high_k_units`` (unit id -> k).
+        """
         return {
             "elpd_loo": self.elpd,
             "se": self.se,
@@ -130,6 +158,17 @@ class LooSummary:
 
 def loo(run, *, name: str = "model") -> LooSummary:
     """PSIS-LOO of a run (FitResult, DataTree or run directory) with the unit as the observation.
+
+    Parameters
+    ----------
+    run : FitResult, xarray.DataTree, str or Path
+        The run (see :func:`bayessa.posterior.rundir.open_tree`).
+    name : str, default "model"
+        The run's name in messages and in the summary.
+
+    Returns
+    -------
+    LooSummary
 
     Raises
     ------
@@ -166,7 +205,18 @@ def loo(run, *, name: str = "model") -> LooSummary:
 
 
 def same_units(trees: Mapping[str, Any]) -> None:
-    """LOO comparisons need the same units with the same follow-up in every run."""
+    """LOO comparisons need the same units with the same follow-up in every run.
+
+    Parameters
+    ----------
+    trees : mapping of str to xarray.DataTree
+        Runs by name; each needs ``observed_data`` and ``constant_data`` groups.
+
+    Raises
+    ------
+    SpecError
+        Two runs differ in unit ids, times or events.
+    """
     names = list(trees)
     first = trees[names[0]]
     ref = _units(first)

@@ -69,7 +69,7 @@ _BLOCK_ELEMENTS = 2_000_000
 class UnitLayout:
     """What predictive simulation needs about each unit, read from a DataTree.
 
-    Attributes
+    Parameters
     ----------
     ids : (n,)
         Unit labels, as in the DataTree's ``unit`` coordinate.
@@ -92,6 +92,7 @@ class UnitLayout:
     cluster : (n,) int or None
         Index of each unit's cluster among the model's clusters (-1: unknown, effect 0).
     cluster_name : str or None
+        Name of the cluster variable (None without cluster effects).
     tv_columns : tuple of int
         Columns of ``X`` with time-varying (per-interval) deviations.
     """
@@ -177,7 +178,22 @@ def _design_rows(coef_levels: list, values: dict[str, np.ndarray], n: int) -> np
 
 
 def unit_layout(source: Any) -> UnitLayout:
-    """Read every unit's follow-up, covariate rows, stratum and cluster from a DataTree."""
+    """Read every unit's follow-up, covariate rows, stratum and cluster from a DataTree.
+
+    Parameters
+    ----------
+    source : FitResult, xarray.DataTree, str or Path
+        A run made by bayessa (see :func:`bayessa.posterior.rundir.open_tree`).
+
+    Returns
+    -------
+    UnitLayout
+
+    Raises
+    ------
+    SpecError
+        The tree lacks what bayessa stores (model info, cut points, unit origins).
+    """
     tree = open_tree(source)
     obs, const = tree["observed_data"].dataset, tree["constant_data"].dataset
     info = _attr_json(tree, "bayessa_model_info")
@@ -240,7 +256,18 @@ def _codes(values: np.ndarray, levels: list[str]) -> np.ndarray:
 
 
 def censoring_times(source: Any) -> xr.DataArray:
-    """Potential censoring age :math:`C_i` of every unit (see the module notes for the rule)."""
+    """Potential censoring age :math:`C_i` of every unit (see the module notes for the rule).
+
+    Parameters
+    ----------
+    source : FitResult, xarray.DataTree, str or Path
+        A run made by bayessa (see :func:`bayessa.posterior.rundir.open_tree`).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``censor_time`` along ``unit``, on the run's time scale.
+    """
     lay = unit_layout(source)
     return xr.DataArray(lay.censor, dims="unit", coords={"unit": lay.ids}, name="censor_time")
 

@@ -56,6 +56,18 @@ def km_on_grid(
 
     :math:`\hat S` is 1 before the first exit and NaN beyond the last exit (where the estimate
     is not defined).
+
+    Parameters
+    ----------
+    time, event, entry : ndarray, shape (n,)
+        Exit ages, event indicators (0/1 or bool) and entry ages of the units.
+    grid : ndarray
+        Ages at which to evaluate the estimate.
+
+    Returns
+    -------
+    ndarray of float, shape of ``grid``
+        All NaN when there are no units.
     """
     if time.size == 0:
         return np.full(grid.shape, np.nan)
@@ -135,6 +147,15 @@ def event_counts(
 
     An event at age :math:`X_i` counts in the interval :math:`(a_k, a_{k+1}]` holding it.
 
+    Parameters
+    ----------
+    source : FitResult or DataTree
+        The fit, or a :func:`bayessa.prior_draws` tree.
+    replicated : xarray.Dataset, optional
+        From :func:`bayessa.ppc.replicate_lifetimes`; without it only the observed counts.
+    by : str, default "interval"
+        ``"interval"``, or a unit variable (covariate or cluster, e.g. ``"county"``).
+
     Returns
     -------
     xarray.Dataset
@@ -177,6 +198,19 @@ class PPCStatistic:
     al., *Bayesian Data Analysis*, ch. 6): values near 0 or 1 mean the observed statistic is
     unusual for the model. Replicates where the statistic is undefined (NaN) are left out;
     ``n_undefined`` counts them.
+
+    Parameters
+    ----------
+    name : str
+        Label of the statistic.
+    observed : float
+        The statistic on the observed units.
+    replicated : ndarray, shape (n_samples,)
+        The statistic on each replicate (NaN where undefined).
+    p_value : float
+        :math:`P\{T(y^{\mathrm{rep}}) \ge T(y)\}` over the defined replicates (NaN if none).
+    n_undefined : int, default 0
+        Replicates where the statistic is NaN.
     """
 
     name: str
@@ -198,6 +232,16 @@ def km_survival_at(t: float) -> Statistic:
 
     The statistic :math:`\hat S(t)`, Kaplan-Meier survival at age ``t`` (e.g. the share of
     groups still meeting at 5 years).
+
+    Parameters
+    ----------
+    t : float
+        The age, on the run's time scale.
+
+    Returns
+    -------
+    callable
+        ``(time, event, entry) -> float``, named ``"S(t)"`` (NaN beyond the last exit).
     """
 
     def statistic(time: np.ndarray, event: np.ndarray, entry: np.ndarray) -> float:
@@ -229,6 +273,15 @@ def ppc_statistic(
         Restrict to the units whose unit variable ``by`` equals ``level``.
     name : str, optional
         Label; default the statistic's ``__name__``.
+
+    Returns
+    -------
+    PPCStatistic
+
+    Raises
+    ------
+    SpecError
+        ``level`` is not a level of ``by``, or the statistic is not defined for the observed data.
     """
     tree = open_tree(source)
     lay = unit_layout(tree)

@@ -78,6 +78,13 @@ def _logpdf(prior: Prior, x: np.ndarray) -> np.ndarray:
 def log_prior(source: Any, *, group: str = "posterior") -> xr.Dataset:
     """Elementwise log prior density of every spec-set prior term, per draw.
 
+    Parameters
+    ----------
+    source : FitResult, xarray.DataTree, str or Path
+        A run made by bayessa (its spec is read from ``attrs["bayessa_spec"]``).
+    group : str, default "posterior"
+        The group of draws to evaluate (e.g. ``"prior"``).
+
     Returns
     -------
     xarray.Dataset
@@ -96,7 +103,18 @@ def log_prior(source: Any, *, group: str = "posterior") -> xr.Dataset:
 
 
 def with_log_prior(source: Any) -> xr.DataTree:
-    """A copy of the fit's DataTree with a ``log_prior`` group (for ArviZ's ``psense``)."""
+    """A copy of the fit's DataTree with a ``log_prior`` group (for ArviZ's ``psense``).
+
+    Parameters
+    ----------
+    source : FitResult, xarray.DataTree, str or Path
+        A run made by bayessa.
+
+    Returns
+    -------
+    xarray.DataTree
+        The copy; ``log_prior`` is :func:`log_prior` of its posterior.
+    """
     tree = open_tree(source).copy()
     tree["log_prior"] = log_prior(tree)
     return tree

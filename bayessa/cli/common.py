@@ -31,10 +31,29 @@ EXIT_BAD_INPUT = 2
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that reports errors as ``prog: error: ...`` and exits 2 (argparse's own code)."""
+    """argparse that reports errors as ``prog: error: ...`` and exits 2 (argparse's own code).
+
+    Parameters
+    ----------
+    prog, usage, description, epilog, parents, formatter_class, prefix_chars
+        As for :class:`argparse.ArgumentParser`.
+    fromfile_prefix_chars, argument_default, conflict_handler, add_help, allow_abbrev, exit_on_error
+        As for :class:`argparse.ArgumentParser`.
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        """Print the usage and ``prog: error: message`` on stderr, then exit 2."""
+        """Print the usage and ``prog: error: message`` on stderr, then exit 2.
+
+        Parameters
+        ----------
+        message : str
+            What is wrong with the arguments.
+
+        Raises
+        ------
+        SystemExit
+            Always, with code 2.
+        """
         self.print_usage(sys.stderr)
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(EXIT_BAD_INPUT)
@@ -72,7 +91,22 @@ def run_main(body: Callable[[], int], prog: str) -> int:
 
 
 def csv_floats(text: str) -> list[float]:
-    """Parse ``"0,0.5,1,inf"`` for argparse."""
+    """Parse ``"0,0.5,1,inf"`` for argparse.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated numbers; empty items are skipped, ``inf`` is allowed.
+
+    Returns
+    -------
+    list of float
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        An item is not a number.
+    """
     try:
         return [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -94,17 +128,57 @@ def _int_at_least(text: str, minimum: int) -> int:
 
 
 def positive_int(text: str) -> int:
-    """Argparse type: a whole number >= 1."""
+    """Argparse type: a whole number >= 1.
+
+    Parameters
+    ----------
+    text : str
+        The argument as given.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        Not a whole number, or less than 1.
+    """
     return _int_at_least(text, 1)
 
 
 def nonnegative_int(text: str) -> int:
-    """Argparse type: a whole number >= 0."""
+    """Argparse type: a whole number >= 0.
+
+    Parameters
+    ----------
+    text : str
+        The argument as given.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        Not a whole number, or negative.
+    """
     return _int_at_least(text, 0)
 
 
 def argv_or_sys(argv: Sequence[str] | None) -> list[str]:
-    """The arguments given, or the process's own (``sys.argv[1:]``) when ``argv`` is None."""
+    """The arguments given, or the process's own (``sys.argv[1:]``) when ``argv`` is None.
+
+    Parameters
+    ----------
+    argv : sequence of str or None
+        The command's arguments (without the program name).
+
+    Returns
+    -------
+    list of str
+    """
     return list(sys.argv[1:] if argv is None else argv)
 
 
@@ -113,6 +187,11 @@ def run_command(main: Callable[[], int]) -> None:
 
     ``python -m`` entry: run ``main()`` and end the process with its code (see
     :func:`bayessa._runtime.exit_without_teardown`).
+
+    Parameters
+    ----------
+    main : callable
+        The command's ``main``, called with no arguments; returns the exit status.
     """
     from bayessa._runtime import exit_without_teardown
 

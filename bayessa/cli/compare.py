@@ -24,7 +24,13 @@ def _names(paths: Sequence[str]) -> list[str]:
 
 
 def build_parser() -> ArgumentParser:
-    """The command's parser."""
+    """The command's parser.
+
+    Returns
+    -------
+    ArgumentParser
+        A :class:`bayessa.cli.common.ArgumentParser` (bad arguments exit 2).
+    """
     p = ArgumentParser(
         prog=PROG,
         description=(
@@ -45,7 +51,19 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print LOO of each run and their comparison; returns the exit status (0, or 2)."""
+    """Print LOO of each run and their comparison; returns the exit status (0, or 2).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command's arguments, without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 success; 2 a folder that is not a run, a run without the per-unit
+        log-likelihood, runs of different units or bad arguments; 130 interrupted.
+    """
     return run_main(lambda: _run(build_parser().parse_args(argv_or_sys(argv))), PROG)
 
 

@@ -15,7 +15,13 @@ PROG = "python -m bayessa.compile"
 
 
 def build_parser() -> ArgumentParser:
-    """The command's parser."""
+    """The command's parser.
+
+    Returns
+    -------
+    ArgumentParser
+        A :class:`bayessa.cli.common.ArgumentParser` (bad arguments exit 2).
+    """
     p = ArgumentParser(
         prog=PROG,
         description=(
@@ -32,7 +38,18 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Compile a spec's model for nutpie into the cache; returns the exit status (0, or 2)."""
+    """Compile a spec's model for nutpie into the cache; returns the exit status (0, or 2).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command's arguments, without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 compiled; 2 bad data, spec or arguments; 130 interrupted.
+    """
 
     def body() -> int:
         args = build_parser().parse_args(argv_or_sys(argv))

@@ -41,7 +41,13 @@ PROG = "python -m bayessa.fit"
 
 
 def build_parser() -> ArgumentParser:
-    """The command's parser."""
+    """The command's parser.
+
+    Returns
+    -------
+    ArgumentParser
+        A :class:`bayessa.cli.common.ArgumentParser` (bad arguments exit 2).
+    """
     p = ArgumentParser(
         prog=PROG,
         description=(
@@ -133,7 +139,19 @@ def _data_overrides(args) -> dict[str, str | None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Fit, write the run and print its summary; returns the exit status (0, 1 or 2)."""
+    """Fit, write the run and print its summary; returns the exit status (0, 1 or 2).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command's arguments, without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 success; 1 diagnostics failed under ``--strict``; 2 bad data, spec or
+        arguments; 130 interrupted.
+    """
     argv = argv_or_sys(argv)
     return run_main(lambda: _run(build_parser().parse_args(argv), argv), PROG)
 

@@ -25,7 +25,13 @@ PROG = "python -m bayessa.logrank"
 
 
 def build_parser() -> ArgumentParser:
-    """The command's parser."""
+    """The command's parser.
+
+    Returns
+    -------
+    ArgumentParser
+        A :class:`bayessa.cli.common.ArgumentParser` (bad arguments exit 2).
+    """
     p = ArgumentParser(
         prog=PROG,
         description="Log-rank, Peto-Peto / Fleming-Harrington and trend tests on a CSV or "
@@ -57,7 +63,18 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the test(s); returns the exit status (0 ok, 2 bad input or arguments)."""
+    """Run the test(s); returns the exit status (0 ok, 2 bad input or arguments).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command's arguments, without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 success; 2 bad input or arguments; 130 interrupted.
+    """
     return run_main(lambda: _run(build_parser().parse_args(argv_or_sys(argv))), PROG)
 
 

@@ -25,7 +25,13 @@ PROG = "python -m bayessa.report"
 
 
 def build_parser() -> ArgumentParser:
-    """The command's parser."""
+    """The command's parser.
+
+    Returns
+    -------
+    ArgumentParser
+        A :class:`bayessa.cli.common.ArgumentParser` (bad arguments exit 2).
+    """
     p = ArgumentParser(
         prog=PROG,
         description=(
@@ -56,7 +62,18 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Rebuild a run's report; returns the exit status (0, or 2)."""
+    """Rebuild a run's report; returns the exit status (0, or 2).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command's arguments, without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 success; 2 a folder that is not a run, or bad options; 130 interrupted.
+    """
     return run_main(lambda: _run(build_parser().parse_args(argv_or_sys(argv))), PROG)
 
 

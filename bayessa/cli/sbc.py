@@ -28,7 +28,13 @@ PROG = "python -m bayessa.sbc"
 
 
 def build_parser() -> ArgumentParser:
-    """The command's parser."""
+    """The command's parser.
+
+    Returns
+    -------
+    ArgumentParser
+        A :class:`bayessa.cli.common.ArgumentParser` (bad arguments exit 2).
+    """
     p = ArgumentParser(
         prog=PROG,
         description=(
@@ -84,7 +90,19 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the calibration; returns the exit status (0; 1 a failure with --strict; 2)."""
+    """Run the calibration; returns the exit status (0; 1 a failure with --strict; 2).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command's arguments, without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 done; 1 a calibration failure under ``--strict``; 2 bad arguments or
+        spec; 130 interrupted.
+    """
     argv = argv_or_sys(argv)
     return run_main(lambda: _run(build_parser().parse_args(argv), argv), PROG)
 

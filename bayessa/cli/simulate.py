@@ -26,7 +26,14 @@ PROG = "python -m bayessa.simulate"
 
 
 def build_parser() -> ArgumentParser:
-    """The command's parser (one sub-command per data set)."""
+    """The command's parser (one sub-command per data set).
+
+    Returns
+    -------
+    ArgumentParser
+        A :class:`bayessa.cli.common.ArgumentParser` with one sub-command per data set
+        (``sa-groups``).
+    """
     parser = ArgumentParser(
         prog=PROG,
         description="Simulate survival data sets.",
@@ -47,6 +54,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ``python -m bayessa.simulate sa-groups --seed N --out data/sa_groups.csv`` writes the table
     and, beside it, ``<stem>_truth.json``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command's arguments, without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 written; 2 bad arguments or an output that cannot be written;
+        130 interrupted.
     """
     return run_main(lambda: _run(build_parser().parse_args(argv_or_sys(argv))), PROG)
 

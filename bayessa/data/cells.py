@@ -37,6 +37,17 @@ class Cells:
     ``frame`` columns: ``interval``, the period column, each covariate, the cluster (Categoricals),
     ``events`` (int64), ``exposure`` (float64) and ``n_pieces``. ``piece_cell[j]`` is the row of
     piece ``j``'s cell, so per-unit quantities (e.g. the log-likelihood for LOO) can be recovered.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per cell, with the columns above.
+    keys : tuple of str
+        The key columns in order: ``interval``, the period column, the covariates, the cluster.
+    pieces : Pieces
+        The pieces the cells were summed from.
+    piece_cell : ndarray of int64, shape (n_pieces,)
+        The row in ``frame`` of each piece's cell.
     """
 
     frame: pd.DataFrame
@@ -65,6 +76,15 @@ def aggregate(pieces: Pieces) -> Cells:
 
     Cells with no exposure are not produced. Cells are ordered by their key codes (interval
     slowest... cluster fastest), which makes the output deterministic.
+
+    Parameters
+    ----------
+    pieces : Pieces
+        The Lexis-split pieces (:func:`bayessa.data.lexis.split`), with categorical key columns.
+
+    Returns
+    -------
+    Cells
     """
     f = pieces.frame
     keys = (

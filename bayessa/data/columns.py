@@ -46,6 +46,31 @@ class Columns:
     Exactly one follow-up form must be given: ``time`` (durations), ``start`` + ``stop`` (dates) or
     ``start`` + ``event_date`` + ``censor_date`` (dates; event derived from ``event_date``).
     ``event`` is required with the first two forms.
+
+    Parameters
+    ----------
+    id : str, optional
+        Unit id column (default: the row numbers).
+    time : str, optional
+        Follow-up length (durations form).
+    event : str, optional
+        Event indicator, 0/1 or true/false (durations and dates forms).
+    start : str, optional
+        Start date (date forms); with durations, the calendar date of time zero.
+    stop : str, optional
+        Stop date (dates form).
+    event_date : str, optional
+        Event date, blank when no event (event-dates form).
+    censor_date : str, optional
+        Date of last contact, used when ``event_date`` is blank (event-dates form).
+    entry : str, optional
+        Delayed entry: a duration, or a date in the date forms.
+    origin : str, optional
+        Numeric calendar time of time zero (durations form), on the ``time_unit`` scale.
+    covariates : tuple of str, default ()
+        Categorical covariate columns.
+    cluster : str, optional
+        Cluster column (e.g. county).
     """
 
     id: str | None = None
@@ -118,7 +143,14 @@ class Columns:
             raise SpecError(problems)
 
     def used(self) -> list[str]:
-        """Every input column this mapping reads, in a stable order."""
+        """Every input column this mapping reads, in a stable order.
+
+        Returns
+        -------
+        list of str
+            The role columns in field order, then the covariates and the cluster (unset roles left
+            out).
+        """
         single = [
             self.id,
             self.time,
@@ -139,7 +171,15 @@ class Columns:
 
 @dataclass(frozen=True)
 class Exclusion:
-    """Units excluded for one reason."""
+    """Units excluded for one reason.
+
+    Parameters
+    ----------
+    reason : str
+        Why the units were excluded.
+    ids : tuple
+        The excluded units' ids.
+    """
 
     reason: str
     ids: tuple[object, ...]
@@ -147,7 +187,21 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class Audit:
-    """What happened to the input rows: read, kept, excluded (and why), and stated assumptions."""
+    """What happened to the input rows: read, kept, excluded (and why), and stated assumptions.
+
+    Parameters
+    ----------
+    source : str
+        Where the data came from (a path, or ``"DataFrame"``).
+    rows_read : int
+        Rows in the input.
+    rows_kept : int
+        Rows kept after validation.
+    exclusions : tuple of Exclusion, default ()
+        Units excluded, grouped by reason (``on_invalid="exclude"``).
+    notes : tuple of str, default ()
+        Stated assumptions and other remarks.
+    """
 
     source: str
     rows_read: int
@@ -161,11 +215,28 @@ class Audit:
         return self.rows_read - self.rows_kept
 
     def with_note(self, note: str) -> Audit:
-        """A copy of the audit with one more note."""
+        """A copy of the audit with one more note.
+
+        Parameters
+        ----------
+        note : str
+            The note to add at the end.
+
+        Returns
+        -------
+        Audit
+        """
         return replace(self, notes=(*self.notes, note))
 
     def to_dict(self) -> dict:
-        """The audit as plain JSON-ready values."""
+        """The audit as plain JSON-ready values.
+
+        Returns
+        -------
+        dict
+            ``source``, ``rows_read``, ``rows_kept``, ``rows_excluded``, ``exclusions`` (reason,
+            count and the first 20 ids as strings) and ``notes``.
+        """
         return {
             "source": self.source,
             "rows_read": self.rows_read,
@@ -198,6 +269,19 @@ class SurvivalData:
     ``frame`` has the columns ``id``, ``entry``, ``exit`` (time since the unit's time zero, in
     ``time_unit``), ``event`` (int8, 0/1), ``origin`` (calendar time of time zero on the same scale,
     NaN if unknown), then each covariate and the cluster as pandas Categoricals under their own names.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The units, with the columns above.
+    columns : Columns
+        The input columns' roles.
+    time_unit : str
+        Unit of ``entry``, ``exit`` and ``origin``: a key of :data:`TIME_UNITS`.
+    audit : Audit
+        Rows read, kept and excluded, and notes.
+    id_name : str, default "id"
+        Name of the unit id.
     """
 
     frame: pd.DataFrame
@@ -239,7 +323,20 @@ class SurvivalData:
 
 
 def to_calendar(dates: object, time_unit: str = "years") -> np.ndarray:
-    """Convert dates (ISO strings, datetimes) to calendar time: days since 1970-01-01 / unit."""
+    """Convert dates (ISO strings, datetimes) to calendar time: days since 1970-01-01 / unit.
+
+    Parameters
+    ----------
+    dates : scalar or array_like
+        ISO 8601 date strings or datetimes; a scalar is treated as one date.
+    time_unit : str, default "years"
+        A key of :data:`TIME_UNITS` (1 year = 365.25 days).
+
+    Returns
+    -------
+    ndarray of float64
+        Days since 1970-01-01 divided by the days per ``time_unit``, one per date.
+    """
     d = pd.to_datetime(pd.Series(np.atleast_1d(dates)), format="ISO8601")
     days = (d.to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.float64)
     return days / TIME_UNITS[time_unit]

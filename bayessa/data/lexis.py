@@ -45,12 +45,41 @@ def _fmt(x: float) -> str:
 
 
 def interval_labels(cuts: Sequence[float]) -> list[str]:
-    """Labels ``"(a,b]"`` for consecutive cut points."""
+    """Labels ``"(a,b]"`` for consecutive cut points.
+
+    Parameters
+    ----------
+    cuts : sequence of float
+        Cut points; ``inf`` is written ``inf``.
+
+    Returns
+    -------
+    list of str
+        One label per interval (``len(cuts) - 1``).
+    """
     return [f"({_fmt(a)},{_fmt(b)}]" for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
 
 
 def check_cuts(cuts: Sequence[float], *, name: str = "cuts") -> np.ndarray:
-    """Validate age cut points: at least two, finite except a last ``inf``, start at 0, increasing."""
+    """Validate age cut points: at least two, finite except a last ``inf``, start at 0, increasing.
+
+    Parameters
+    ----------
+    cuts : sequence of float
+        Age cut points.
+    name : str, default "cuts"
+        What to call them in messages.
+
+    Returns
+    -------
+    ndarray of float64
+        The cut points.
+
+    Raises
+    ------
+    SpecError
+        Listing every problem found.
+    """
     try:
         a = np.asarray(cuts, dtype=np.float64)
     except (TypeError, ValueError):
@@ -80,7 +109,35 @@ def check_cuts(cuts: Sequence[float], *, name: str = "cuts") -> np.ndarray:
 
 @dataclass(frozen=True)
 class Pieces:
-    """The result of :func:`split`: pieces plus everything needed to replay the split."""
+    """The result of :func:`split`: pieces plus everything needed to replay the split.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per piece (see the module's output contract), ordered by unit then time.
+    cuts : ndarray of float64
+        Age cut points, from 0; the last may be ``inf``.
+    periods : tuple
+        Calendar cut points as given (dates or numbers); empty when not split by calendar.
+    period_labels : tuple of str
+        One label per calendar period (``("all",)`` when not split by calendar).
+    period_name : str
+        Name of the calendar-period column of ``frame``.
+    administrative_censoring : bool
+        Whether follow-up was censored at the last cut point.
+    covariates : tuple of str
+        Covariate columns of ``frame``.
+    cluster : str or None
+        Cluster column of ``frame``, if any.
+    time_unit : str
+        Time scale of the ages.
+    unit_index : ndarray of int, shape (n_pieces,)
+        Row of each piece's unit in the SurvivalData frame.
+    n_units : int
+        Number of units split.
+    notes : tuple of str, default ()
+        What administrative censoring changed, and age intervals with no exposure.
+    """
 
     frame: pd.DataFrame
     cuts: np.ndarray
@@ -106,7 +163,17 @@ class Pieces:
         return np.diff(self.cuts)
 
     def replay(self, data: SurvivalData) -> Pieces:
-        """Split new data with exactly the same cut points, periods and options."""
+        """Split new data with exactly the same cut points, periods and options.
+
+        Parameters
+        ----------
+        data : SurvivalData
+            Validated units, with the same covariates and cluster.
+
+        Returns
+        -------
+        Pieces
+        """
         return split(
             data,
             self.cuts,

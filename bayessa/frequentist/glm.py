@@ -25,9 +25,10 @@ __all__ = ["GLMResult", "PEMResult", "poisson_glm", "poisson_pem"]
 class GLMResult:
     r"""Poisson GLM fit. Arrays are in the order of *names*.
 
-    Attributes
+    Parameters
     ----------
     names : list of str
+        Coefficient names (the columns of the design matrix).
     coef, se, z, p_value, lower, upper : numpy.ndarray
         Estimates, standard errors (inverse Fisher information), Wald z, two-sided p and Wald
         limits at *conf_level*.
@@ -37,9 +38,13 @@ class GLMResult:
         Log-likelihood (with the :math:`-\log y!` term, as R's ``logLik``), residual deviance,
         :math:`-2\ell + 2p`.
     df_residual : int
+        Cells minus coefficients.
     n_iter : int
+        IRLS iterations run.
     converged : bool
+        Whether the relative change of the deviance fell below the tolerance.
     conf_level : float
+        Confidence level of ``lower`` and ``upper``.
     """
 
     names: list[str]
@@ -74,7 +79,13 @@ class GLMResult:
         )
 
     def summary(self) -> str:
-        """Coefficient table and fit statistics as text."""
+        """Coefficient table and fit statistics as text.
+
+        Returns
+        -------
+        str
+            The coefficient table, then log-likelihood, deviance (df) and AIC.
+        """
         status = "converged" if self.converged else "NOT converged"
         return (
             f"Poisson GLM, log link, log(exposure) offset ({status} in {self.n_iter} iterations)\n"
@@ -300,7 +311,7 @@ def _irls(y, X, offset, *, tol: float, max_iter: int):
 class PEMResult:
     """Piecewise-exponential model fitted as a Poisson GLM.
 
-    Attributes
+    Parameters
     ----------
     glm : GLMResult
         The full fit (baseline and effects).
@@ -318,7 +329,13 @@ class PEMResult:
     baseline: pd.DataFrame
 
     def summary(self) -> str:
-        """Hazard-ratio table and baseline as text."""
+        """Hazard-ratio table and baseline as text.
+
+        Returns
+        -------
+        str
+            The hazard-ratio table, the baseline table, log-likelihood and deviance (df).
+        """
         fmt = lambda v: f"{v:.4g}"  # noqa: E731
         return (
             f"Piecewise-exponential model (Poisson GLM, {self.glm.conf_level:.0%} Wald limits)\n\n"
@@ -377,33 +394,7 @@ def poisson_pem(
     fitting aggregated cells gives the same estimates as fitting one row per unit and interval.
     """
     interactions = [tuple(p) for p in interactions]
-    needed = [interval, events, exposure, *covariates]
-    absent = [c for c in dict.fromkeys(needed) if c not in cells.columns]
-    if absent:
-        raise DataError(
-            [
-                Problem(
-                    f"column '{c}' not found",
-                    "pass the name of a column of the cells table "
-                    f"({', '.join(map(str, cells.columns[:20]))})",
-                    c,
-                )
-                for c in absent
-            ]
-        )
-    missing = [
-        Problem("missing values", "fill in or drop these cells", c, cells.index[m].tolist())
-        for c in dict.fromkeys(needed)
-        if (m := cells[c].isna().to_numpy()).any()
-    ]
-    nonnum = [
-        Problem("non-numeric values", "events and exposure must be numbers", c)
-        for c in (events, exposure)
-        if not pd.api.types.is_numeric_dtype(cells[c].dtype)
-        or pd.api.types.is_bool_dtype(cells[c].dtype)
-    ]
-    if missing or nonnum or len(cells) == 0:
-        raise DataError(missing + nonnum or [Problem("no cells", "give at least one cell")])
+    _check_cells(cells, [interval, events, exposure, *covariates], events, exposure)
     names, X, n_base = _design.pem_design(
         cells,
         interval=interval,
@@ -441,3 +432,33 @@ def poisson_pem(
     )
     base = base.assign(rate=np.exp(base["log_rate"]))
     return PEMResult(glm=fit, table=effects, baseline=base)
+
+
+def _check_cells(cells: pd.DataFrame, needed: list[str], events: str, exposure: str) -> None:
+    """Raise naming absent columns, missing values (with cell labels) and non-numeric counts."""
+    absent = [c for c in dict.fromkeys(needed) if c not in cells.columns]
+    if absent:
+        raise DataError(
+            [
+                Problem(
+                    f"column '{c}' not found",
+                    "pass the name of a column of the cells table "
+                    f"({', '.join(map(str, cells.columns[:20]))})",
+                    c,
+                )
+                for c in absent
+            ]
+        )
+    missing = [
+        Problem("missing values", "fill in or drop these cells", c, cells.index[m].tolist())
+        for c in dict.fromkeys(needed)
+        if (m := cells[c].isna().to_numpy()).any()
+    ]
+    nonnum = [
+        Problem("non-numeric values", "events and exposure must be numbers", c)
+        for c in (events, exposure)
+        if not pd.api.types.is_numeric_dtype(cells[c].dtype)
+        or pd.api.types.is_bool_dtype(cells[c].dtype)
+    ]
+    if missing or nonnum or len(cells) == 0:
+        raise DataError(missing + nonnum or [Problem("no cells", "give at least one cell")])

@@ -253,6 +253,23 @@ def km_summary(
 ) -> pd.DataFrame:
     r"""Per-group summary as R's ``print(survfit, rmean = tau)`` / ``summary(fit)$table``.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per unit.
+    time, event : str
+        Exit time (>= 0) and event indicator (1/True = event, 0/False = censored).
+    group : str, optional
+        One row per level (levels sorted, or in category order for a categorical column).
+    entry : str, optional
+        Delayed-entry (left-truncation) time, ``entry < time``; R's ``Surv(entry, time, event)``.
+    conf_type : {"log", "log-log", "plain"}, default "log"
+        Scale of the pointwise interval whose curves give the median's limits (R's ``conf.type``).
+    conf_level : float, default 0.95
+        Coverage of the pointwise interval.
+    tau : float, optional
+        Horizon of the restricted mean; without it no ``tau``, ``rmean``, ``se_rmean`` columns.
+
     Returns
     -------
     pandas.DataFrame
@@ -320,6 +337,26 @@ def km_median(
     See :func:`km_summary` for the rule (midpoint where :math:`\hat S = 1/2` on an interval).
     Columns: ``group`` (only with *group*), ``records``, ``n_max``, ``n_start``, ``events``,
     ``median``, ``median_lower``, ``median_upper``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per unit.
+    time, event : str
+        Exit time (>= 0) and event indicator (1/True = event, 0/False = censored).
+    group : str, optional
+        One row per level (levels sorted, or in category order for a categorical column).
+    entry : str, optional
+        Delayed-entry (left-truncation) time, ``entry < time``; R's ``Surv(entry, time, event)``.
+    conf_type : {"log", "log-log", "plain"}, default "log"
+        Scale of the pointwise interval whose curves give the median's limits (R's ``conf.type``).
+    conf_level : float, default 0.95
+        Coverage of the pointwise interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group, with the columns above.
     """
     return km_summary(
         df,
@@ -345,6 +382,29 @@ def km_rmst(
 
     Equals R's ``*rmean`` and ``*se(rmean)`` from ``print(survfit, rmean = tau)``; formula in
     :func:`km_summary`. Columns: ``group`` (only with *group*), ``tau``, ``rmst``, ``se``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per unit.
+    time, event : str
+        Exit time (>= 0) and event indicator (1/True = event, 0/False = censored).
+    tau : float
+        The horizon: a positive finite time.
+    group : str, optional
+        One row per level (levels sorted, or in category order for a categorical column).
+    entry : str, optional
+        Delayed-entry (left-truncation) time, ``entry < time``; R's ``Surv(entry, time, event)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group, with the columns above.
+
+    Raises
+    ------
+    SpecError
+        *tau* is not positive and finite.
     """
     if not np.isfinite(tau) or tau <= 0:
         raise SpecError(f"tau must be a positive finite time; got {tau!r}")

@@ -24,7 +24,7 @@ __all__ = ["LogRankResult", "logrank", "logrank_trend"]
 class LogRankResult:
     """Result of :func:`logrank` or :func:`logrank_trend`.
 
-    Attributes
+    Parameters
     ----------
     statistic : float
         Chi-square statistic.
@@ -86,7 +86,13 @@ class LogRankResult:
         return name
 
     def summary(self) -> str:
-        """The per-group table and the test, laid out like R's ``print(survdiff)``."""
+        """The per-group table and the test, laid out like R's ``print(survdiff)``.
+
+        Returns
+        -------
+        str
+            The title, the per-group table (with scores for trend) and the chi-square line.
+        """
         label = [f"{self.group_name}={g}" if self.group_name else str(g) for g in self.groups]
         cols = ["N", "Observed", "Expected", "(O-E)^2/E", "(O-E)^2/V"]
         body = [[_fmt(v) for v in row] for row in self.table.to_numpy(dtype=float)]

@@ -71,7 +71,7 @@ _CATEGORICAL = "the piecewise-exponential aggregation into cells needs categoric
 class FormulaTerms:
     """The parsed right-hand side of a formula.
 
-    Attributes
+    Parameters
     ----------
     formula : str
         The formula as given.
@@ -94,7 +94,17 @@ class FormulaTerms:
 
 @dataclass(frozen=True, eq=False)
 class RandomIntercept:
-    """A random intercept ``(1 | name)``: ``codes`` (int64, one per cell) index ``levels``."""
+    """A random intercept ``(1 | name)``: ``codes`` (int64, one per cell) index ``levels``.
+
+    Parameters
+    ----------
+    name : str
+        The grouping factor, e.g. ``"county"``.
+    codes : ndarray of int64, shape (n_cells,)
+        Each cell's index into ``levels``.
+    levels : list of str
+        The grouping factor's levels.
+    """
 
     name: str
     codes: np.ndarray = field(repr=False)
@@ -105,9 +115,10 @@ class RandomIntercept:
 class Design:
     """Named fixed-effect matrix and random-intercept indices for a set of cells.
 
-    Attributes
+    Parameters
     ----------
     formula : str
+        The formula as given.
     X : numpy.ndarray
         ``(n_cells, p)`` float64 fixed-effect columns, treatment-coded, no intercept column.
     coef_names : list of str
@@ -143,6 +154,16 @@ class Design:
         ``new`` needs a column per covariate in :attr:`variables`; values are matched to the
         levels as text. Missing columns, missing values and unknown levels raise one
         :class:`~bayessa.errors.DataError` naming them all.
+
+        Parameters
+        ----------
+        new : pandas.DataFrame
+            One row per profile, a column per covariate.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(new), p)`` float64, the columns of :attr:`X`.
         """
         problems: list[Problem] = []
         if missing := [v for v in self.variables if v not in new.columns]:
@@ -157,7 +178,12 @@ class Design:
         return _dummies(codes, self.coef_levels, len(new), self.levels)
 
     def coords(self) -> dict[str, list[str]]:
-        """Named dimensions: ``{"coef": coef_names, g: levels}`` for each random factor ``g``."""
+        """Named dimensions: ``{"coef": coef_names, g: levels}`` for each random factor ``g``.
+
+        Returns
+        -------
+        dict of str to list of str
+        """
         return {"coef": list(self.coef_names), **{r.name: list(r.levels) for r in self.random}}
 
 

@@ -62,7 +62,33 @@ CENTERED_MIN_EVENTS = 20.0
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Facts about a built model that the fit records (and the report prints)."""
+    """Facts about a built model that the fit records (and the report prints).
+
+    Parameters
+    ----------
+    n_cells, n_intervals : int
+        Cells in the likelihood; age intervals.
+    coef_names : tuple of str
+        Fixed-effect coefficients, the ``coef`` dimension.
+    cluster : str or None
+        The random-intercept factor, if any.
+    n_clusters : int
+        Its levels (0 without one).
+    parameterization : {"centered", "noncentered"} or None
+        Form of the cluster effects (None without them).
+    parameterization_reason : str
+        Why that form (see :func:`choose_parameterization`).
+    strata : str or None
+        The stratifying variable of the baseline, if any.
+    strata_levels : tuple of str
+        Its levels (empty when unstratified).
+    time_varying_coefs : tuple of str
+        Coefficients with per-interval deviations.
+    baseline_parameterization : {"centered", "noncentered"}, optional
+        Form of the baseline random-walk steps (None for an iid baseline).
+    baseline_parameterization_reason : str, default ""
+        Why that form.
+    """
 
     n_cells: int
     n_intervals: int
@@ -83,6 +109,16 @@ def interval_spacing(cuts: np.ndarray) -> np.ndarray:
 
     An open last interval (last cut ``inf``) is given the width of the interval before it.
     Returns an array of length ``K - 1``.
+
+    Parameters
+    ----------
+    cuts : array_like of float
+        Age cut points; the last may be ``inf``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The ``K - 1`` distances, where ``K = len(cuts) - 1`` intervals.
     """
     w = np.diff(np.asarray(cuts, dtype=float))
     if np.isinf(w[-1]):
@@ -103,6 +139,21 @@ def choose_parameterization(
     on the log-hazard scale), the centred form mixes well and the non-centred one has a funnel of
     its own; when clusters hold few events the reverse holds. The rule: centred when the median
     :math:`E_g \ge` :data:`CENTERED_MIN_EVENTS` (20, i.e. :math:`1/\sqrt{E} \le 0.22`).
+
+    Parameters
+    ----------
+    events_per_cluster : array_like
+        Events in each cluster (or interval).
+    requested : {"auto", "centered", "noncentered"}, default "auto"
+        A form other than ``"auto"`` is returned as it is.
+    unit : str, default "cluster"
+        What the events are counted per, for the reason.
+
+    Returns
+    -------
+    form : {"centered", "noncentered"}
+    reason : str
+        E.g. ``"median events per cluster 31 >= 20"``.
     """
     med = float(np.median(events_per_cluster)) if np.size(events_per_cluster) else 0.0
     if requested != "auto":

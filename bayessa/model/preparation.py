@@ -48,7 +48,19 @@ OVERRIDES = {
 
 @dataclass(frozen=True)
 class Prepared:
-    """The data after each pipeline step, kept for prediction and the per-unit likelihood."""
+    """The data after each pipeline step, kept for prediction and the per-unit likelihood.
+
+    Parameters
+    ----------
+    data : SurvivalData
+        The validated units.
+    pieces : Pieces
+        Their Lexis split.
+    cells : Cells
+        The pieces aggregated into cells.
+    design : Design
+        The fixed-effect matrix and random-intercept codes of the cells.
+    """
 
     data: SurvivalData
     pieces: Pieces

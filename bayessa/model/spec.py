@@ -68,7 +68,15 @@ ADAPTATIONS = ("diag", "low_rank")
 
 @dataclass(frozen=True)
 class Prior:
-    """A prior: family name and parameters, e.g. ``Prior("normal", {"mu": 0, "sigma": 1})``."""
+    """A prior: family name and parameters, e.g. ``Prior("normal", {"mu": 0, "sigma": 1})``.
+
+    Parameters
+    ----------
+    dist : str
+        A key of :data:`PRIOR_FAMILIES`.
+    params : dict of str to float
+        The family's parameters by name.
+    """
 
     dist: str
     params: dict[str, float]
@@ -78,7 +86,13 @@ class Prior:
         return f"{self.dist}({args})"
 
     def to_dict(self) -> dict[str, Any]:
-        """The section as plain TOML-ready values."""
+        """The section as plain TOML-ready values.
+
+        Returns
+        -------
+        dict
+            ``{"dist": dist, **params}``.
+        """
         return {"dist": self.dist, **self.params}
 
 
@@ -103,6 +117,17 @@ class DataSpec:
     """Where the data are and which columns play which role (see :class:`bayessa.data.Columns`).
 
     Covariates and the cluster are not listed here: they are read off the formula.
+
+    Parameters
+    ----------
+    path : str, optional
+        The data file; a relative path in a spec file is resolved against the spec's folder.
+    id, time, event, start, stop, event_date, censor_date, entry, origin : str, optional
+        Column names of the roles of :class:`bayessa.data.Columns`.
+    time_unit : str, default "years"
+        Time scale of durations, a key of :data:`bayessa.data.columns.TIME_UNITS`.
+    on_invalid : {"raise", "exclude"}, default "raise"
+        Raise on invalid rows, or exclude those units (listed in the audit).
     """
 
     path: str | None = None
@@ -119,7 +144,19 @@ class DataSpec:
     on_invalid: str = "raise"
 
     def columns(self, covariates: tuple[str, ...] = (), cluster: str | None = None):
-        """The :class:`bayessa.data.Columns` these roles describe, with covariates and cluster."""
+        """The :class:`bayessa.data.Columns` these roles describe, with covariates and cluster.
+
+        Parameters
+        ----------
+        covariates : tuple of str, default ()
+            Covariate columns.
+        cluster : str, optional
+            Cluster column.
+
+        Returns
+        -------
+        Columns
+        """
         from bayessa.data.columns import Columns
 
         return Columns(
@@ -131,7 +168,21 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class TimeSpec:
-    """Age cut points and (optional) calendar periods for the Lexis split."""
+    """Age cut points and (optional) calendar periods for the Lexis split.
+
+    Parameters
+    ----------
+    cuts : tuple of float, default (0, 0.5, 1, 2, 3, 5, 8, 14)
+        Age cut points from 0, strictly increasing; the last may be ``inf``.
+    administrative_censoring : bool, default False
+        Censor follow-up at the last cut point (otherwise follow-up beyond it is an error).
+    periods : tuple of str, default ()
+        Calendar cut points (ISO 8601 dates); none: no calendar split.
+    period_labels : tuple of str, default ()
+        One label per calendar period (``len(periods) + 1``); default labels from the dates.
+    period_name : str, default "period"
+        Name of the calendar-period variable, usable in the formula.
+    """
 
     cuts: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 14.0)
     administrative_censoring: bool = False
@@ -142,7 +193,24 @@ class TimeSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The model: formula, reference levels, baseline prior, strata and time-varying effects."""
+    """The model: formula, reference levels, baseline prior, strata and time-varying effects.
+
+    Parameters
+    ----------
+    formula : str
+        Right-hand side, e.g. ``"leader * era + setting + (1 | county)"``; must not be empty.
+    reference : dict of str to str
+        Variable -> reference level (default: the first level).
+    baseline : {"iid", "rw1", "rw2"}, default "rw1"
+        Prior of the baseline log hazard across intervals.
+    strata : str, optional
+        Variable with a baseline of its own per level (not also in the formula).
+    time_varying : tuple of str, default ()
+        Variables whose log hazard ratios deviate per interval.
+    cluster_parameterization, baseline_parameterization : {"auto", "centered", "noncentered"}
+        Form of the cluster effects and of the random-walk steps (default ``"auto"``: see
+        :func:`bayessa.model.pem.choose_parameterization`).
+    """
 
     formula: str = ""
     reference: dict[str, str] = field(default_factory=dict)
@@ -155,7 +223,24 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class SamplerSpec:
-    """Sampler settings."""
+    """Sampler settings.
+
+    Parameters
+    ----------
+    backend : {"nutpie", "pymc", "numpyro"}, default "nutpie"
+        The NUTS implementation.
+    chains, draws, tune : int
+        Chains (default 4); draws per chain after tuning (1000); tuning draws per chain (1000,
+        may be 0).
+    target_accept : float, default 0.9
+        NUTS target acceptance rate, between 0 and 1.
+    seed : int, default 20251125
+        Non-negative random seed.
+    cores : int, optional
+        Chains run in parallel (default: the chains, at most the CPU count).
+    adaptation : {"diag", "low_rank"}, default "low_rank"
+        nutpie's mass-matrix adaptation.
+    """
 
     backend: str = "nutpie"
     chains: int = 4
@@ -171,7 +256,28 @@ class SamplerSpec:
 
 @dataclass(frozen=True)
 class Spec:
-    """A complete, validated analysis spec."""
+    """A complete, validated analysis spec.
+
+    Parameters
+    ----------
+    name : str, default "model"
+        The analysis' name (the default run folder).
+    description : str, default ""
+        Free text.
+    data : DataSpec
+        The ``[data]`` table.
+    time : TimeSpec
+        The ``[time]`` table.
+    model : ModelSpec
+        The ``[model]`` table.
+    priors : dict of str to Prior
+        The ``[priors]`` table: ``baseline_level``, ``baseline_smoothing``, ``baseline_slope``,
+        ``effects``, ``cluster_sd``, ``time_varying_sd`` (defaults for those not given).
+    sampler : SamplerSpec
+        The ``[sampler]`` table.
+    source : str, optional
+        The file the spec was read from, for messages.
+    """
 
     name: str = "model"
     description: str = ""
@@ -188,7 +294,27 @@ class Spec:
     def from_dict(
         cls, d: Mapping[str, Any], *, source: str | None = None, base_dir: Path | None = None
     ) -> Spec:
-        """Build and validate a spec from a (TOML-shaped) dict; every problem raised at once."""
+        """Build and validate a spec from a (TOML-shaped) dict; every problem raised at once.
+
+        Parameters
+        ----------
+        d : mapping
+            Top-level keys ``name``, ``description`` and the tables ``data``, ``time``, ``model``,
+            ``priors``, ``sampler``, as :func:`tomllib.loads` gives them.
+        source : str, optional
+            Where the dict came from, for messages.
+        base_dir : Path, optional
+            Folder against which a relative ``data.path`` is resolved.
+
+        Returns
+        -------
+        Spec
+
+        Raises
+        ------
+        SpecError
+            Listing every problem (unknown keys, wrong types, invalid values).
+        """
         problems: list[str] = []
         d = dict(d)
         top = {"name", "description", "data", "time", "model", "priors", "sampler"}
@@ -286,6 +412,20 @@ class Spec:
         """A new validated spec with ``section__field=value`` changes (e.g. ``sampler__draws=500``).
 
         ``None`` leaves a field as it is; :data:`CLEAR` removes it (back to its default).
+
+        Parameters
+        ----------
+        **changes
+            ``section__field=value``, or ``section=value`` for a whole table (e.g. ``priors``).
+
+        Returns
+        -------
+        Spec
+
+        Raises
+        ------
+        SpecError
+            The changed spec is invalid.
         """
         d = self.to_dict()
         for key, value in changes.items():
@@ -304,7 +444,14 @@ class Spec:
     # ------------------------------------------------------------------ output
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec as plain TOML-ready values, section by section."""
+        """The spec as plain TOML-ready values, section by section.
+
+        Returns
+        -------
+        dict
+            ``name``, ``description`` and a dict per table; tuples become lists, None fields are
+            left out.
+        """
         out: dict[str, Any] = {"name": self.name, "description": self.description}
         for sec in ("data", "time", "model", "sampler"):
             out[sec] = {
@@ -316,11 +463,22 @@ class Spec:
         return out
 
     def to_json(self) -> str:
-        """The spec as JSON text."""
+        """The spec as JSON text.
+
+        Returns
+        -------
+        str
+            :meth:`to_dict` as JSON with sorted keys (``inf`` as ``"inf"``).
+        """
         return json.dumps(self.to_dict(), sort_keys=True, default=_json_default)
 
     def to_toml(self) -> str:
-        """TOML text that :func:`load_spec` reads back into an equal spec."""
+        """TOML text that :func:`load_spec` reads back into an equal spec.
+
+        Returns
+        -------
+        str
+        """
         d = self.to_dict()
         lines = [
             f"name = {_toml_value(d['name'])}",
@@ -464,7 +622,22 @@ def _prior(name: str, raw: Any, problems: list[str]) -> Prior | None:
 
 
 def load_spec(path: str | Path) -> Spec:
-    """Read and validate a TOML model spec; relative data paths are resolved against its folder."""
+    """Read and validate a TOML model spec; relative data paths are resolved against its folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.toml`` model spec.
+
+    Returns
+    -------
+    Spec
+
+    Raises
+    ------
+    SpecError
+        The file is missing, unreadable or not TOML, or the spec is invalid.
+    """
     path = Path(path)
     if path.is_dir():
         raise SpecError(

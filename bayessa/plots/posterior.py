@@ -38,6 +38,20 @@ def new_axes(
 
     A figure on the Agg canvas and its Axes: one Axes, or a ``(nrows, ncols)`` array when
     there are several or ``squeeze=False``.
+
+    Parameters
+    ----------
+    width, height : float
+        Figure size in inches (default 7 x 4).
+    ncols, nrows : int
+        Columns and rows of Axes (default 1).
+    squeeze : bool, default True
+        Return a single Axes (not a 1 x 1 array) when there is one.
+
+    Returns
+    -------
+    matplotlib.axes.Axes or numpy.ndarray of Axes
+        The figure is ``ax.figure``, with constrained layout.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -49,7 +63,19 @@ def new_axes(
 
 
 def png_bytes(fig, dpi: int = 100) -> bytes:
-    """The figure as PNG bytes."""
+    """The figure as PNG bytes.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure (e.g. ``ax.figure``).
+    dpi : int, default 100
+        Resolution.
+
+    Returns
+    -------
+    bytes
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
@@ -63,8 +89,14 @@ def forest(table: pd.DataFrame, ax=None, *, show_mle: bool = True):
     table : pandas.DataFrame
         :func:`bayessa.contrasts.contrast_table`: ``label``, ``hr_median``, ``hr_lower``,
         ``hr_upper``, ``p_hr_gt_1``, ``variable`` and optionally ``mle_hr``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure sized to the rows.
     show_mle : bool
         Mark the maximum-likelihood estimate (Poisson GLM without county effects), when given.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     n = len(table)
     if ax is None:
@@ -117,10 +149,22 @@ def survival_curves(
     ----------
     curves : pandas.DataFrame
         Long table: ``group`` (legend label), ``time``, ``median``, ``lower``, ``upper``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure (:func:`new_axes`).
     km : pandas.DataFrame, optional
         :func:`bayessa.frequentist.kaplan_meier` output with ``group`` matching ``curves``.
     colors : mapping, optional
         Group -> colour.
+    time_unit : str, default "years"
+        Unit of ``time``, for the axis label.
+    band : bool, default True
+        Shade the 95% band.
+    legend : bool, default True
+        Draw the legend.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     if ax is None:
         ax = new_axes()
@@ -158,6 +202,23 @@ def survival_difference(
 
     ``diff``: ``time``, ``median``, ``lower``, ``upper``. Call again on the same Axes for
     further differences (each with its ``label`` and ``color``).
+
+    Parameters
+    ----------
+    diff : pandas.DataFrame
+        ``time``, ``median``, ``lower``, ``upper``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure (:func:`new_axes`).
+    label : str, default ""
+        Legend label (no legend when empty).
+    color : str, default "0.15"
+        Matplotlib colour of the line and band.
+    time_unit : str, default "years"
+        Unit of ``time``, for the axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     if ax is None:
         ax = new_axes()
@@ -186,6 +247,25 @@ def baseline_hazard(
 
     ``summary``: one row per interval (and ``stratum`` column for stratified models) with
     ``median``, ``lower``, ``upper`` of :math:`\exp(\alpha_k)`.
+
+    Parameters
+    ----------
+    cuts : sequence of float
+        Age cut points; an open last interval is drawn as wide as the one before it.
+    summary : pandas.DataFrame
+        As above, in interval order (within stratum).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure (:func:`new_axes`).
+    mle : numpy.ndarray, optional
+        Maximum-likelihood hazard per interval, drawn dashed.
+    time_unit : str, default "years"
+        Unit of the ages and of the hazard, for the axis labels.
+    title : str, default ""
+        Axes title (none when empty).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     if ax is None:
         ax = new_axes()
@@ -221,6 +301,19 @@ def cluster_effects(summary: pd.DataFrame, ax=None, *, name: str = "county"):
 
     ``summary``: index = cluster level; ``median``, ``lower``, ``upper`` of :math:`\exp(u_g)`;
     optional ``units`` and ``events`` (shown in the labels). Sorted by the median.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        As above.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure sized to the clusters.
+    name : str, default "county"
+        What a cluster is, for the axis labels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     s = summary.sort_values("median")
     n = len(s)

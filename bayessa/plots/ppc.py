@@ -71,6 +71,11 @@ def plot_km_ppc(
     seed : int
         Seed of the subset.
     ax : matplotlib Axes, optional
+        Where to draw; default a new pyplot figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     ax = _axes(ax)
     g = str(curves["group"].values[0]) if group is None else group
@@ -97,7 +102,22 @@ def plot_km_ppc(
 
 
 def plot_km_ppc_grid(curves: xr.Dataset, *, axes: Any = None, **kwargs: Any) -> np.ndarray:
-    """:func:`plot_km_ppc` for every group, side by side; returns the array of Axes."""
+    """:func:`plot_km_ppc` for every group, side by side; returns the array of Axes.
+
+    Parameters
+    ----------
+    curves : xarray.Dataset
+        From :func:`bayessa.ppc_stats.km_curves`.
+    axes : array of matplotlib Axes, optional
+        One per group; default a new pyplot figure with a row of Axes sharing the y axis.
+    **kwargs
+        Passed to :func:`plot_km_ppc` (``n_lines``, ``ci_prob``, ``seed``).
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib Axes
+        Flattened, one per group.
+    """
     levels = [str(x) for x in curves["group"].values]
     if axes is None:
         import matplotlib.pyplot as plt
@@ -120,6 +140,14 @@ def plot_event_counts(counts: xr.Dataset, *, ci_prob: float = 0.9, ax: Any = Non
     ----------
     counts : xarray.Dataset
         From :func:`bayessa.ppc_stats.event_counts`.
+    ci_prob : float, default 0.9
+        Probability of the central interval of the replicated counts.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new pyplot figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     ax = _axes(ax)
     x = np.arange(counts.sizes["level"])
@@ -147,6 +175,14 @@ def plot_ppc_statistic(statistic: Any, *, bins: int = 30, ax: Any = None) -> Any
     ----------
     statistic : PPCStatistic
         From :func:`bayessa.ppc_stats.ppc_statistic`.
+    bins : int, default 30
+        Histogram bins.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new pyplot figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     ax = _axes(ax)
     rep = statistic.replicated[np.isfinite(statistic.replicated)]
@@ -179,6 +215,18 @@ def plot_loo_pit(
     ----------
     pit : xarray.Dataset or array
         From :func:`bayessa.ppc.loo_pit` (its ``pit``) or the PIT values themselves.
+    ci_prob : float, default 0.95
+        Probability that the band holds the whole curve under uniformity.
+    n_simulations : int, default 1000
+        Simulations of the band.
+    seed : int, default 0
+        Seed of the simulations.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new pyplot figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     from arviz_stats.ecdf_utils import ecdf_pit
 
@@ -230,8 +278,15 @@ def plot_hr_intervals(
         :meth:`~bayessa.result.FitResult.hazard_ratios` tables (one row per fit, picked by
         ``coef``), or one frame (rows = labels; with a ``coef`` column, those of ``coef``).
     coef : str, optional
+        The coefficient to show (required with a mapping).
     labels : list of str, optional
         Row labels; default the index (or ``alpha = ...`` for power-scaling tables).
+    ax : matplotlib Axes, optional
+        Where to draw; default a new pyplot figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     ax = _axes(ax)
     rows = _interval_rows(tables, coef)
@@ -259,8 +314,16 @@ def plot_hr_draws(
     ----------
     draws : mapping of label -> array-like
         Draws of a log hazard ratio (e.g. ``tree["prior"]["beta"].sel(coef=...)``); flattened.
+    bins : int, default 40
+        Histogram bins, shared by all labels, between the 0.5% and 99.5% quantiles.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new pyplot figure.
     log_scale : bool
         Plot against the hazard ratio on a log axis (default) rather than the log hazard ratio.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     ax = _axes(ax)
     arrays = {k: np.asarray(v, dtype=float).ravel() for k, v in draws.items()}

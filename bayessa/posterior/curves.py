@@ -69,7 +69,17 @@ _MIN_NODE_WEIGHT = 1e-16
 
 
 def gh_nodes(max_sd: float) -> int:
-    """Number of Gauss--Hermite nodes for county SDs up to ``max_sd`` (:data:`GH_NODES`)."""
+    """Number of Gauss--Hermite nodes for county SDs up to ``max_sd`` (:data:`GH_NODES`).
+
+    Parameters
+    ----------
+    max_sd : float
+        The largest county SD among the draws.
+
+    Returns
+    -------
+    int
+    """
     return next(n for sd, n in GH_NODES if max_sd <= sd)
 
 
@@ -111,7 +121,21 @@ def cumulative_hazard(log_hazard: np.ndarray, cuts: np.ndarray, times) -> np.nda
 
 
 def survival(log_hazard: np.ndarray, cuts: np.ndarray, times) -> np.ndarray:
-    r"""Survival :math:`S(t) = \exp\{-H(t)\}` (see :func:`cumulative_hazard`), ``(..., T)``."""
+    r"""Survival :math:`S(t) = \exp\{-H(t)\}` (see :func:`cumulative_hazard`), ``(..., T)``.
+
+    Parameters
+    ----------
+    log_hazard : (..., K) float
+        :math:`\eta_k` per interval.
+    cuts : (K + 1,) float
+        Cut points :math:`a_0 = 0 < \dots < a_K` (:math:`a_K` may be ``inf``).
+    times : (T,) float
+        Times in :math:`[0, a_K]`.
+
+    Returns
+    -------
+    (..., T) float
+    """
     return np.exp(-cumulative_hazard(log_hazard, cuts, times))
 
 
@@ -127,6 +151,15 @@ def rmst(log_hazard: np.ndarray, cuts: np.ndarray, tau: float) -> np.ndarray:
             \frac{1 - e^{-\lambda_k w'_k}}{\lambda_k}
 
     (the term is :math:`S(a_k) w'_k` in the limit :math:`\lambda_k \to 0`).
+
+    Parameters
+    ----------
+    log_hazard : (..., K) float
+        :math:`\eta_k` per interval.
+    cuts : (K + 1,) float
+        Cut points :math:`a_0 = 0 < \dots < a_K` (:math:`a_K` may be ``inf``).
+    tau : float
+        The horizon, in :math:`[0, a_K]`.
 
     Returns
     -------
@@ -152,6 +185,17 @@ def median_survival(log_hazard: np.ndarray, cuts: np.ndarray) -> np.ndarray:
 
     ``inf`` where :math:`S` stays above 1/2 through the last finite cut point (the median lies
     beyond the modelled follow-up).
+
+    Parameters
+    ----------
+    log_hazard : (..., K) float
+        :math:`\eta_k` per interval.
+    cuts : (K + 1,) float
+        Cut points :math:`a_0 = 0 < \dots < a_K` (:math:`a_K` may be ``inf``).
+
+    Returns
+    -------
+    (...) float
     """
     cuts = np.asarray(cuts, dtype=float)
     lam = np.exp(log_hazard)
@@ -185,18 +229,22 @@ class Mixture:
     quadrature shifts :math:`z_{sj}` with weights :math:`v_j` (marginal over county effects;
     absent otherwise, i.e. one shift :math:`z = 0`).
 
-    Attributes
+    Parameters
     ----------
     log_hazard : (S, P, K) float
+        Log hazard of each draw, component and interval.
     weights : (P,) float
         Sum to one.
     cuts : (K + 1,) float
+        Age cut points.
     label : str
         What the curve is, e.g. ``"leader = professional (standardised over the units)"``.
     cluster : str
         How county effects enter, in words (conditional, marginal, each unit's own).
     shifts : (S, J) float or None
+        Log-hazard shifts of the quadrature nodes per draw (marginal curves only).
     shift_weights : (J,) float or None
+        Their weights, summing to one.
     """
 
     log_hazard: np.ndarray
@@ -216,7 +264,17 @@ class Mixture:
         return self.log_hazard if shift is None else self.log_hazard + shift[..., None]
 
     def survival(self, times) -> np.ndarray:
-        """Posterior draws of :math:`S(t)`, ``(S, T)``."""
+        """Posterior draws of :math:`S(t)`, ``(S, T)``.
+
+        Parameters
+        ----------
+        times : (T,) float
+            Times in :math:`[0, a_K]`.
+
+        Returns
+        -------
+        (S, T) float
+        """
         H = cumulative_hazard(self.log_hazard, self.cuts, times)  # (S, P, T)
         out = np.zeros((H.shape[0], H.shape[2]))
         for shift, v in self._nodes():
@@ -229,6 +287,15 @@ class Mixture:
 
         Posterior draws of :math:`\mathrm{RMST}(\tau)` (:func:`rmst`; linear in the
         components, so exact for the mixture), ``(S,)``.
+
+        Parameters
+        ----------
+        tau : float
+            The horizon, in :math:`[0, a_K]`.
+
+        Returns
+        -------
+        (S,) float
         """
         out = np.zeros(self.log_hazard.shape[0])
         for shift, v in self._nodes():
@@ -244,6 +311,10 @@ class Mixture:
         a positive combination of exponentials in :math:`t`, so convex and decreasing, and
         Newton's iterates rise monotonically to the root without overshooting; they stop when
         the step is below :math:`10^{-12}` of the interval width (a few iterations).
+
+        Returns
+        -------
+        (S,) float
         """
         if self.log_hazard.shape[1] == 1 and self.shifts is None:
             return median_survival(self.log_hazard[:, 0, :], self.cuts)
@@ -291,6 +362,18 @@ def summarise(samples: np.ndarray, *, ci_prob: float = 0.95) -> dict[str, np.nda
 
     Infinite draws (a median beyond follow-up) make the mean infinite and move the quantiles,
     as they should; ``p_inf`` is the share of infinite draws.
+
+    Parameters
+    ----------
+    samples : array_like
+        Draws along axis 0.
+    ci_prob : float, default 0.95
+        Probability of the equal-tailed interval.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``mean``, ``median``, ``lower``, ``upper`` and ``p_inf``, each of ``samples.shape[1:]``.
     """
     a = (1 - ci_prob) / 2
     with np.errstate(invalid="ignore"):
@@ -335,6 +418,7 @@ class Predictor:
         (:func:`bayessa.predict.thin`). Curves need fewer draws than the sampler keeps; the
         Monte Carlo error of a posterior median from 500 draws is about 4% of its posterior sd.
     seed : int
+        Seed of that choice.
     nodes : int, optional
         Gauss--Hermite nodes for marginal curves; default: enough for an error below
         :math:`10^{-6}` given the largest county SD among the draws (:func:`gh_nodes`).
@@ -377,6 +461,18 @@ class Predictor:
 
         The survival curve of one covariate profile (every covariate and the strata variable
         given), conditional on a county (``cluster=<level>``) or marginal over counties.
+
+        Parameters
+        ----------
+        profile : mapping of str to str
+            Variable -> level, for every covariate of the formula and the strata variable.
+        cluster : str, default "marginal"
+            ``"marginal"`` or a county level.
+
+        Returns
+        -------
+        Mixture
+            One component.
         """
         frame = pd.DataFrame([{k: str(v) for k, v in profile.items()}])
         eta = profile_log_hazard(self.posterior, self.info, frame)
@@ -395,6 +491,9 @@ class Predictor:
 
         .. math:: \bar S(t) = \frac{1}{n} \sum_{i \in W} S(t \mid x_i \text{ with } set)
 
+        Variables with no unit-level column (a time-varying calendar period) must be in
+        ``set``; otherwise they are held at their reference level and the label says so.
+
         Parameters
         ----------
         set : mapping, optional
@@ -405,8 +504,11 @@ class Predictor:
             ``"marginal"`` (a new county per unit), ``"own"`` (each unit's own county
             effect) or a county level (all units in that county).
 
-        Variables with no unit-level column (a time-varying calendar period) must be in
-        ``set``; otherwise they are held at their reference level and the label says so.
+        Returns
+        -------
+        Mixture
+            One component per distinct covariate pattern (and county, with ``"own"``), weighted
+            by its share of the units.
         """
         info, units = self.info, self.units
         set, where = dict(set or {}), dict(where or {})

@@ -27,7 +27,13 @@ __all__ = ["assemble", "versions"]
 
 
 def versions() -> dict[str, str]:
-    """Versions of bayessa and the libraries a result depends on."""
+    """Versions of bayessa and the libraries a result depends on.
+
+    Returns
+    -------
+    dict of str to str
+        Package -> version (``python`` first); packages not installed are left out.
+    """
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}

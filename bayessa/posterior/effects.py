@@ -35,7 +35,7 @@ __all__ = ["Contrast", "contrast_table", "contrasts", "hazard_ratio_draws"]
 class Contrast:
     """One hazard-ratio contrast.
 
-    Attributes
+    Parameters
     ----------
     variable, level, versus : str
         ``level`` compared with ``versus`` (HR > 1: ``level`` has the higher hazard).
@@ -65,7 +65,18 @@ class Contrast:
         return text
 
     def combination(self, coef_names) -> str:
-        """The coefficients combined, e.g. ``"β[leader[professional]] + β[...:era[early]]"``."""
+        """The coefficients combined, e.g. ``"β[leader[professional]] + β[...:era[early]]"``.
+
+        Parameters
+        ----------
+        coef_names : sequence of str
+            Coefficient names, in the order of ``weights``.
+
+        Returns
+        -------
+        str
+            ``"0"`` when every weight is 0.
+        """
         parts = []
         for w, name in zip(self.weights, coef_names, strict=True):
             if w:
@@ -111,7 +122,22 @@ def contrasts(info: DesignInfo, *, pairs: str = "all") -> list[Contrast]:
 
 
 def hazard_ratio_draws(posterior, info: DesignInfo, items: list[Contrast]) -> np.ndarray:
-    """Posterior draws of the log hazard ratios, ``(n_samples, n_contrasts)``."""
+    """Posterior draws of the log hazard ratios, ``(n_samples, n_contrasts)``.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior draws with ``beta`` (chain, draw, coef).
+    info : DesignInfo
+        The run's coding, from which ``items`` were built.
+    items : list of Contrast
+        The contrasts.
+
+    Returns
+    -------
+    numpy.ndarray
+        Zeros when the model has no ``beta`` or there are no contrasts.
+    """
     if "beta" not in posterior or not items:
         return np.zeros((posterior.sizes["chain"] * posterior.sizes["draw"], len(items)))
     W = np.stack([c.weights for c in items], axis=1)  # (p, n)
@@ -128,6 +154,22 @@ def contrast_table(dt, *, ci_prob: float = 0.95, pairs: str = "all", mle=None) -
     :class:`~bayessa.frequentist.GLMResult` whose names include the coefficient names) also
     ``mle_hr``, ``mle_lower``, ``mle_upper``: :math:`\exp(w^\top \hat\beta \pm z\,
     \sqrt{w^\top \hat V w})`.
+
+    Parameters
+    ----------
+    dt : xarray.DataTree
+        A run's DataTree (posterior, attrs).
+    ci_prob : float, default 0.95
+        Probability of the posterior intervals and coverage of the MLE limits.
+    pairs : {"all", "reference"}
+        Which pairs of levels (see :func:`contrasts`).
+    mle : GLMResult, optional
+        A maximum-likelihood fit; its columns are left out if it lacks a coefficient.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per contrast, with the columns above.
     """
     info = DesignInfo.from_datatree(dt)
     post = dt["posterior"].dataset

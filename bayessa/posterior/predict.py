@@ -61,7 +61,19 @@ def _draws(posterior: xr.Dataset, name: str) -> np.ndarray:
 
 
 def draws(posterior: xr.Dataset, name: str) -> np.ndarray:
-    """Posterior draws of ``name`` as a ``(chain * draw, ...)`` array (chains concatenated)."""
+    """Posterior draws of ``name`` as a ``(chain * draw, ...)`` array (chains concatenated).
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Variables with ``chain`` and ``draw`` dimensions.
+    name : str
+        The variable.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     return _draws(posterior, name)
 
 
@@ -202,9 +214,10 @@ def log_rate(
 class DesignInfo:
     r"""The fixed-effect coding of a fitted model, enough to build design rows for new profiles.
 
-    Attributes
+    Parameters
     ----------
     formula : str
+        The model formula.
     variables : tuple of str
         Fixed-effect covariates, in formula order.
     levels : dict
@@ -220,14 +233,17 @@ class DesignInfo:
     cluster : str or None
         Random-intercept grouping factor (e.g. ``"county"``).
     cluster_levels : tuple of str
+        Its levels, in the order of the posterior's cluster dimension.
     strata : str or None
         Variable with a baseline per level (stratified models).
     strata_levels : tuple of str
+        Its levels, in the order of the posterior's ``stratum`` dimension.
     time_varying_coefs : tuple of str
         Coefficients with interval-specific deviations ``tv_delta``.
     cuts : numpy.ndarray
         Age cut points :math:`a_0 = 0 < a_1 < \dots < a_K` (the last may be ``inf``).
-    time_unit : str
+    time_unit : str, default "years"
+        Time scale of the cut points.
     """
 
     formula: str
@@ -252,6 +268,20 @@ class DesignInfo:
         Read the coding from a run's DataTree (attrs ``bayessa_design``, ``bayessa_cuts``,
         ``bayessa_model_info``). Runs saved before ``bayessa_design`` existed are recoded from
         the cell covariates in ``constant_data`` and the spec's formula.
+
+        Parameters
+        ----------
+        dt : xarray.DataTree
+            A run's DataTree.
+
+        Returns
+        -------
+        DesignInfo
+
+        Raises
+        ------
+        SpecError
+            The attrs are missing (not a bayessa run), or the coding does not match the posterior.
         """
         attrs = dt.attrs
         missing = [a for a in ("bayessa_cuts", "bayessa_model_info") if a not in attrs]
@@ -309,7 +339,18 @@ class DesignInfo:
         return float(finite[-1])
 
     def interacting(self, variable: str) -> list[str]:
-        """Variables that share a fixed term with ``variable`` (its effect differs by them)."""
+        """Variables that share a fixed term with ``variable`` (its effect differs by them).
+
+        Parameters
+        ----------
+        variable : str
+            A covariate of the formula.
+
+        Returns
+        -------
+        list of str
+            In formula order; empty when ``variable`` has no interaction.
+        """
         out: list[str] = []
         for term in self.terms:
             parts = term.split(":")
@@ -321,6 +362,21 @@ class DesignInfo:
         r"""Fixed-effect rows, ``(n, p)``, for covariate profiles (levels as text).
 
         .. math:: X_{rj} = \prod_{(v, \ell) \in c_j} [\, x_{r,v} = \ell \,]
+
+        Parameters
+        ----------
+        profiles : DataFrame or sequence of mapping
+            One profile per row: a level for every variable in :attr:`profile_variables`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, p)`` float, in the order of :attr:`coef_names`.
+
+        Raises
+        ------
+        SpecError
+            A variable is missing or a level unknown.
         """
         frame = pd.DataFrame(list(profiles)) if not isinstance(profiles, pd.DataFrame) else profiles
         self.check_profiles(frame)
@@ -332,7 +388,18 @@ class DesignInfo:
         return X
 
     def check_profiles(self, frame: pd.DataFrame) -> None:
-        """Raise :class:`SpecError` naming missing variables and unknown levels."""
+        """Raise :class:`SpecError` naming missing variables and unknown levels.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Profiles, one per row (levels compared as text).
+
+        Raises
+        ------
+        SpecError
+            Listing every missing variable and unknown level.
+        """
         problems = []
         for v in self.profile_variables:
             if v not in frame.columns:
@@ -345,7 +412,17 @@ class DesignInfo:
             raise SpecError(problems)
 
     def describe(self, profile: Mapping[str, str]) -> str:
-        """``"leader = professional, era = early"`` for a profile (the variables it gives)."""
+        """``"leader = professional, era = early"`` for a profile (the variables it gives).
+
+        Parameters
+        ----------
+        profile : mapping of str to str
+            Variable -> level.
+
+        Returns
+        -------
+        str
+        """
         return ", ".join(f"{v} = {profile[v]}" for v in self.profile_variables if v in profile)
 
 
@@ -394,6 +471,15 @@ def profile_log_hazard(
     Cluster effects are added by the callers (:mod:`bayessa.survival`), conditionally or
     marginally.
 
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        Posterior (or prior) draws of the run.
+    info : DesignInfo
+        The run's coding.
+    profiles : pandas.DataFrame
+        One covariate profile per row, with every variable of :attr:`DesignInfo.profile_variables`.
+
     Returns
     -------
     (n_samples, n_profiles, n_intervals) float64
@@ -415,6 +501,16 @@ def unit_frame(dt) -> pd.DataFrame:
 
     The units stored in a run: ``id``, ``entry``, ``time`` (exit), ``event`` (0/1) and each
     unit-level covariate and the cluster (``constant_data`` variables ``unit_<name>``).
+
+    Parameters
+    ----------
+    dt : xarray.DataTree
+        A run's DataTree (``observed_data``, ``constant_data``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Values of the covariates and cluster as text; ``entry`` 0 when not stored.
     """
     const = dt["constant_data"].dataset
     obs = dt["observed_data"].dataset

@@ -39,6 +39,18 @@ def check_output_dir(out: Path, *, overwrite: bool) -> None:
     A path that is a file, a directory already holding a run (without ``overwrite``), or one
     whose nearest existing ancestor is not a writable directory (the run is written beside
     ``out``, then renamed).
+
+    Parameters
+    ----------
+    out : str or Path
+        The run directory to be written.
+    overwrite : bool
+        Whether a directory already holding a run may be replaced.
+
+    Raises
+    ------
+    SpecError
+        Naming the problem and what to do.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -65,6 +77,25 @@ def write_atomically(out: Path, write: Callable[[Path], None], *, overwrite: boo
     """Call ``write(tmp)`` on a fresh temporary folder beside ``out``, then rename it to ``out``.
 
     An existing ``out`` is moved aside and removed only after the new folder is in place.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run directory.
+    write : callable
+        ``write(folder)`` writes every file into ``folder``.
+    overwrite : bool, default False
+        Replace an existing run in ``out``.
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    SpecError
+        ``out`` cannot be written (see :func:`check_output_dir`).
     """
     out = Path(out)
     check_output_dir(out, overwrite=overwrite)

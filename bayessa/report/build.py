@@ -54,21 +54,21 @@ class ReportWarning(UserWarning):
 class ReportOptions:
     r"""What the report computes.
 
-    Attributes
+    Parameters
     ----------
-    times : tuple of float
+    times : tuple of float, default (1, 2, 5)
         Times at which survival probabilities and their differences are tabulated.
     horizon : float, optional
         RMST horizon :math:`\tau`; default: the end of the modelled follow-up (last cut).
     focus : str, optional
         The covariate whose levels the curves compare; default: the formula's first.
-    max_draws : int, optional
+    max_draws : int or None, default 500
         Posterior samples used for curves (seeded thinning); ``None``: all.
-    seed : int
+    seed : int, default 0
         Seed of the thinning.
-    ci_prob : float
+    ci_prob : float, default 0.95
         Probability of the equal-tailed credible intervals.
-    grid_points : int
+    grid_points : int, default 101
         Points of the time grid of the curves.
     """
 
@@ -83,7 +83,21 @@ class ReportOptions:
 
 @dataclass
 class Report:
-    """A built report: blocks to render and the tables behind them."""
+    """A built report: blocks to render and the tables behind them.
+
+    Parameters
+    ----------
+    title, subtitle : str
+        The page's heading and the line under it.
+    blocks : list of Block
+        The content, in order.
+    contrasts : pandas.DataFrame
+        The hazard-ratio contrasts (``contrasts.csv``).
+    survival : pandas.DataFrame
+        Survival probabilities, differences, RMST and medians (``survival.csv``).
+    timings : dict of str to float, optional
+        Seconds spent per section (e.g. ``"gate_s"``) and in total (``"total_s"``).
+    """
 
     title: str
     subtitle: str
@@ -93,11 +107,21 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict)
 
     def html(self) -> str:
-        """The report as one self-contained HTML page (figures inlined)."""
+        """The report as one self-contained HTML page (figures inlined).
+
+        Returns
+        -------
+        str
+        """
         return to_html(self.title, self.subtitle, self.blocks)
 
     def markdown(self) -> str:
-        """The report as Markdown (figures as ``report-*.png`` links)."""
+        """The report as Markdown (figures as ``report-*.png`` links).
+
+        Returns
+        -------
+        str
+        """
         return to_markdown(self.title, self.subtitle, self.blocks, figure_prefix=FIGURE_PREFIX)
 
 
@@ -110,6 +134,16 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
     options : ReportOptions, optional
     diagnostics : bayessa.diagnostics.Diagnostics, optional
         Reuse an already computed gate (the fit has one).
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    SpecError
+        ``focus`` is not a covariate of the formula, or ``horizon`` or ``times`` lie outside the
+        modelled follow-up.
     """
     from bayessa.posterior.predict import DesignInfo, unit_frame
     from bayessa.report import sections as sec
@@ -198,6 +232,10 @@ def write_report(
     run : FitResult, xarray.DataTree or run directory
     out_dir : path, optional
         Where to write; default: the run directory (required when ``run`` is not a path).
+    options : ReportOptions, optional
+        What to compute (default :class:`ReportOptions`).
+    diagnostics : bayessa.diagnostics.Diagnostics, optional
+        Reuse an already computed gate; default: computed from the run.
 
     Returns
     -------

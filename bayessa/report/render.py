@@ -25,6 +25,21 @@ class Block:
     (small print), ``"list"`` (``items``), ``"table"`` (``table``, a frame of strings, and
     ``text`` as its caption), ``"figure"`` (``png`` bytes, ``name`` for the file, ``text``
     as the caption), ``"pre"``.
+
+    Parameters
+    ----------
+    kind : str
+        One of the kinds above.
+    text : str, default ""
+        The heading, paragraph or preformatted text; the caption of a table or figure.
+    table : pandas.DataFrame, optional
+        The table (``"table"``), its cells already text (:func:`fmt_table`).
+    png : bytes, optional
+        The figure (``"figure"``).
+    name : str, default ""
+        File name of the figure, without prefix and ``.png``.
+    items : sequence of str, optional
+        The entries of a ``"list"``.
     """
 
     kind: str
@@ -43,6 +58,18 @@ def fmt_table(
     Format numbers as text: ``formats`` maps a column to a format spec (``".2f"``) or a
     function; other float columns get ``.3g``. Missing values become empty strings and
     infinite ones ``inf``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table; index and column names are kept.
+    formats : mapping of str to str or callable, optional
+        Column -> format spec or ``value -> str`` function.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same shape, every cell a string.
     """
     formats = dict(formats or {})
     out = pd.DataFrame(index=df.index)
@@ -121,7 +148,21 @@ def _numeric_text(v) -> bool:
 
 
 def to_html(title: str, subtitle: str, blocks: Sequence[Block]) -> str:
-    """A self-contained HTML page: inline CSS, figures as ``data:`` URIs, no scripts."""
+    """A self-contained HTML page: inline CSS, figures as ``data:`` URIs, no scripts.
+
+    Parameters
+    ----------
+    title : str
+        Page title and top heading.
+    subtitle : str
+        Line under the heading.
+    blocks : sequence of Block
+        The content; the ``"h2"`` blocks are listed in the contents bar.
+
+    Returns
+    -------
+    str
+    """
     toc = "".join(
         f'<a href="#{_anchor(b.text)}">{html.escape(b.text)}</a>' for b in blocks if b.kind == "h2"
     )
@@ -164,7 +205,23 @@ def _md_cell(v) -> str:
 def to_markdown(
     title: str, subtitle: str, blocks: Sequence[Block], *, figure_prefix: str = ""
 ) -> str:
-    """Markdown (GitHub flavour); figures are linked as ``<figure_prefix><name>.png``."""
+    """Markdown (GitHub flavour); figures are linked as ``<figure_prefix><name>.png``.
+
+    Parameters
+    ----------
+    title : str
+        Top heading.
+    subtitle : str
+        Line under the heading (in italics).
+    blocks : sequence of Block
+        The content.
+    figure_prefix : str, default ""
+        Prefix of the figure files' names.
+
+    Returns
+    -------
+    str
+    """
     out = [f"# {title}", "", f"_{subtitle}_", ""]
     for b in blocks:
         if b.kind == "h2":

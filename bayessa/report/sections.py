@@ -21,7 +21,23 @@ from bayessa.report.survival import ci as _ci
 
 @dataclass
 class Context:
-    """What every section reads: the DataTree, the coding, the spec, the units and options."""
+    """What every section reads: the DataTree, the coding, the spec, the units and options.
+
+    Parameters
+    ----------
+    dt : xarray.DataTree
+        The run's DataTree.
+    info : DesignInfo
+        The run's coding.
+    spec : dict
+        The run's spec, as parsed TOML.
+    units : pandas.DataFrame
+        The units (:func:`bayessa.posterior.predict.unit_frame`).
+    opts : ReportOptions
+        What the report computes.
+    cache : dict, optional
+        Values one section leaves for another (e.g. ``"held"``).
+    """
 
     dt: Any
     info: DesignInfo
@@ -55,7 +71,17 @@ def _fig(name: str, ax, caption: str) -> Block:
 
 @dataclass
 class Freq:
-    """The frequentist cross-check: log-rank tests, notes and the Poisson-GLM PEM."""
+    """The frequentist cross-check: log-rank tests, notes and the Poisson-GLM PEM.
+
+    Parameters
+    ----------
+    logrank : list of (str, LogRankResult), optional
+        One log-rank test per unit-level variable.
+    notes : list of str, optional
+        Tests not done and fitting warnings, with the reason.
+    pem : PEMResult, optional
+        The Poisson-GLM PEM of the cells (None when it could not be fitted).
+    """
 
     logrank: list = field(default_factory=list)  # (variable, LogRankResult)
     notes: list[str] = field(default_factory=list)
@@ -63,7 +89,17 @@ class Freq:
 
 
 def frequentist(ctx: Context) -> Freq:
-    """Log-rank tests for each unit-level covariate and the Poisson-GLM PEM of the cells."""
+    """Log-rank tests for each unit-level covariate and the Poisson-GLM PEM of the cells.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+
+    Returns
+    -------
+    Freq
+    """
     from bayessa.frequentist import logrank, poisson_pem
 
     out, info, units = Freq(), ctx.info, ctx.units
@@ -108,7 +144,19 @@ def frequentist(ctx: Context) -> Freq:
 
 
 def headline(ctx: Context, diag) -> str:
-    """The report's first line: gate status, units, events and the model."""
+    """The report's first line: gate status, units, events and the model.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+    diag : Diagnostics
+        The convergence gate (:func:`bayessa.checks.diagnostics.check`).
+
+    Returns
+    -------
+    str
+    """
     u = ctx.units
     failed = [c["check"] for c in diag.checks if not c["passed"]]
     gate = (
@@ -127,7 +175,17 @@ def headline(ctx: Context, diag) -> str:
 
 
 def audit_section(ctx: Context) -> list[Block]:
-    """The data section: what was read, excluded and split."""
+    """The data section: what was read, excluded and split.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+
+    Returns
+    -------
+    list of Block
+    """
     a = json.loads(ctx.dt.attrs.get("bayessa_audit", "{}"))
     blocks = [Block("h2", "Data audit")]
     items = [
@@ -167,7 +225,17 @@ def audit_section(ctx: Context) -> list[Block]:
 
 
 def model_section(ctx: Context) -> list[Block]:
-    """The model section: formula, baseline, cluster effects and priors."""
+    """The model section: formula, baseline, cluster effects and priors.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+
+    Returns
+    -------
+    list of Block
+    """
     s, info = ctx.spec, ctx.info
     mi = json.loads(ctx.dt.attrs.get("bayessa_model_info", "{}"))
     m, smp = s.get("model", {}), s.get("sampler", {})
@@ -216,7 +284,19 @@ def model_section(ctx: Context) -> list[Block]:
 
 
 def diagnostics_section(ctx: Context, diag) -> list[Block]:
-    """The convergence gate's table and advice."""
+    """The convergence gate's table and advice.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+    diag : Diagnostics
+        The convergence gate (:func:`bayessa.checks.diagnostics.check`).
+
+    Returns
+    -------
+    list of Block
+    """
     from bayessa.checks.diagnostics import check
     from bayessa.checks.elpd import loo
 
@@ -262,7 +342,22 @@ def diagnostics_section(ctx: Context, diag) -> list[Block]:
 
 
 def contrast_section(ctx: Context, freq: Freq) -> tuple[list[Block], pd.DataFrame]:
-    """Hazard ratios and contrasts, with the forest plot; also returns the contrast table."""
+    """Hazard ratios and contrasts, with the forest plot; also returns the contrast table.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+    freq : Freq
+        The frequentist cross-check (:func:`frequentist`).
+
+    Returns
+    -------
+    blocks : list of Block
+    table : pandas.DataFrame
+        The contrast table (:func:`bayessa.posterior.effects.contrast_table`), for
+        ``contrasts.csv``.
+    """
     from bayessa.posterior.effects import contrast_table
 
     table = contrast_table(ctx.dt, ci_prob=ctx.opts.ci_prob,
@@ -293,7 +388,19 @@ def contrast_section(ctx: Context, freq: Freq) -> tuple[list[Block], pd.DataFram
 
 
 def baseline_section(ctx: Context, freq: Freq) -> list[Block]:
-    """The baseline hazard per interval, beside the Poisson-GLM estimate."""
+    """The baseline hazard per interval, beside the Poisson-GLM estimate.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+    freq : Freq
+        The frequentist cross-check (:func:`frequentist`).
+
+    Returns
+    -------
+    list of Block
+    """
     info = ctx.info
     post = ctx.dt["posterior"].dataset
     b = np.exp(draws(post, "baseline"))  # (S, K) or (S, strata, K)
@@ -314,7 +421,18 @@ def baseline_section(ctx: Context, freq: Freq) -> list[Block]:
 
 
 def cluster_section(ctx: Context) -> list[Block]:
-    """The cluster (county) effects and their SD."""
+    """The cluster (county) effects and their SD.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+
+    Returns
+    -------
+    list of Block
+        Empty when the model has no cluster effects.
+    """
     info, post = ctx.info, ctx.dt["posterior"].dataset
     if info.cluster is None or "cluster_effect" not in post:
         return []
@@ -335,7 +453,19 @@ def cluster_section(ctx: Context) -> list[Block]:
 
 
 def crosscheck_section(ctx: Context, freq: Freq) -> list[Block]:
-    """Frequentist cross-check: log-rank tests and Poisson-GLM hazard ratios."""
+    """Frequentist cross-check: log-rank tests and Poisson-GLM hazard ratios.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+    freq : Freq
+        The frequentist cross-check (:func:`frequentist`).
+
+    Returns
+    -------
+    list of Block
+    """
     blocks = [Block("h2", "Frequentist cross-check")]
     rows = []
     for v, r in freq.logrank:
@@ -387,7 +517,17 @@ def crosscheck_section(ctx: Context, freq: Freq) -> list[Block]:
 
 
 def method_notes(ctx: Context) -> list[Block]:
-    """Notes on the method: likelihood, priors, parameterisations."""
+    """Notes on the method: likelihood, priors, parameterisations.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+
+    Returns
+    -------
+    list of Block
+    """
     o = ctx.opts
     return [Block("h2", "How these numbers were computed"), Block("list", items=[
         f"Curves use {'all' if o.max_draws is None else f'at most {o.max_draws}'} posterior samples "

@@ -90,7 +90,21 @@ class _Collector:
 
 
 def survival_section(ctx, freq) -> tuple[list[Block], pd.DataFrame]:
-    """Blocks of the Survival section and the ``survival.csv`` table."""
+    """Blocks of the Survival section and the ``survival.csv`` table.
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+    freq : Freq
+        The frequentist cross-check (:func:`bayessa.report.sections.frequentist`).
+
+    Returns
+    -------
+    blocks : list of Block
+    table : pandas.DataFrame
+        The curves, differences, RMST and medians, for ``survival.csv``.
+    """
     info, opts, focus = ctx.info, ctx.opts, ctx.focus
     pred = Predictor(ctx.dt, max_draws=opts.max_draws, seed=opts.seed)
     col = _Collector(ctx, pred)

@@ -19,7 +19,22 @@ def _path(*parts: str) -> Path:
 
 
 def bundled_spec(name: str = "partnership") -> Path:
-    """Path of a bundled model spec (``partnership``, ``calendar_era``, ``stratified_setting``)."""
+    """Path of a bundled model spec (``partnership``, ``calendar_era``, ``stratified_setting``).
+
+    Parameters
+    ----------
+    name : str, default "partnership"
+        The spec's file name without ``.toml``.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    SpecError
+        No bundled spec has that name.
+    """
     path = _path("models", f"{name}.toml")
     if not path.is_file():
         from bayessa.errors import SpecError
@@ -31,10 +46,21 @@ def bundled_spec(name: str = "partnership") -> Path:
 
 
 def bundled_specs() -> list[str]:
-    """Names of the bundled model specs."""
+    """Names of the bundled model specs.
+
+    Returns
+    -------
+    list of str
+        The file names without ``.toml``, sorted.
+    """
     return sorted(p.stem for p in _path("models").glob("*.toml"))
 
 
 def bundled_data() -> Path:
-    """Path of the bundled synthetic SA-groups table (``sa_groups.csv``)."""
+    """Path of the bundled synthetic SA-groups table (``sa_groups.csv``).
+
+    Returns
+    -------
+    Path
+    """
     return _path("data", "sa_groups.csv")

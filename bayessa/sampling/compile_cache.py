@@ -87,7 +87,7 @@ def bayessa_expand_callback(dim, expanded, x_, out_, user_data_):
 class CompileInfo:
     """How a model was compiled, for the run's manifest.
 
-    Attributes
+    Parameters
     ----------
     cache : str
         ``"hit"`` (both callbacks loaded from disk), ``"miss"`` (compiled and stored),

@@ -21,7 +21,13 @@ __all__ = ["sample", "show_progress"]
 
 
 def show_progress() -> bool:
-    """A progress bar only on an interactive terminal (never in CI logs or captured output)."""
+    """A progress bar only on an interactive terminal (never in CI logs or captured output).
+
+    Returns
+    -------
+    bool
+        True when stderr is a terminal and the ``CI`` environment variable is unset or empty.
+    """
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 

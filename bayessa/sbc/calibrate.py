@@ -67,6 +67,17 @@ def run(
         Run in this process without Dask (debugging, tests).
     on_record : callable, optional
         Called with each record as it arrives (progress, partial results).
+
+    Returns
+    -------
+    list of dict
+        The records of :func:`bayessa.sbc.sim.fit_one` (``sim``, ``error``, ``ranks``,
+        diagnostics, ...), sorted by ``sim``.
+
+    Raises
+    ------
+    SpecError
+        Dask is not installed, or the scheduler cannot be started or reached.
     """
     config.check()
     records: list[dict] = []
@@ -141,7 +152,24 @@ def _flags(rec: dict, config: SBCConfig) -> list[str]:
 
 
 def summarize(records: list[dict], config: SBCConfig, *, n_rep: int = 10_000) -> dict:
-    """Per-quantity uniformity tests and the run's bookkeeping (failures, flags, events)."""
+    """Per-quantity uniformity tests and the run's bookkeeping (failures, flags, events).
+
+    Parameters
+    ----------
+    records : list of dict
+        One per simulation, from :func:`run`; each fitted record gains ``flags``.
+    config : SBCConfig
+        The run's settings (``rank_draws``, ``seed``).
+    n_rep : int, default 10000
+        Simulations of the rank-ECDF band (:func:`bayessa.sbc.stats.ecdf_band`).
+
+    Returns
+    -------
+    dict
+        Counts of simulations, failures, sampling flags and events; per quantity the ECDF and
+        chi-square p-values; ``calibrated`` (no ECDF p below the Bonferroni threshold and no
+        failed fit) and the ``verdict`` in words.
+    """
     from bayessa.sbc.stats import chi2_uniformity, ecdf_band
 
     ok = [r for r in records if r["error"] is None]
@@ -216,7 +244,18 @@ def summarize(records: list[dict], config: SBCConfig, *, n_rep: int = 10_000) ->
 
 
 def ranks_frame(records: list[dict]) -> pd.DataFrame:
-    """One row per simulation: diagnostics, events, pipeline status, then the rank of each quantity."""
+    """One row per simulation: diagnostics, events, pipeline status, then the rank of each quantity.
+
+    Parameters
+    ----------
+    records : list of dict
+        One per simulation, from :func:`run` (after :func:`summarize`, with ``flags``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``flags`` joined by ``;``, ranks as ``rank:<quantity>`` columns; truths left out.
+    """
     rows = []
     for r in records:
         row = {k: v for k, v in r.items() if k not in ("ranks", "truth", "flags")}
@@ -241,6 +280,9 @@ def write_outputs(
     records : list of dict
         One per simulation, from :func:`run`.
     config : SBCConfig
+        The run's settings (``rank_draws``, ``seed`` of the band).
+    overwrite : bool, default False
+        Replace an existing ``out``.
 
     Returns
     -------

@@ -73,6 +73,25 @@ class SBCConfig:
     ``draws``/``tune``/``chains`` are per fit; ``rank_draws`` (:math:`L`) posterior draws, evenly
     thinned from the ``chains x draws``, enter each rank. ``dropout`` is the loss-to-follow-up
     rate per time unit; ``study_end`` (ISO date) defaults to the latest end of follow-up in the data.
+
+    Parameters
+    ----------
+    model : str
+        Path of the model spec.
+    data : str, optional
+        Path of the data whose design is kept; default: the spec's data.
+    sims : int, default 200
+        Simulations.
+    seed : int, default 20251125
+        Seed of the prior draws and of every simulation's streams.
+    chains, draws, tune : int
+        Per fit: chains (default 2), draws per chain (500), tuning draws per chain (500).
+    rank_draws : int, default 100
+        Thinned posterior draws per rank, :math:`L` (at most ``chains * draws``).
+    dropout : float, default 0.02
+        Loss-to-follow-up rate per time unit (>= 0).
+    study_end : str, optional
+        Administrative censoring date (ISO 8601).
     """
 
     model: str
@@ -107,7 +126,37 @@ class SBCConfig:
 
 @dataclass
 class Template:
-    """The fixed design, cells and model of an SBC run (see the module docstring)."""
+    """The fixed design, cells and model of an SBC run (see the module docstring).
+
+    Parameters
+    ----------
+    config : SBCConfig
+        The run's settings.
+    spec : Spec
+        The real spec, with the cluster (and random-walk) parameterisation fixed.
+    sim_spec : Spec
+        The same spec, reading the simulated durations table.
+    units : pandas.DataFrame
+        One row per unit: id, entry, origin, covariates, cluster.
+    horizon : numpy.ndarray
+        Administrative end of follow-up per unit, on the age scale.
+    pieces : Pieces
+        The units followed to their horizons, split.
+    cells : Cells
+        Every reachable cell.
+    design : Design
+        The cells' design.
+    center : numpy.ndarray
+        Centring of the fixed-effect columns (event-weighted means of the real data).
+    model : pymc.Model
+        The SBC model, with ``pm.Data`` events and log-exposure.
+    info : ModelInfo
+        Facts about that model.
+    quantities : list of (str, str, tuple of int), optional
+        Label, variable and index of every ranked scalar.
+    _key_index : pandas.MultiIndex, optional
+        :meth:`key_index` of the template cells (set by :func:`build_template`).
+    """
 
     config: SBCConfig
     spec: Any  # the real spec with the cluster parameterisation fixed
@@ -124,12 +173,38 @@ class Template:
     _key_index: pd.MultiIndex | None = None
 
     def key_index(self, frame: pd.DataFrame) -> pd.MultiIndex:
-        """The cells' keys as text, for matching cells made by the pipeline to the template."""
+        """The cells' keys as text, for matching cells made by the pipeline to the template.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Cells with the key columns of the template cells.
+
+        Returns
+        -------
+        pandas.MultiIndex
+        """
         return pd.MultiIndex.from_arrays([frame[k].astype(str).to_numpy() for k in self.cells.keys])
 
 
 def build_template(config: SBCConfig) -> Template:
-    """Read the real data and build the template cells and the SBC model (no compilation)."""
+    """Read the real data and build the template cells and the SBC model (no compilation).
+
+    Parameters
+    ----------
+    config : SBCConfig
+        The run's settings.
+
+    Returns
+    -------
+    Template
+
+    Raises
+    ------
+    SpecError
+        An invalid setting, a study end that no unit reaches, or ``study_end`` without calendar
+        time zeros.
+    """
     from bayessa.data.cells import aggregate
     from bayessa.data.columns import to_calendar
     from bayessa.model.design import build_design
@@ -217,7 +292,22 @@ def _quantities(model) -> list[tuple[str, str, tuple[int, ...]]]:
 
 
 def draw_prior(template: Template, n: int, seed: int) -> list[dict[str, np.ndarray]]:
-    """``n`` prior draws of every parameter (and deterministic) of the template model."""
+    """``n`` prior draws of every parameter (and deterministic) of the template model.
+
+    Parameters
+    ----------
+    template : Template
+        Its model is drawn from.
+    n : int
+        Number of draws.
+    seed : int
+        Random seed of ``pymc.draw``.
+
+    Returns
+    -------
+    list of dict of str to numpy.ndarray
+        One dict per draw: variable name -> value.
+    """
     import pymc as pm
 
     m = template.model
@@ -263,6 +353,25 @@ def simulate(
 
     Simulate one data set; returns the durations table and the exact events and exposure per
     template cell (computed directly, for checking the pipeline).
+
+    Parameters
+    ----------
+    template : Template
+        The fixed design.
+    truth : dict of str to numpy.ndarray
+        One prior draw (:func:`draw_prior`).
+    rng : numpy.random.Generator
+        Source of the event and loss-to-follow-up times.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per unit: ``sbc_id``, ``sbc_time``, ``sbc_event``, ``sbc_origin`` and
+        ``sbc_entry`` (when the spec uses them), the covariates and the cluster.
+    events : numpy.ndarray of int64
+        Events per template cell.
+    exposure : numpy.ndarray of float
+        Exposure per template cell.
     """
     loglam = cell_log_rate(template, _as_posterior(template, truth))[0]
     p, units = template.pieces, template.units
@@ -357,6 +466,23 @@ def fit_one(config: SBCConfig, index: int, truth: dict[str, np.ndarray]) -> dict
 
     Never raises: a failure is returned as a record with ``error`` set, so that it is counted
     (dropping failed fits silently would bias the calibration check).
+
+    Parameters
+    ----------
+    config : SBCConfig
+        The run's settings.
+    index : int
+        The simulation's number (``sim``); with ``config.seed`` it seeds the simulation.
+    truth : dict of str to numpy.ndarray
+        The prior draw (:func:`draw_prior`).
+
+    Returns
+    -------
+    dict
+        ``sim``, ``error`` (None, or the exception as text), ``seconds`` and, as far as the
+        simulation got: ``fit_seed``, ``n_events``, ``n_units``, ``pipeline``, the diagnostics
+        (``divergences``, ``treedepth_hits``, ``max_rhat``, ``min_ess_bulk``), ``ranks`` and
+        ``truth`` (quantity label -> value).
     """
     from bayessa.posterior.predict import thin as thin_draws
     from bayessa.sbc.stats import rank

@@ -55,6 +55,25 @@ def rank(truth: float, draws: np.ndarray, rng: np.random.Generator) -> int:
 
     Ties (possible for discrete quantities) are broken uniformly at random, which keeps the rank
     uniform under the null. A non-finite truth or draw is an error (it has no rank).
+
+    Parameters
+    ----------
+    truth : float
+        :math:`f(\tilde\theta)`, the prior draw's value.
+    draws : numpy.ndarray
+        :math:`f(\theta_\ell)`, the posterior draws (flattened).
+    rng : numpy.random.Generator
+        Breaks ties.
+
+    Returns
+    -------
+    int
+        In ``0..len(draws)``.
+
+    Raises
+    ------
+    ValueError
+        ``truth`` or a draw is not finite.
     """
     draws = np.asarray(draws, dtype=np.float64).ravel()
     if not (np.isfinite(truth) and np.isfinite(draws).all()):
@@ -65,7 +84,25 @@ def rank(truth: float, draws: np.ndarray, rng: np.random.Generator) -> int:
 
 
 def rank_ecdf(ranks: np.ndarray, n_draws: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""Points :math:`z_i = i/(L+1)` and the rank ECDF :math:`\hat F_i` there, :math:`i = 1..L`."""
+    r"""Points :math:`z_i = i/(L+1)` and the rank ECDF :math:`\hat F_i` there, :math:`i = 1..L`.
+
+    Parameters
+    ----------
+    ranks : numpy.ndarray of int
+        The ranks, one per simulation, on ``0..n_draws``.
+    n_draws : int
+        :math:`L`.
+
+    Returns
+    -------
+    z, ecdf : numpy.ndarray
+        Each of length :math:`L`; the ECDF is 0 for no ranks.
+
+    Raises
+    ------
+    ValueError
+        A rank outside ``0..n_draws``.
+    """
     r = np.asarray(ranks, dtype=np.int64)
     if r.size and (r.min() < 0 or r.max() > n_draws):
         raise ValueError(f"ranks must lie in 0..{n_draws}")
@@ -102,10 +139,25 @@ def _null_statistic(n_sims: int, n_draws: int, n_rep: int, rng: np.random.Genera
 
 @dataclass(frozen=True)
 class EcdfBand:
-    """A simultaneous band for the rank ECDF of ``n_sims`` ranks on ``0..n_draws``.
+    r"""A simultaneous band for the rank ECDF of ``n_sims`` ranks on ``0..n_draws``.
 
     ``lower``/``upper`` are ECDF values at ``z``; ``gamma`` the pointwise tail level; ``null`` the
     simulated null statistics (used for p-values).
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Points :math:`z_i = i/(L+1)`, :math:`i = 1..L`.
+    lower, upper : numpy.ndarray
+        The band's ECDF limits at ``z``.
+    gamma : float
+        Pointwise tail level :math:`\gamma`.
+    prob : float
+        Simultaneous coverage :math:`1 - \alpha`.
+    n_sims, n_draws : int
+        :math:`N`, the number of ranks; :math:`L`, the largest rank.
+    null : numpy.ndarray
+        Simulated null statistics :math:`t`.
     """
 
     z: np.ndarray
@@ -118,21 +170,56 @@ class EcdfBand:
     null: np.ndarray
 
     def statistic(self, ranks: np.ndarray) -> float:
-        """:math:`t` of a sample of ranks (smaller = less uniform)."""
+        """:math:`t` of a sample of ranks (smaller = less uniform).
+
+        Parameters
+        ----------
+        ranks : numpy.ndarray of int
+            The ranks, one per simulation, on ``0..n_draws``.
+
+        Returns
+        -------
+        float
+        """
         z, f = rank_ecdf(ranks, self.n_draws)
         n = len(ranks)
         table = _tail_table(n, z)
         return float(table[np.rint(f * n).astype(np.int64), np.arange(z.size)].min())
 
     def p_value(self, ranks: np.ndarray) -> float:
-        r""":math:`P(T \le t_{\text{obs}})` under uniformity, with the +1 Monte Carlo correction."""
+        r""":math:`P(T \le t_{\text{obs}})` under uniformity, with the +1 Monte Carlo correction.
+
+        Parameters
+        ----------
+        ranks : numpy.ndarray of int
+            The ranks, exactly ``n_sims``, on ``0..n_draws``.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            The number of ranks is not ``n_sims``.
+        """
         if len(ranks) != self.n_sims:
             raise ValueError(f"band made for {self.n_sims} ranks, got {len(ranks)}")
         t = self.statistic(ranks)
         return float((1 + np.sum(self.null <= t * (1 + 1e-12))) / (1 + self.null.size))
 
     def inside(self, ranks: np.ndarray) -> bool:
-        """Whether the whole rank ECDF lies inside the band."""
+        """Whether the whole rank ECDF lies inside the band.
+
+        Parameters
+        ----------
+        ranks : numpy.ndarray of int
+            The ranks, one per simulation, on ``0..n_draws``.
+
+        Returns
+        -------
+        bool
+        """
         _, f = rank_ecdf(ranks, self.n_draws)
         return bool(np.all((f >= self.lower - 1e-12) & (f <= self.upper + 1e-12)))
 
@@ -159,6 +246,15 @@ def ecdf_band(
         Null samples simulated to find :math:`\gamma` and the p-values.
     seed : int or Generator
         The band is a Monte Carlo estimate; the seed makes it reproducible.
+
+    Returns
+    -------
+    EcdfBand
+
+    Raises
+    ------
+    ValueError
+        ``n_sims`` or ``n_draws`` below 1, or ``prob`` not in (0, 1).
     """
     if n_sims < 1 or n_draws < 1 or not 0 < prob < 1:
         raise ValueError("need n_sims >= 1, n_draws >= 1 and 0 < prob < 1")
@@ -179,6 +275,19 @@ def chi2_uniformity(ranks: np.ndarray, n_draws: int, *, bins: int = 10) -> float
     Rank value :math:`r` goes to bin :math:`\lfloor r B / (L + 1) \rfloor`; each bin's expected
     count is :math:`N` times its share of the :math:`L + 1` rank values. A coarse, classical
     companion to the ECDF test (which is more powerful against smooth departures).
+
+    Parameters
+    ----------
+    ranks : numpy.ndarray of int
+        The ranks, one per simulation, on ``0..n_draws``.
+    n_draws : int
+        :math:`L`.
+    bins : int, default 10
+        :math:`B`, at most :math:`L + 1`.
+
+    Returns
+    -------
+    float
     """
     m = n_draws + 1
     bins = min(bins, m)
@@ -199,6 +308,24 @@ def plot_rank_ecdf(
     r"""Rank-ECDF difference :math:`\hat F_i - z_i` with the simultaneous band, one panel each.
 
     Returns the matplotlib Figure.
+
+    Parameters
+    ----------
+    ranks : mapping of str to numpy.ndarray
+        Quantity label -> its ranks (one panel each, in order).
+    band : EcdfBand
+        The band, made for these ranks' ``n_sims`` and ``n_draws``.
+    p_values : mapping of str to float, optional
+        Shown under each label.
+    ncols : int, default 4
+        Panels per row.
+    title : str, optional
+        Figure title; default names the simulations and the band.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A pyplot figure (close it when done); curves leaving the band are red.
     """
     import matplotlib.pyplot as plt
 

@@ -66,6 +66,13 @@ class Given:
 
     ``table`` maps each level of ``on`` (a tuple of levels when ``on`` names several covariates)
     to ``{level: probability}``. Every combination of parent levels must be present.
+
+    Parameters
+    ----------
+    on : str or tuple of str
+        The earlier covariate(s).
+    table : mapping
+        Parent level (or tuple of levels) -> ``{level: probability}``.
     """
 
     on: str | tuple[str, ...]
@@ -83,6 +90,13 @@ class AtOrigin:
 
     E.g. era *at founding*: ``AtOrigin(cuts=(1989.0, 1993.0), labels=("before", "early", "formal"))``
     gives ``"before"`` for :math:`o_i < 1989`, ``"early"`` for :math:`1989 \le o_i < 1993`, and so on.
+
+    Parameters
+    ----------
+    cuts : sequence of float
+        Calendar cut points, increasing, on the scale of the units' time zero.
+    labels : sequence of str
+        One label per period (``len(cuts) + 1``); the first is the reference level.
     """
 
     cuts: Sequence[float]
@@ -94,12 +108,43 @@ CovariateSpec = Mapping[str, float] | Given | AtOrigin
 
 @dataclass(frozen=True)
 class Truth:
-    """The parameters a simulation used, and what it discarded.
+    r"""The parameters a simulation used, and what it discarded.
 
     ``effects`` holds every log hazard ratio, including period effects (keyed
     ``"<period_name>[<label>]"``); absent levels are reference levels (effect 0). ``levels`` lists
     each covariate's levels, reference first. ``cluster_effects`` are the realised :math:`u_c`
     (drawn iid, not centred).
+
+    Parameters
+    ----------
+    cuts : tuple of float
+        Age cut points.
+    log_baseline : tuple of float
+        :math:`\alpha_k` per interval.
+    effects : dict of str to float
+        Log hazard ratios, keyed as ``simulate_pem``'s ``effects``.
+    levels : dict of str to tuple of str
+        Each covariate's levels, reference first.
+    periods : tuple of float
+        Calendar cut points (empty without calendar periods).
+    period_labels : tuple of str
+        One label per calendar period.
+    period_name : str
+        Name of the calendar period in ``effects``.
+    cluster_sd : float
+        :math:`\sigma_u`.
+    cluster_effects : dict of str to float
+        Cluster label -> :math:`u_c` (empty without clusters).
+    censoring_rate : float
+        Rate of the exponential censoring.
+    study_end : float or None
+        Calendar time of administrative censoring.
+    n_simulated : int
+        Units simulated from time zero.
+    n_truncated : int
+        Units discarded because the event came before entry.
+    n_unobserved : int
+        Units discarded because follow-up ended before entry.
     """
 
     cuts: tuple[float, ...]
@@ -123,7 +168,12 @@ class Truth:
         return self.n_truncated + self.n_unobserved
 
     def to_dict(self) -> dict:
-        """JSON-serialisable form (an infinite last cut point is written as the string ``"inf"``)."""
+        """JSON-serialisable form (an infinite last cut point is written as the string ``"inf"``).
+
+        Returns
+        -------
+        dict
+        """
         out = asdict(self)
         out["cuts"] = ["inf" if np.isinf(c) else c for c in self.cuts]
         return out
@@ -131,14 +181,29 @@ class Truth:
 
 @dataclass(frozen=True)
 class Simulation:
-    """A simulated data set (durations form) and the truth that generated it."""
+    """A simulated data set (durations form) and the truth that generated it.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per observed unit (see :func:`simulate_pem`).
+    truth : Truth
+        The parameters used and the units discarded.
+    columns : Columns
+        The roles of ``frame``'s columns, for ``read_data``.
+    """
 
     frame: pd.DataFrame
     truth: Truth
     columns: Columns
 
     def read(self) -> SurvivalData:
-        """Validate the frame with :func:`bayessa.data.read_data` (no copy is modified)."""
+        """Validate the frame with :func:`bayessa.data.read_data` (no copy is modified).
+
+        Returns
+        -------
+        SurvivalData
+        """
         return read_data(self.frame, self.columns)
 
 
@@ -398,6 +463,8 @@ def simulate_pem(
         Number of clusters (labels ``c01``, ``c02``, ... equally likely) or ``{label: weight}``.
     cluster_sd : float
         :math:`\sigma_u`, SD of the normal cluster effects on the log-hazard scale.
+    cluster_name : str, default "cluster"
+        Name of the cluster column.
     censoring_rate : float
         :math:`c`, rate of independent exponential censoring, counted from entry.
     study_end : float, optional

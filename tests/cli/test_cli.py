@@ -34,3 +34,29 @@ def test_command_module_exits_2_with_one_message_and_no_traceback(tmp_path):
     assert out.stdout == ""
     assert out.stderr.count("error:") == 1 and "does not exist" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+COMMANDS = ("fit", "report", "compare", "logrank", "sbc", "compile", "simulate")
+
+
+def test_every_command_runs_as_python_dash_m_and_as_a_subcommand():
+    """``python -m bayessa.<cmd> --help`` and ``python -m bayessa <cmd> --help`` both exit 0."""
+    for command in COMMANDS:
+        for argv in (["-m", f"bayessa.{command}"], ["-m", "bayessa", command]):
+            out = subprocess.run([sys.executable, *argv, "--help"], capture_output=True, text=True)
+            assert out.returncode == 0, (argv, out.stderr[-2000:])
+            assert out.stdout.startswith("usage: python -m bayessa.") and out.stderr == ""
+
+
+def test_bayessa_main_lists_commands_and_refuses_unknown_ones(capsys):
+    from bayessa.cli import main
+
+    assert main(["--help"]) == 0
+    listing = capsys.readouterr().out
+    assert all(f"  {c} " in listing for c in COMMANDS)
+    assert main([]) == 2 and "usage: bayessa COMMAND" in capsys.readouterr().err
+    assert main(["frobnicate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bayessa: error: unknown command 'frobnicate'") and "fit" in err
+    assert main(["logrank", "--frobnicate"]) == 2  # the command's own convention
+    assert "the following arguments are required: --data" in capsys.readouterr().err
