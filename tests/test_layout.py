@@ -146,3 +146,19 @@ def test_layers_import_only_downwards():
             if LAYERS[_part(dep)] >= LAYERS[_part(mod)]:
                 wrong.append(f"{mod} -> {dep}")
     assert not wrong, "imports sideways or upwards:\n" + "\n".join(sorted(wrong))
+
+
+def test_every_subpackage_exports_its_modules_public_names():
+    missing = []
+    for init in sorted(PACKAGE.glob("*/__init__.py")):
+        if init.parent.name == "cli":  # one module per command: each is used as a module
+            continue
+        pkg = importlib.import_module(f"bayessa.{init.parent.name}")
+        exported = set(getattr(pkg, "__all__", ()))
+        for info in pkgutil.iter_modules(pkg.__path__):
+            if info.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+            missing += [f"{module.__name__}.{n}" for n in getattr(module, "__all__", ())
+                        if n not in exported]  # fmt: skip
+    assert not missing, f"names not exported by their package: {missing}"

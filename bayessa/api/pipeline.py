@@ -33,35 +33,57 @@ def fit(
 ):
     """Fit a hierarchical piecewise-exponential model.
 
+    Three ways to say what to fit: nothing (the bundled default analysis of the bundled data), a
+    spec file (with optional overrides), or your own table with its column roles and a formula --
+    a **spec-free** fit, where nothing of the bundled analysis applies (see
+    :func:`bayessa.model.preparation.resolve_spec`).
+
     Parameters
     ----------
     data : path or DataFrame, optional
-        The units (CSV, Parquet or DataFrame); default: the spec's ``[data] path``.
+        The units (CSV, Parquet, Feather, Stata, SPSS, Excel or a DataFrame); default: the spec's
+        ``[data] path``.
     spec : Spec or path, optional
-        Model spec; default: the bundled default analysis (``models/partnership.toml``).
+        Model spec; default: the bundled default analysis when ``data`` is not given, a
+        spec-free analysis of ``data`` when it is.
     progress : bool, optional
         Progress bar; default only on a terminal.
     log_likelihood : bool or "auto"
         Store the per-unit log-likelihood (for LOO). ``"auto"``: when units x samples is at most
         :data:`bayessa.loglik.DEFAULT_MAX_ELEMENTS`.
     **overrides
-        ``draws``, ``tune``, ``chains``, ``seed``, ``target_accept``, ``sampler``, ``cores``,
-        ``formula``, ``baseline``, ``cluster_parameterization``, ``cuts``,
-        ``administrative_censoring``; ``data={...}`` for [data] fields (column names).
+        Column roles: ``time``, ``event``, ``start``, ``stop``, ``event_date``,
+        ``censor_date``, ``entry``, ``id``, ``origin`` (or ``columns={role: column}``). Model:
+        ``formula``, ``reference={variable: level}``, ``strata``, ``time_varying``,
+        ``baseline``, ``cluster_parameterization``, ``baseline_parameterization``, ``cuts``
+        (default: chosen from the data), ``administrative_censoring``, ``time_unit``
+        (``"days"``, ``"weeks"``, ``"months"``, ``"years"``), ``on_invalid``. Sampler:
+        ``draws``, ``tune``, ``chains``, ``seed``, ``target_accept``, ``sampler``, ``cores``.
 
     Returns
     -------
     FitResult
+
+    Examples
+    --------
+    R's ``veteran`` data, durations in days, with nothing but the table::
+
+        result = bayessa.fit(
+            "veteran.csv", formula="trt + celltype", time="time", event="status",
+            time_unit="days",
+        )
+        result.hazard_ratios()
     """
     from bayessa.api.result import FitResult
     from bayessa.model.pem import build_model
     from bayessa.posterior.datatree import assemble
     from bayessa.sampling.nuts import sample
 
-    spec = resolve_spec(spec, **overrides)
+    spec = resolve_spec(spec, data=data, **overrides)
     timings: dict[str, Any] = {}
     t0 = time.perf_counter()
     prepared = prepare(data, spec)
+    spec = prepared.spec  # with the cut points chosen from the data, if it gave none
     timings["prepare_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     model, info = build_model(prepared.cells, prepared.design, spec)

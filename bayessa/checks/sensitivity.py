@@ -35,6 +35,7 @@ from scipy import stats
 
 from bayessa.errors import SpecError
 from bayessa.model.spec import Prior, Spec
+from bayessa.model.units import priors_in_unit
 from bayessa.posterior.rundir import open_tree
 
 __all__ = [
@@ -93,9 +94,10 @@ def log_prior(source: Any, *, group: str = "posterior") -> xr.Dataset:
     """
     tree = open_tree(source)
     spec = Spec.from_dict(tomllib.loads(tree.attrs["bayessa_spec"]))
+    priors = priors_in_unit(spec.priors, spec.data.time_unit, spec.model.baseline)
     post = tree[group].dataset
     out = {
-        name: xr.apply_ufunc(lambda x, pr=spec.priors[key]: _logpdf(pr, x), post[name])
+        name: xr.apply_ufunc(lambda x, pr=priors[key]: _logpdf(pr, x), post[name])
         for name, key in PRIOR_OF.items()
         if name in post
     }

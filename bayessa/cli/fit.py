@@ -17,6 +17,7 @@ Exit codes: 0 success; 1 diagnostics failed under ``--strict``; 2 bad data, spec
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import sys
 import time
@@ -66,10 +67,14 @@ def build_parser() -> ArgumentParser:
     io.add_argument(
         "--data",
         metavar="PATH",
-        help="CSV or Parquet, one row per unit (default: the spec's data, i.e. the bundled data/sa_groups.csv)",
+        help="your table, one row per unit: CSV (also .gz/.bz2/.zip/.xz), Parquet, Feather, "
+        "Stata .dta, SPSS .sav, Excel .xlsx. Without --model, a spec-free fit of it: nothing of "
+        "the bundled analysis applies (default: the bundled analysis of the bundled data)",
     )
     io.add_argument(
-        "--model", metavar="PATH", help="model spec TOML (default: models/partnership.toml)"
+        "--model",
+        metavar="PATH",
+        help="model spec TOML (default: models/partnership.toml without --data, none with it)",
     )
     io.add_argument(
         "--out", metavar="DIR", help="run directory to write (default: runs/<spec name>)"
@@ -84,15 +89,44 @@ def build_parser() -> ArgumentParser:
     )
     cols.add_argument("--stop", metavar="COL", help="stop date column (ISO 8601)")
     cols.add_argument(
+        "--event-date", metavar="COL", help="event date column, blank when none (with --start)"
+    )
+    cols.add_argument("--censor-date", metavar="COL", help="censoring (last contact) date column")
+    cols.add_argument(
         "--entry", metavar="COL", help="delayed-entry column (duration, or date with --start)"
+    )
+    cols.add_argument(
+        "--time-unit",
+        choices=["days", "weeks", "months", "years"],
+        help="unit of durations (dates become this unit); outputs stay in it (default years)",
+    )
+    cols.add_argument(
+        "--on-invalid",
+        choices=["raise", "exclude"],
+        help="invalid rows: an error listing them (raise), or excluded and listed in the audit",
     )
     mod = p.add_argument_group("model (override the spec's [model] and [time] tables)")
     mod.add_argument("--formula", metavar="F", help='e.g. "leader * era + setting + (1 | county)"')
     mod.add_argument(
+        "--reference",
+        metavar="VAR=LEVEL",
+        action="append",
+        type=_var_level,
+        help="reference level of a covariate (repeatable; default: its first level)",
+    )
+    mod.add_argument("--strata", metavar="VAR", help="a baseline hazard per level of VAR")
+    mod.add_argument(
+        "--time-varying",
+        metavar="VAR",
+        action="append",
+        help="let VAR's log hazard ratio vary by interval (repeatable)",
+    )
+    mod.add_argument(
         "--cuts",
         metavar="LIST",
         type=csv_floats,
-        help="age cut points, e.g. 0,0.5,1,2,5,14 (a last inf leaves the last interval open)",
+        help="age cut points, e.g. 0,0.5,1,2,5,14 (a last inf leaves the last interval open); "
+        "default: the spec's, or chosen from the event times",
     )
     mod.add_argument(
         "--admin-censor",
@@ -123,19 +157,31 @@ def build_parser() -> ArgumentParser:
     return p
 
 
-def _data_overrides(args) -> dict[str, str | None]:
-    """Column flags -> [data] fields. A follow-up form given on the command line replaces the spec's."""
-    d: dict[str, str | None] = {}
-    if args.time or args.stop:
-        # a new follow-up form: clear every follow-up column of the spec first
-        d.update(time=None, stop=None, event=None, start=None, event_date=None, censor_date=None)
-    for k in ("id", "time", "event", "start", "stop", "entry"):
-        v = getattr(args, k)
-        if v is not None:
-            d[k] = v
-    if args.event and not (args.time or args.stop):
+def _var_level(text: str) -> tuple[str, str]:
+    """Argparse type: ``var=level``."""
+    var, sep, level = text.partition("=")
+    if not sep or not var.strip() or not level.strip():
+        raise argparse.ArgumentTypeError(f"expected VAR=LEVEL, got {text!r}")
+    return var.strip(), level.strip()
+
+
+def _overrides(args) -> dict:
+    """Every flag that overrides the spec, as keyword arguments of :func:`bayessa.fit`."""
+    out = {
+        k: getattr(args, k)
+        for k in ("id", "time", "event", "start", "stop", "event_date", "censor_date", "entry")
+        + ("time_unit", "on_invalid", "formula", "strata", "cuts", "baseline")
+        + ("cluster_parameterization", "draws", "tune", "chains", "seed", "target_accept")
+    }
+    out["sampler"] = args.sampler
+    out["reference"] = dict(args.reference) if args.reference else None
+    out["time_varying"] = args.time_varying
+    out["administrative_censoring"] = True if args.admin_censor else None
+    if args.event and not (args.time or args.stop or args.event_date):
         raise SpecError("--event needs a follow-up form: --time COL, or --start COL --stop COL")
-    return d
+    if args.target_accept is not None and not 0 < args.target_accept < 1:
+        raise SpecError(f"--target-accept must be between 0 and 1, got {args.target_accept}")
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,21 +207,11 @@ def _run(args, argv: list[str]) -> int:
     from bayessa.model.preparation import resolve_spec
     from bayessa.posterior.rundir import check_output_dir
 
-    if args.target_accept is not None and not 0 < args.target_accept < 1:
-        raise SpecError(f"--target-accept must be between 0 and 1, got {args.target_accept}")
-    spec = resolve_spec(args.model)
-    spec = _apply_data_overrides(spec, _data_overrides(args))
+    spec = resolve_spec(args.model, data=args.data, **_overrides(args))
     out = Path(args.out) if args.out else Path("runs") / spec.name
     check_output_dir(out, overwrite=args.overwrite)
     t0 = time.perf_counter()
-    result = fit(
-        args.data, spec,
-        progress=None if not args.quiet else False,
-        draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed,
-        target_accept=args.target_accept, sampler=args.sampler, formula=args.formula,
-        cuts=args.cuts, administrative_censoring=True if args.admin_censor else None,
-        baseline=args.baseline, cluster_parameterization=args.cluster_parameterization,
-    )  # fmt: skip
+    result = fit(args.data, spec, progress=None if not args.quiet else False)
     command = "python -m bayessa.fit " + shlex.join(argv)
     result.save(out, overwrite=args.overwrite, command=command)
     diag = result.diagnostics()
@@ -191,19 +227,19 @@ def _run(args, argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _apply_data_overrides(spec, changes: dict):
-    from bayessa.model.spec import CLEAR
-
-    if not changes:
-        return spec
-    return spec.with_overrides(
-        **{f"data__{k}": CLEAR if v is None else v for k, v in changes.items()}
-    )
-
-
 def _print_summary(result, diag, out: Path, seconds: float) -> None:
+    """Audit, notes, model, hazard ratios and the gate; a failed gate is said first and last."""
     import pandas as pd
 
+    status = "passed" if diag.passed else "FAILED"
+    gate = (
+        f"Diagnostics {status}: max R-hat {diag.max_rhat:.3f}, min bulk ESS {diag.min_ess_bulk:.0f}, "
+        f"min tail ESS {diag.min_ess_tail:.0f}, divergences {diag.divergences}, min E-BFMI {diag.min_bfmi:.2f}"
+    )
+    if not diag.passed:
+        print(
+            f"{gate}\nThe estimates below are UNRELIABLE: the sampler did not converge (see the warnings).\n"
+        )
     audit = result.prepared.data.audit
     print(str(audit))
     for note in result.prepared.pieces.notes:
@@ -218,14 +254,13 @@ def _print_summary(result, diag, out: Path, seconds: float) -> None:
             else ""
         )
     )
+    title = "Hazard ratios (posterior median, 95% interval, P(HR > 1))"
+    if not diag.passed:
+        title += " -- UNRELIABLE, diagnostics failed"
     with pd.option_context("display.width", 120, "display.precision", 3):
-        print("\nHazard ratios (posterior median, 95% interval, P(HR > 1)):")
+        print(f"\n{title}:")
         print(
             result.hazard_ratios()[["hr_median", "hr_lower", "hr_upper", "p_hr_gt_1"]].to_string()
         )
-    status = "passed" if diag.passed else "FAILED"
-    print(
-        f"\nDiagnostics {status}: max R-hat {diag.max_rhat:.3f}, min bulk ESS {diag.min_ess_bulk:.0f}, "
-        f"min tail ESS {diag.min_ess_tail:.0f}, divergences {diag.divergences}, min E-BFMI {diag.min_bfmi:.2f}"
-    )
+    print(f"\n{gate}")
     print(f"Run written to {out} ({seconds:.1f} s)")

@@ -11,14 +11,16 @@ Every number is pinned to R ``survival`` / ``stats::glm`` by ``tests/frequentist
 from __future__ import annotations
 
 from bayessa.frequentist.glm import GLMResult, PEMResult, poisson_glm, poisson_pem
-from bayessa.frequentist.km import kaplan_meier, km_median, km_rmst, km_summary
+from bayessa.frequentist.km import ConfType, kaplan_meier, km_arrays, km_median, km_rmst, km_summary
 from bayessa.frequentist.rank_tests import LogRankResult, logrank, logrank_trend
 
 __all__ = [
+    "ConfType",
     "GLMResult",
     "LogRankResult",
     "PEMResult",
     "kaplan_meier",
+    "km_arrays",
     "km_median",
     "km_rmst",
     "km_summary",

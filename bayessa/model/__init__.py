@@ -9,6 +9,12 @@ Imports the data layer; nothing above it.
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "MAX_INTERVALS": "bayessa.model.cuts",
+    "automatic_cuts": "bayessa.model.cuts",
+    "describe_rule": "bayessa.model.cuts",
+    "priors_in_unit": "bayessa.model.units",
+    "units_per_year": "bayessa.model.units",
+    "ROLES": "bayessa.model.preparation",
     "BASELINE": "bayessa.model.design",
     "Design": "bayessa.model.design",
     "FormulaTerms": "bayessa.model.design",

@@ -50,6 +50,7 @@ from bayessa.data.cells import Cells
 from bayessa.errors import SpecError
 from bayessa.model.design import Design
 from bayessa.model.spec import Prior, Spec
+from bayessa.model.units import priors_in_unit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -217,7 +218,9 @@ def build_model(
     """
     import pymc as pm
 
-    m, pri = spec.model, spec.priors
+    m = spec.model
+    # priors are stated per year; on another time scale they are converted (bayessa.model.units)
+    pri = priors_in_unit(spec.priors, spec.data.time_unit, m.baseline)
     f = cells.frame
     n = len(f)
     interval = f["interval"].cat.codes.to_numpy().astype(np.int64)

@@ -9,7 +9,8 @@ and keeps every intermediate in a :class:`Prepared`, for prediction and the per-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,20 @@ from bayessa.data.columns import Columns, SurvivalData
 from bayessa.data.lexis import Pieces, split
 from bayessa.data.read import read_data
 from bayessa.errors import SpecError
+from bayessa.model.cuts import automatic_cuts, describe_rule
 from bayessa.model.design import Design, build_design, parse_formula
-from bayessa.model.spec import Spec, load_spec
+from bayessa.model.spec import CLEAR, Spec, load_spec
 from bayessa.resources import bundled_spec
 
-__all__ = ["DEFAULT_SPEC", "OVERRIDES", "Prepared", "columns_for", "prepare", "resolve_spec"]
+__all__ = [
+    "DEFAULT_SPEC",
+    "OVERRIDES",
+    "Prepared",
+    "ROLES",
+    "columns_for",
+    "prepare",
+    "resolve_spec",
+]
 
 #: The default analysis of the bundled data (package data; ``models/partnership.toml`` in a checkout).
 DEFAULT_SPEC = bundled_spec("partnership")
@@ -41,9 +51,19 @@ OVERRIDES = {
     "formula": "model__formula",
     "baseline": "model__baseline",
     "cluster_parameterization": "model__cluster_parameterization",
+    "baseline_parameterization": "model__baseline_parameterization",
+    "reference": "model__reference",
+    "strata": "model__strata",
+    "time_varying": "model__time_varying",
     "cuts": "time__cuts",
     "administrative_censoring": "time__administrative_censoring",
+    "time_unit": "data__time_unit",
+    "on_invalid": "data__on_invalid",
 }
+#: Column roles accepted as keyword arguments (``time="days"``) or in ``columns={...}``.
+ROLES = ("id", "time", "event", "start", "stop", "event_date", "censor_date", "entry", "origin")
+#: The roles that together say how follow-up is given; naming one replaces the spec's form.
+_FOLLOW_UP = ("time", "event", "start", "stop", "event_date", "censor_date")
 
 
 @dataclass(frozen=True)
@@ -60,24 +80,44 @@ class Prepared:
         The pieces aggregated into cells.
     design : Design
         The fixed-effect matrix and random-intercept codes of the cells.
+    spec : Spec, optional
+        The spec as applied: with the cut points chosen from the data when it gave none.
     """
 
     data: SurvivalData
     pieces: Pieces
     cells: Cells
     design: Design
+    spec: Spec | None = None
 
 
-def resolve_spec(spec: Spec | str | Path | None, **overrides: Any) -> Spec:
-    """Load a spec and apply keyword overrides.
+def resolve_spec(
+    spec: Spec | str | Path | None = None,
+    *,
+    data: str | Path | pd.DataFrame | None = None,
+    **overrides: Any,
+) -> Spec:
+    """The spec of an analysis: a spec file, the bundled analysis, or one for the user's own table.
+
+    Without a spec and without data this is the bundled default analysis (:data:`DEFAULT_SPEC`).
+    Without a spec but with data it is a **spec-free** analysis of that table: nothing of the
+    bundled analysis applies -- no id column (units are numbered by row), reference levels are
+    the first level of each variable, the cut points are chosen from the data
+    (:mod:`bayessa.model.cuts`), the priors are the defaults (per year, converted to the data's
+    time unit), and the name is the file's stem.
 
     Parameters
     ----------
     spec : Spec or path, optional
-        Default: the bundled default analysis (:data:`DEFAULT_SPEC`).
+        A spec (or its TOML file).
+    data : path or DataFrame, optional
+        The user's table; only decides between the bundled and a spec-free analysis, and names
+        the latter.
     **overrides
-        Keys of :data:`OVERRIDES` (``draws``, ``formula``, ``cuts``, ...) and ``data={...}`` for
-        ``[data]`` fields. ``None`` values are ignored.
+        Keys of :data:`OVERRIDES` (``draws``, ``formula``, ``cuts``, ``time_unit``,
+        ``reference={...}``, ``strata``, ...), column roles (``time="t"``, ``event="status"``,
+        ``id``, ``start``, ``stop``, ``entry``, ...) and ``columns={role: column}``. ``None``
+        values are ignored. Naming a follow-up column replaces the spec's follow-up form.
 
     Returns
     -------
@@ -86,26 +126,61 @@ def resolve_spec(spec: Spec | str | Path | None, **overrides: Any) -> Spec:
     Raises
     ------
     SpecError
-        An unknown override, or a value the spec refuses.
+        An unknown override, a spec-free analysis without a formula, or a value the spec refuses.
     """
-    if spec is None:
+    roles = dict(overrides.pop("columns", None) or {})
+    legacy = overrides.pop("data_columns", None)  # the former ``data={...}`` dict
+    roles |= dict(legacy or {})
+    for role in ROLES:
+        if role in overrides:
+            value = overrides.pop(role)
+            if value is not None:
+                roles[role] = value
+    unknown = sorted(set(overrides) - set(OVERRIDES)) + sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise SpecError(
+            f"unknown argument(s) {unknown}; allowed: {sorted(OVERRIDES)}, column roles "
+            f"{list(ROLES)} and columns={{role: column}}"
+        )
+    if spec is None and data is not None:
+        spec = _spec_free(data, overrides)
+    elif spec is None:
         spec = DEFAULT_SPEC
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
-    unknown = sorted(set(overrides) - set(OVERRIDES) - {"data"})
-    if unknown:
-        raise SpecError(f"unknown override(s) {unknown}; allowed: {sorted(OVERRIDES)}")
-    changes = {OVERRIDES[k]: v for k, v in overrides.items() if k in OVERRIDES and v is not None}
+    changes = {OVERRIDES[k]: v for k, v in overrides.items() if v is not None}
     if "time__cuts" in changes:
         changes["time__cuts"] = [float(c) for c in changes["time__cuts"]]
-    data_changes = overrides.get("data") or {}
-    for k, v in data_changes.items():
-        changes[f"data__{k}"] = v
-    if "model__formula" in changes:
+    if "model__time_varying" in changes:
+        changes["model__time_varying"] = list(changes["model__time_varying"])
+    if any(r in roles for r in _FOLLOW_UP):
+        # a new follow-up form replaces the spec's: clear its follow-up columns first
+        changes |= {f"data__{r}": CLEAR for r in _FOLLOW_UP}
+    changes |= {f"data__{k}": (CLEAR if v is None else v) for k, v in roles.items()}
+    if "model__formula" in changes and "model__reference" not in changes:
         # reference levels of variables the new formula no longer uses would be errors
         used = set(parse_formula(changes["model__formula"]).variables)
         changes["model__reference"] = {k: v for k, v in spec.model.reference.items() if k in used}
     return spec.with_overrides(**changes) if changes else spec
+
+
+def _spec_free(data: str | Path | pd.DataFrame, overrides: dict[str, Any]) -> Spec:
+    """The base spec of an analysis of the user's own table (see :func:`resolve_spec`)."""
+    problems = []
+    if isinstance(data, str | Path) and not Path(data).exists():
+        problems.append(f"data file '{data}' does not exist; check the path")
+    if not overrides.get("formula"):
+        problems.append(
+            'no formula: a fit of your own data needs one, e.g. formula="trt + celltype" '
+            '(--formula "trt + celltype"); add "+ (1 | center)" for a random intercept per center'
+        )
+    if problems:
+        raise SpecError(problems)
+    name = "model"
+    if isinstance(data, str | Path):
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(data).name.split(".")[0]).strip("_")
+        name = stem or name
+    return Spec(name=name, description=f"spec-free fit of {data if name != 'model' else 'a table'}")
 
 
 def columns_for(spec: Spec) -> Columns:
@@ -165,6 +240,13 @@ def prepare(data: str | Path | pd.DataFrame | None, spec: Spec) -> Prepared:
     columns = columns_for(spec)
     sd = read_data(source, columns, time_unit=spec.data.time_unit, on_invalid=spec.data.on_invalid)
     t = spec.time
+    notes: tuple[str, ...] = ()
+    if not t.cuts:
+        f = sd.frame
+        cuts = automatic_cuts(f["exit"].to_numpy()[f["event"].to_numpy() == 1])
+        notes = (describe_rule(cuts, int(f["event"].sum()), sd.time_unit),)
+        spec = spec.with_overrides(time__cuts=list(cuts))
+        t = spec.time
     pieces = split(
         sd,
         t.cuts,
@@ -173,6 +255,8 @@ def prepare(data: str | Path | pd.DataFrame | None, spec: Spec) -> Prepared:
         period_name=t.period_name,
         administrative_censoring=t.administrative_censoring,
     )
+    if notes:
+        pieces = replace(pieces, notes=notes + pieces.notes)
     cells = aggregate(pieces)
     design = build_design(cells.frame, spec.model.formula, reference=spec.model.reference or None)
-    return Prepared(data=sd, pieces=pieces, cells=cells, design=design)
+    return Prepared(data=sd, pieces=pieces, cells=cells, design=design, spec=spec)

@@ -172,8 +172,9 @@ class TimeSpec:
 
     Parameters
     ----------
-    cuts : tuple of float, default (0, 0.5, 1, 2, 3, 5, 8, 14)
-        Age cut points from 0, strictly increasing; the last may be ``inf``.
+    cuts : tuple of float, default ()
+        Age cut points from 0, strictly increasing, on the data's time scale; the last may be
+        ``inf``. Empty: chosen from the data (:func:`bayessa.model.cuts.automatic_cuts`).
     administrative_censoring : bool, default False
         Censor follow-up at the last cut point (otherwise follow-up beyond it is an error).
     periods : tuple of str, default ()
@@ -184,7 +185,7 @@ class TimeSpec:
         Name of the calendar-period variable, usable in the formula.
     """
 
-    cuts: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 14.0)
+    cuts: tuple[float, ...] = ()
     administrative_censoring: bool = False
     periods: tuple[str, ...] = ()
     period_labels: tuple[str, ...] = ()
@@ -374,7 +375,9 @@ class Spec:
                 f"[model] cluster_parameterization = '{m.cluster_parameterization}' is not one of {list(PARAMETERIZATIONS)}"
             )
         cuts = t.cuts
-        if len(cuts) < 2:
+        if len(cuts) == 0:
+            pass  # chosen from the data when the data are read
+        elif len(cuts) < 2:
             p.append(f"[time] cuts needs at least two cut points, got {list(cuts)}")
         elif any(not math.isfinite(c) for c in cuts[:-1]) or any(math.isnan(c) for c in cuts):
             p.append(f"[time] cuts must be finite (only the last may be inf), got {list(cuts)}")

@@ -33,6 +33,7 @@ _EXPORTS = {
     "unit_frame": "bayessa.posterior.predict",
     "check_output_dir": "bayessa.posterior.rundir",
     "open_tree": "bayessa.posterior.rundir",
+    "remove_stale": "bayessa.posterior.rundir",
     "write_atomically": "bayessa.posterior.rundir",
 }
 

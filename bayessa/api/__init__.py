@@ -1,0 +1,16 @@
+"""The Python API's top layer: :func:`fit` (the whole pipeline), :class:`FitResult` and :func:`load`.
+
+It composes every layer below it; the commands (:mod:`bayessa.cli`) sit above it.
+"""
+
+from bayessa._lazy import lazy_exports
+
+_EXPORTS = {
+    "fit": "bayessa.api.pipeline",
+    "FitResult": "bayessa.api.result",
+    "RUN_FILES": "bayessa.api.result",
+    "load": "bayessa.api.result",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)
