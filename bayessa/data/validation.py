@@ -78,11 +78,22 @@ def _factorize(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     codes = np.asarray(codes)
-    text = np.array([str(u).strip() for u in uniques], dtype=object)
+    text = np.array([_label(u) for u in uniques], dtype=object)
     if text.size:
         blank = np.append(text == "", False)  # index -1 (missing) stays -1
         codes = np.where(blank[codes], -1, codes)
     return codes, text
+
+
+def _label(value: object) -> str:
+    """A value as a level label: whole floats as integers (``1.0`` -> ``"1"``), text stripped.
+
+    A column of integer codes becomes float when it has a missing value (pandas has no missing
+    integer in a float column); its levels must still read ``1``, ``15``, not ``1.0``, ``15.0``.
+    """
+    if isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def _examples(raw: pd.Series, mask: np.ndarray) -> str:
@@ -172,8 +183,20 @@ def _events(raw: pd.Series, name: str, chk: _Checker) -> np.ndarray:
     elif pd.api.types.is_numeric_dtype(raw.dtype):
         v = raw.to_numpy(dtype=np.float64, na_value=np.nan)
         missing = np.isnan(v)
-        bad = ~missing & ~np.isin(v, (0.0, 1.0))
-        out = (v == 1.0).astype(np.int8)
+        used = set(np.unique(v[~missing]).tolist())
+        if used <= {1.0, 2.0} and 2.0 in used:
+            # R's Surv() convention for a status of 1s and 2s: 1 = censored, 2 = event
+            bad = np.zeros(len(v), bool)
+            out = (v == 2.0).astype(np.int8)
+            chk.notes.append(
+                (
+                    None,
+                    f"event column '{name}' coded 1/2 as in R's Surv(): 2 read as event, 1 as censored",
+                )
+            )
+        else:
+            bad = ~missing & ~np.isin(v, (0.0, 1.0))
+            out = (v == 1.0).astype(np.int8)
     else:
         codes, text = _factorize(raw)
         lower = np.array([t.lower() for t in text], dtype=object)
@@ -203,7 +226,8 @@ def _events(raw: pd.Series, name: str, chk: _Checker) -> np.ndarray:
             bad,
             name,
             f"event values outside {{0, 1, true, false}} (e.g. {_examples(raw, bad)})",
-            "recode the event column as 1 = event happened, 0 = censored (e.g. yes -> 1, no -> 0)",
+            "recode the event column as 1 = event happened, 0 = censored (e.g. yes -> 1, no -> 0); "
+            "R's 1/2 coding (2 = event) is read when the column holds only 1s and 2s",
         )
     return out
 

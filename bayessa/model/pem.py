@@ -59,6 +59,11 @@ __all__ = ["ModelInfo", "build_model", "choose_parameterization", "interval_spac
 
 #: Median events per cluster at and above which the centred parameterisation is used.
 CENTERED_MIN_EVENTS = 20.0
+#: The same threshold for the baseline's random-walk steps (events per interval): higher, because
+#: a step is a difference of two interval log hazards. R's veteran (128 events, 6 intervals of
+#: ~21 events): centred steps gave 22 divergences and bulk ESS 203, non-centred none and 1,110.
+#: 100,000 groups (thousands per interval): centred ~4,500, non-centred 53-167 (docs/decisions.md).
+WALK_CENTERED_MIN_EVENTS = 50.0
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,8 @@ def choose_parameterization(
     :math:`1/\sqrt{E_g}`. When that is small compared with the plausible cluster SD (about 0.2-0.5
     on the log-hazard scale), the centred form mixes well and the non-centred one has a funnel of
     its own; when clusters hold few events the reverse holds. The rule: centred when the median
-    :math:`E_g \ge` :data:`CENTERED_MIN_EVENTS` (20, i.e. :math:`1/\sqrt{E} \le 0.22`).
+    :math:`E_g \ge` :data:`CENTERED_MIN_EVENTS` (20, i.e. :math:`1/\sqrt{E} \le 0.22`); for
+    the random walk's steps (``unit="interval"``), :data:`WALK_CENTERED_MIN_EVENTS` (50).
 
     Parameters
     ----------
@@ -159,9 +165,10 @@ def choose_parameterization(
     med = float(np.median(events_per_cluster)) if np.size(events_per_cluster) else 0.0
     if requested != "auto":
         return requested, f"requested ({requested}); median events per {unit} {med:g}"
-    if med >= CENTERED_MIN_EVENTS:
-        return "centered", f"median events per {unit} {med:g} >= {CENTERED_MIN_EVENTS:g}"
-    return "noncentered", f"median events per {unit} {med:g} < {CENTERED_MIN_EVENTS:g}"
+    threshold = WALK_CENTERED_MIN_EVENTS if unit == "interval" else CENTERED_MIN_EVENTS
+    if med >= threshold:
+        return "centered", f"median events per {unit} {med:g} >= {threshold:g}"
+    return "noncentered", f"median events per {unit} {med:g} < {threshold:g}"
 
 
 def _prior_rv(pm, name: str, prior: Prior, **kw):
