@@ -12,7 +12,7 @@ ARGS   ?=
 $(STAMP): pyproject.toml constraints.txt tools/find-python
 	@test -x $(PY) || { PYBIN=$$(tools/find-python) && echo "creating $(VENV) with $$PYBIN" && $$PYBIN -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dask,numpyro,docs]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,dask,numpyro,docs,formats]"
 	@# Compile the default model once (~45 s on a new machine): the first fit then loads it,
 	@# and every other model re-uses the building blocks it compiled (bayessa.compile).
 	$(PY) -m bayessa.compile

@@ -22,6 +22,7 @@ _EXPORTS = {
     "check_cuts": "bayessa.data.lexis",
     "interval_labels": "bayessa.data.lexis",
     "split": "bayessa.data.lexis",
+    "FORMATS": "bayessa.data.read",
     "read_data": "bayessa.data.read",
     "read_table": "bayessa.data.read",
     "MAX_NUMERIC_LEVELS": "bayessa.data.validation",

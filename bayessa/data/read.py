@@ -6,6 +6,7 @@ See :mod:`bayessa.data.columns` for the column roles and the three layouts of fo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.util import find_spec
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,23 @@ from bayessa.data.columns import TIME_UNITS, Columns, SurvivalData
 from bayessa.data.validation import validate
 from bayessa.errors import DataError, Problem, SpecError
 
-__all__ = ["read_data", "read_table"]
+__all__ = ["FORMATS", "read_data", "read_table"]
+
+
+#: Suffix -> (format name, optional package it needs). Anything else is read as CSV; a CSV may
+#: be compressed (``.csv.gz``, ``.bz2``, ``.zip``, ``.xz``, ``.zst``: pandas infers it).
+FORMATS: dict[str, tuple[str, str | None]] = {
+    ".parquet": ("Parquet", None),
+    ".pq": ("Parquet", None),
+    ".parq": ("Parquet", None),
+    ".feather": ("Feather", None),
+    ".arrow": ("Feather", None),
+    ".dta": ("Stata", None),
+    ".sav": ("SPSS", "pyreadstat"),
+    ".zsav": ("SPSS", "pyreadstat"),
+    ".xlsx": ("Excel", "openpyxl"),
+    ".xlsm": ("Excel", "openpyxl"),
+}
 
 
 def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -23,19 +40,23 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     Parameters
     ----------
     source : path or DataFrame
-        A CSV file (UTF-8, header row; ``.csv``, ``.txt`` or any other suffix), a Parquet file
-        (``.parquet``, ``.pq``), or a DataFrame (returned as it is, never modified).
+        A file in one of :data:`FORMATS` by its suffix: Parquet, Feather/Arrow, Stata ``.dta``,
+        SPSS ``.sav`` (with ``bayessa[formats]``), Excel ``.xlsx`` (its first sheet; with
+        ``bayessa[formats]``); any other suffix is read as CSV (UTF-8, header row; compressed
+        files too). Stata and SPSS value labels become categories, in their labelled order. A
+        DataFrame is returned as it is (never modified).
 
     Returns
     -------
     (DataFrame, str)
-        The raw table and a name for messages (the path, or ``"DataFrame"``). A byte-order mark
-        is noted in ``df.attrs["bayessa_notes"]``.
+        The raw table and a name for messages (the path, or ``"DataFrame"``). Notes for the
+        audit (a byte-order mark; the sheet read) are in ``df.attrs["bayessa_notes"]``.
 
     Raises
     ------
     DataError
-        The path is missing, a directory, empty, not UTF-8, or not a table.
+        The path is missing, a directory, empty, not UTF-8, not a table, or its reader is not
+        installed (naming the extra to install).
     """
     if isinstance(source, pd.DataFrame):
         return source, "DataFrame"
@@ -52,10 +73,21 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
         raise DataError(
             Problem(f"file '{path}' does not exist", "check the path"), source=str(path)
         )
-    parquet = path.suffix.lower() in {".parquet", ".pq", ".parq"}
+    kind, needs = FORMATS.get(path.suffix.lower(), ("CSV", None))
+    if path.suffix.lower() == ".xls":
+        raise DataError(
+            Problem("old Excel .xls files are not read", "save the sheet as .xlsx or CSV"),
+            source=str(path),
+        )
+    if needs is not None and find_spec(needs) is None:
+        raise DataError(
+            Problem(
+                f"reading {kind} files needs the optional package {needs}, which is not installed",
+                "pip install 'bayessa[formats]' (or save the table as CSV or Parquet)",
+            ),
+            source=str(path),
+        )
     try:
-        if parquet:
-            return pd.read_parquet(path), str(path)
         if path.stat().st_size == 0:
             raise DataError(
                 Problem(
@@ -63,11 +95,7 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
                 ),
                 source=str(path),
             )
-        try:
-            df = pd.read_csv(path, engine="pyarrow", encoding="utf-8")
-        except (ValueError, TypeError, pd.errors.ParserError):
-            # pyarrow is strict about ragged rows; the C parser gives line-numbered messages.
-            df = pd.read_csv(path, encoding="utf-8-sig")
+        df = _READERS.get(kind, _read_csv)(path)
     except DataError:
         raise
     except UnicodeDecodeError as err:
@@ -78,23 +106,59 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
             ),
             source=str(path),
         ) from None
-    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+    except (OSError, ValueError, TypeError, KeyError, pd.errors.ParserError) as err:
         msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DataError(
             Problem(
-                f"the file could not be read as a table ({'Parquet' if parquet else 'CSV'}): {msg}",
+                f"the file could not be read as a table ({kind}): {msg}",
                 "give a comma-separated CSV (header row, one row per unit) or a Parquet file",
             ),
             source=str(path),
         ) from None
     # A byte-order mark survives some parsers as part of the first header name.
     df.columns = [str(c).lstrip("\ufeff").strip() for c in df.columns]
+    return df, str(path)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path, engine="pyarrow", encoding="utf-8")
+    except (ValueError, TypeError, pd.errors.ParserError):
+        # pyarrow is strict about ragged rows; the C parser gives line-numbered messages.
+        df = pd.read_csv(path, encoding="utf-8-sig")
     with open(path, "rb") as fh:
         if fh.read(3) == b"\xef\xbb\xbf":
             df.attrs["bayessa_notes"] = [
                 "the file starts with a UTF-8 byte-order mark; it was ignored"
             ]
-    return df, str(path)
+    return df
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    with pd.ExcelFile(path, engine="openpyxl") as book:
+        names = book.sheet_names
+        df = pd.read_excel(book, sheet_name=names[0])
+    if len(names) > 1:
+        df.attrs["bayessa_notes"] = [f"the first of {len(names)} sheets was read ('{names[0]}')"]
+    return df
+
+
+def _read_stata(path: Path) -> pd.DataFrame:
+    # value labels -> categories in label order; an unlabelled value among labelled ones stays
+    return pd.read_stata(path, convert_categoricals=True, convert_missing=False)
+
+
+def _read_spss(path: Path) -> pd.DataFrame:
+    return pd.read_spss(path, convert_categoricals=True)
+
+
+_READERS = {
+    "Parquet": pd.read_parquet,
+    "Feather": pd.read_feather,
+    "Stata": _read_stata,
+    "SPSS": _read_spss,
+    "Excel": _read_excel,
+}
 
 
 def read_data(

@@ -244,6 +244,8 @@ class DesignInfo:
         Age cut points :math:`a_0 = 0 < a_1 < \dots < a_K` (the last may be ``inf``).
     time_unit : str, default "years"
         Time scale of the cut points.
+    max_exit : float, default nan
+        The latest observed exit; the end of the follow-up when the last interval is open.
     """
 
     formula: str
@@ -260,6 +262,7 @@ class DesignInfo:
     time_varying_coefs: tuple[str, ...]
     cuts: np.ndarray
     time_unit: str = "years"
+    max_exit: float = float("nan")
 
     @classmethod
     def from_datatree(cls, dt) -> DesignInfo:
@@ -320,6 +323,7 @@ class DesignInfo:
             time_varying_coefs=tuple(info.get("time_varying_coefs", ())),
             cuts=cuts,
             time_unit=str(attrs.get("bayessa_time_unit", "years")),
+            max_exit=float(dt["observed_data"]["time"].max()) if "observed_data" in dt else np.nan,
         )
 
     @property
@@ -334,9 +338,16 @@ class DesignInfo:
 
     @property
     def last_cut(self) -> float:
-        """End of the modelled follow-up: the last finite cut point."""
-        finite = self.cuts[np.isfinite(self.cuts)]
-        return float(finite[-1])
+        """End of the modelled follow-up.
+
+        The last cut point; when the last interval is open (``inf``), the latest observed exit
+        (beyond it the model would extrapolate the last interval's hazard), or the last finite
+        cut point if that is later or no exit is known.
+        """
+        finite = float(self.cuts[np.isfinite(self.cuts)][-1])
+        if np.isfinite(self.cuts[-1]) or not np.isfinite(self.max_exit):
+            return finite
+        return max(finite, self.max_exit)
 
     def interacting(self, variable: str) -> list[str]:
         """Variables that share a fixed term with ``variable`` (its effect differs by them).

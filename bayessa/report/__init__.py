@@ -7,6 +7,7 @@ Markdown, CSV and figures. Reads only the DataTree, so it can be tested on a fak
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "default_times": "bayessa.report.build",
     "REPORT_FILES": "bayessa.report.build",
     "Report": "bayessa.report.build",
     "ReportOptions": "bayessa.report.build",

@@ -21,7 +21,7 @@ import os
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +31,7 @@ from bayessa.posterior.rundir import open_tree
 from bayessa.report.render import Block, to_html, to_markdown
 
 __all__ = [
+    "default_times",
     "REPORT_FILES",
     "Report",
     "ReportOptions",
@@ -56,8 +57,9 @@ class ReportOptions:
 
     Parameters
     ----------
-    times : tuple of float, default (1, 2, 5)
-        Times at which survival probabilities and their differences are tabulated.
+    times : tuple of float, optional
+        Times at which survival probabilities and their differences are tabulated; default:
+        :func:`default_times` (1, 2 and 5 years where the follow-up reaches them).
     horizon : float, optional
         RMST horizon :math:`\tau`; default: the end of the modelled follow-up (last cut).
     focus : str, optional
@@ -72,7 +74,7 @@ class ReportOptions:
         Points of the time grid of the curves.
     """
 
-    times: tuple[float, ...] = (1.0, 2.0, 5.0)
+    times: tuple[float, ...] | None = None
     horizon: float | None = None
     focus: str | None = None
     max_draws: int | None = 500
@@ -162,6 +164,8 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
             f"--horizon must lie in (0, {info.last_cut:g}], the modelled follow-up; "
             f"got {opts.horizon:g}"
         )
+    if opts.times is None:
+        opts = replace(opts, times=default_times(info.last_cut, info.time_unit))
     if bad := [t for t in opts.times if not 0 < t <= info.last_cut]:
         raise SpecError(
             f"--times must lie in (0, {info.last_cut:g}], the modelled follow-up; got {bad}"
@@ -267,3 +271,37 @@ def write_report(
         _atomic_write(out / name, text.encode("utf-8"))
         written[name] = out / name
     return written
+
+
+def default_times(end: float, time_unit: str) -> tuple[float, ...]:
+    """Report times inside the follow-up ``(0, end]``: 1, 2 and 5 years, or its quarters.
+
+    The 1-, 2- and 5-year survival of clinical reports, in the run's unit (365.25 days a year),
+    where at least two of them lie inside the follow-up; otherwise a quarter, a half and three
+    quarters of it, rounded to two significant digits. A default never lies outside the
+    follow-up, so the report is never skipped because of it.
+
+    Parameters
+    ----------
+    end : float
+        End of the modelled follow-up (:attr:`bayessa.posterior.predict.DesignInfo.last_cut`).
+    time_unit : str
+        The run's time unit.
+
+    Returns
+    -------
+    tuple of float
+    """
+    import math
+
+    from bayessa.model.units import units_per_year
+
+    years = tuple(y * units_per_year(time_unit) for y in (1.0, 2.0, 5.0))
+    inside = tuple(t for t in years if t <= end)
+    if len(inside) >= 2:
+        return inside
+
+    def nice(x: float) -> float:
+        return round(x, 1 - int(math.floor(math.log10(x)))) if x > 0 else x
+
+    return tuple(dict.fromkeys(min(nice(end * q), end) for q in (0.25, 0.5, 0.75)))

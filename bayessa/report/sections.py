@@ -162,8 +162,8 @@ def headline(ctx: Context, diag) -> str:
     gate = (
         "The convergence gate passed."
         if diag.passed
-        else f"The convergence gate FAILED ({', '.join(failed)}): read Diagnostics before the "
-        "results."
+        else f"The convergence gate FAILED ({', '.join(failed)}): the estimates below are "
+        "UNRELIABLE; read Diagnostics before the results."
     )
     return (
         f"{gate} {len(u)} units, {int(u['event'].sum())} events, "

@@ -68,6 +68,10 @@ def test_veteran_through_the_cli_in_days(tmp_path, capsys):
     _close(np.log(hr["hr_median"].to_numpy()), b, V)
     report = (out / "report.md").read_text()
     assert "days" in report and "(years)" not in report
+    # default report times: 1 and 2 years in days, inside the follow-up (the last interval is
+    # open, so the follow-up ends at the latest exit, 999 days)
+    times = set(pd.read_csv(out / "survival.csv")["time"].dropna().round(2))
+    assert {365.25, 730.5} <= times
 
 
 def test_lung_as_r_codes_it_through_the_api():

@@ -186,3 +186,31 @@ def test_fit_report_and_compare_end_to_end(tmp_path, capsys, monkeypatch, root):
     assert compare_cli.main([str(one), str(two)]) == 0
     out = capsys.readouterr().out
     assert "Model comparison" in out and "one" in out and "two" in out
+
+
+def test_default_report_times_lie_inside_the_follow_up():
+    from bayessa.report.build import default_times
+
+    assert default_times(14.0, "years") == (1.0, 2.0, 5.0)  # the bundled analysis: unchanged
+    assert default_times(999.0, "days") == (365.25, 730.5)  # 1 and 2 years, in days
+    assert default_times(300.0, "days") == (75.0, 150.0, 220.0)  # quarters: 1 year is beyond
+    assert all(0 < t <= 1.5 for t in default_times(1.5, "years"))
+
+
+def test_an_open_last_interval_ends_the_follow_up_at_the_latest_exit():
+    import dataclasses
+
+    import numpy as np
+
+    from bayessa.posterior.predict import DesignInfo
+
+    base = DesignInfo(
+        formula="x", variables=("x",), levels={"x": ("a", "b")}, reference={"x": "a"},
+        terms=("x",), coef_names=("x[b]",), coef_levels=((("x", "b"),),), cluster=None,
+        cluster_levels=(), strata=None, strata_levels=(), time_varying_coefs=(),
+        cuts=np.array([0.0, 16.0, 210.0, np.inf]), time_unit="days", max_exit=999.0,
+    )  # fmt: skip
+    assert base.last_cut == 999.0
+    closed = dataclasses.replace(base, cuts=np.array([0.0, 16.0, 210.0]))
+    assert closed.last_cut == 210.0
+    assert dataclasses.replace(base, max_exit=float("nan")).last_cut == 210.0
