@@ -70,7 +70,7 @@ def test_the_installed_package_is_the_wheel_and_finds_its_data(installed, tmp_pa
 def test_the_console_script_lists_the_commands(installed, tmp_path):
     done = _run([str(installed / "bin" / "bayessa"), "--help"], installed, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    for command in ("fit", "report", "compare", "logrank", "sbc", "compile", "simulate"):
+    for command in ("fit", "report", "compare", "predict", "logrank", "sbc", "compile", "simulate"):
         assert f"\n  {command} " in done.stdout
     bad = _run([str(installed / "bin" / "bayessa"), "frobnicate"], installed, tmp_path)
     assert bad.returncode == 2 and "unknown command 'frobnicate'" in bad.stderr

@@ -78,6 +78,50 @@ class FitResult:
         kwargs.setdefault("ci_prob", 0.95)
         return az.summary(self.idata, var_names=names, **kwargs)
 
+    def predict(
+        self,
+        newdata: pd.DataFrame,
+        *,
+        times,
+        horizon: float | None = None,
+        ci_prob: float = 0.95,
+        max_draws: int | None = 1000,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """Survival, cumulative hazard and hazard of new units at ``times``.
+
+        A row naming a cluster seen in the data is conditional on its effect; an unseen or
+        missing cluster is marginal over the cluster distribution; the ``cluster_effect``
+        column says which (:func:`bayessa.posterior.newdata.predict_newdata`).
+
+        Parameters
+        ----------
+        newdata : DataFrame
+            One row per new unit, with every covariate of the formula.
+        times : sequence of float
+            Times in the run's unit.
+        horizon : float, optional
+            RMST horizon; default: the end of the modelled follow-up.
+        ci_prob : float, default 0.95
+            Probability of the equal-tailed intervals.
+        max_draws : int or None, default 1000
+            Posterior samples used (seeded thinning); ``None``: all.
+        seed : int, default 0
+            Seed of the thinning.
+
+        Returns
+        -------
+        DataFrame
+            Long: one row per new unit and time (``survival``, ``cumhaz``, ``hazard`` with
+            limits), with the unit's RMST and median survival.
+        """
+        from bayessa.posterior.newdata import predict_newdata
+
+        return predict_newdata(
+            self.idata, newdata, times=times, horizon=horizon, ci_prob=ci_prob,
+            max_draws=max_draws, seed=seed,
+        )  # fmt: skip
+
     def hazard_ratios(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
         r"""Hazard ratio of every fixed-effect coefficient (vs the reference levels).
 

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "fit": "fit a model spec to data and write a run directory",
     "report": "rebuild the report of a saved run",
     "compare": "PSIS-LOO of runs and their comparison",
+    "predict": "predict survival of new units from a run",
     "logrank": "log-rank family tests on a table of units",
     "sbc": "simulation-based calibration of a spec's model",
     "compile": "compile a spec's model into the cache",

@@ -26,6 +26,7 @@ _EXPORTS = {
     "read_data": "bayessa.data.read",
     "read_table": "bayessa.data.read",
     "MAX_NUMERIC_LEVELS": "bayessa.data.validation",
+    "level_label": "bayessa.data.validation",
     "validate": "bayessa.data.validation",
 }
 

@@ -25,7 +25,7 @@ from bayessa.data.columns import (
 )
 from bayessa.errors import DataError, Problem
 
-__all__ = ["MAX_NUMERIC_LEVELS", "validate"]
+__all__ = ["MAX_NUMERIC_LEVELS", "level_label", "validate"]
 
 _TRUE = {"1", "true", "1.0"}
 _FALSE = {"0", "false", "0.0"}
@@ -78,18 +78,27 @@ def _factorize(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     codes = np.asarray(codes)
-    text = np.array([_label(u) for u in uniques], dtype=object)
+    text = np.array([level_label(u) for u in uniques], dtype=object)
     if text.size:
         blank = np.append(text == "", False)  # index -1 (missing) stays -1
         codes = np.where(blank[codes], -1, codes)
     return codes, text
 
 
-def _label(value: object) -> str:
+def level_label(value: object) -> str:
     """A value as a level label: whole floats as integers (``1.0`` -> ``"1"``), text stripped.
 
     A column of integer codes becomes float when it has a missing value (pandas has no missing
     integer in a float column); its levels must still read ``1``, ``15``, not ``1.0``, ``15.0``.
+
+    Parameters
+    ----------
+    value : object
+        A cell of a covariate or cluster column (not missing).
+
+    Returns
+    -------
+    str
     """
     if isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer():
         return str(int(value))

@@ -9,6 +9,7 @@ directories (:func:`open_tree`, :func:`write_atomically`), draws and prediction 
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "predict_newdata": "bayessa.posterior.newdata",
     "GH_NODES": "bayessa.posterior.curves",
     "Mixture": "bayessa.posterior.curves",
     "Predictor": "bayessa.posterior.curves",

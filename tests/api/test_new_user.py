@@ -72,6 +72,23 @@ def test_veteran_through_the_cli_in_days(tmp_path, capsys):
     # open, so the follow-up ends at the latest exit, 999 days)
     times = set(pd.read_csv(out / "survival.csv")["time"].dropna().round(2))
     assert {365.25, 730.5} <= times
+    # predictions for new patients, from the saved run
+    from bayessa.cli.predict import main as predict
+
+    new = pd.DataFrame({"trt": [1, 2], "celltype": ["squamous", "smallcell"]})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    argv = [str(out), "--newdata", str(tmp_path / "new.csv"), "--times", "30,90,365",
+            "--out", str(tmp_path / "pred.csv")]  # fmt: skip
+    assert predict(argv) == 0
+    pred = pd.read_csv(tmp_path / "pred.csv")
+    assert len(pred) == 6 and set(pred["cluster_effect"]) == {"no cluster effects in the model"}
+    for _, rows in pred.groupby("row"):
+        assert rows["survival"].is_monotonic_decreasing
+        assert np.all(rows["survival_lower"] <= rows["survival"])
+    # small-cell patients on the test treatment fare worse than squamous on the standard one
+    assert (
+        pred.loc[pred["row"] == 1, "median"].iloc[0] < pred.loc[pred["row"] == 0, "median"].iloc[0]
+    )
 
 
 def test_lung_as_r_codes_it_through_the_api():

@@ -1,0 +1,223 @@
+r"""Prediction for a table of new units: survival, cumulative hazard and hazard per row and time.
+
+For a row with covariates :math:`x` (and stratum :math:`\sigma`), draw :math:`s` has the
+piecewise-constant log hazard :math:`\eta_{sk} = \alpha^{(s)}_{\sigma k} + x^\top\beta^{(s)} (+
+\text{time-varying terms})` in interval :math:`k`, and the cluster (county) effect enters in one
+of two ways, said in the ``cluster_effect`` column of every row:
+
+* **conditional** -- the row names a cluster seen in the data: :math:`\eta_{sk} + u^{(s)}_g`, and
+
+  .. math:: h(t) = e^{\eta_{s,k(t)} + u_g}, \quad H(t) = \int_0^t h, \quad S(t) = e^{-H(t)};
+
+* **marginal** -- the row's cluster is unseen, missing or absent: a new cluster,
+  :math:`u \sim N(0, \sigma_u^{(s)})`, integrated out by Gauss--Hermite quadrature (nodes
+  :math:`z_j`, weights :math:`v_j`):
+
+  .. math::
+
+      S(t) = \sum_j v_j e^{-e^{z_j} H_0(t)}, \quad
+      H(t) = -\log S(t), \quad
+      h(t) = \frac{\sum_j v_j e^{z_j} h_0(t) e^{-e^{z_j} H_0(t)}}{S(t)},
+
+  the population-averaged survival, cumulative hazard and hazard of units like this row.
+
+Each quantity is summarised over the posterior draws by its median and equal-tailed interval.
+The restricted mean survival time to ``horizon`` and the median survival time are given per row
+(repeated on each of its time rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayessa.errors import DataError, Problem, SpecError
+from bayessa.posterior.curves import Mixture, _hermite, cumulative_hazard, gh_nodes, summarise
+from bayessa.posterior.predict import DesignInfo, draws, profile_log_hazard, thin
+from bayessa.posterior.rundir import open_tree
+
+__all__ = ["predict_newdata"]
+
+
+def predict_newdata(
+    source: Any,
+    newdata: pd.DataFrame,
+    *,
+    times: Sequence[float],
+    horizon: float | None = None,
+    ci_prob: float = 0.95,
+    max_draws: int | None = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    r"""Survival, cumulative hazard and hazard of each row of ``newdata`` at each of ``times``.
+
+    Parameters
+    ----------
+    source : FitResult, xarray.DataTree, str or Path
+        A run.
+    newdata : DataFrame
+        One row per new unit with every covariate of the formula (and the strata variable); the
+        cluster column is optional (missing or unseen values: marginal). Levels are matched as
+        text (``1`` and ``"1"`` alike). Never modified.
+    times : sequence of float
+        Times in the run's unit, in :math:`(0, \infty)`; beyond the last finite cut point the
+        last interval's hazard is extrapolated only if that interval is open.
+    horizon : float, optional
+        RMST horizon; default: the end of the modelled follow-up.
+    ci_prob : float, default 0.95
+        Probability of the equal-tailed intervals.
+    max_draws : int or None, default 1000
+        Posterior samples used (seeded random thinning); ``None``: all.
+    seed : int, default 0
+        Seed of the thinning.
+
+    Returns
+    -------
+    DataFrame
+        Long: one row per ``newdata`` row and time, with ``row`` (its index in ``newdata``),
+        the row's covariates, ``cluster_effect`` (how the cluster entered), ``time``,
+        ``survival``, ``cumhaz``, ``hazard`` (posterior medians) with ``_lower``/``_upper``,
+        and per row ``rmst``, ``rmst_lower``, ``rmst_upper``, ``median``, ``median_lower``,
+        ``median_upper`` (``inf`` where survival stays above 1/2) and ``horizon``.
+
+    Raises
+    ------
+    DataError
+        A covariate is missing from ``newdata``, or a row has a missing or unknown level
+        (naming the rows and the levels the model knows).
+    SpecError
+        Times outside the model's range, or an empty ``newdata``.
+    """
+    tree = open_tree(source)
+    info = DesignInfo.from_datatree(tree)
+    post = thin(tree["posterior"].dataset, max_draws, seed=seed)
+    times = _check_times(times, info)
+    tau = info.last_cut if horizon is None else float(horizon)
+    profiles = _profiles(newdata, info)
+    eta = profile_log_hazard(post, info, profiles)  # (S, N, K) at u = 0
+    how, shift, marginal = _cluster_terms(newdata, info, post)
+    eta = eta + shift[:, :, None]
+    nodes = _nodes(post, info) if marginal.any() else None
+    out = []
+    for i in range(len(newdata)):
+        quad = nodes if marginal[i] else None
+        cols = _row(eta[:, i : i + 1, :], info.cuts, times, tau, quad, ci_prob)
+        frame = pd.DataFrame({"row": newdata.index[i], "time": times, **cols})
+        for v in info.profile_variables:
+            frame.insert(1, v, profiles[v].iloc[i])
+        frame.insert(len(info.profile_variables) + 1, "cluster_effect", how[i])
+        out.append(frame)
+    return pd.concat(out, ignore_index=True)
+
+
+def _check_times(times: Sequence[float], info: DesignInfo) -> np.ndarray:
+    t = np.asarray(times, dtype=np.float64).ravel()
+    end = info.cuts[-1]
+    if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t <= 0) or np.any(t > end):
+        raise SpecError(
+            f"times must be numbers in (0, {end:g}] ({info.time_unit}), the model's range; got "
+            f"{list(np.asarray(times).ravel()[:5])}"
+        )
+    return t
+
+
+def _profiles(newdata: pd.DataFrame, info: DesignInfo) -> pd.DataFrame:
+    """Each row's covariates as level text, checked against the levels the model knows."""
+    if len(newdata) == 0:
+        raise SpecError("newdata has no rows")
+    absent = [v for v in info.profile_variables if v not in newdata.columns]
+    if absent:
+        raise DataError(
+            [
+                Problem(
+                    f"column '{v}' not found",
+                    f"give every covariate of the formula '{info.formula}'",
+                    v,
+                )
+                for v in absent
+            ]
+        )
+    from bayessa.data.validation import level_label
+
+    problems = []
+    profiles = pd.DataFrame(index=newdata.index)
+    for v in info.profile_variables:
+        col = newdata[v]
+        text = np.array(["" if pd.isna(x) else level_label(x) for x in col], dtype=object)
+        known = set(info.levels[v])
+        bad = ~np.isin(text, list(known))
+        if bad.any():
+            problems.append(
+                Problem(
+                    f"missing or unknown levels {sorted({t or '(missing)' for t in text[bad]})[:5]}",
+                    f"use one of the levels the model knows: {', '.join(info.levels[v])}",
+                    v,
+                    tuple(newdata.index[bad]),
+                )
+            )
+        profiles[v] = text
+    if problems:
+        raise DataError(problems, source="newdata")
+    return profiles
+
+
+def _cluster_terms(newdata: pd.DataFrame, info: DesignInfo, post) -> tuple:
+    """Per row: how the cluster enters (text), its log-hazard shift ``(S, N)``, marginal or not."""
+    n, S = len(newdata), post.sizes["chain"] * post.sizes["draw"]
+    name = info.cluster
+    if name is None or "cluster_effect" not in post:
+        return ["no cluster effects in the model"] * n, np.zeros((S, n)), np.zeros(n, bool)
+    from bayessa.data.validation import level_label
+
+    given = newdata[name] if name in newdata.columns else pd.Series([None] * n, index=newdata.index)
+    u = draws(post, "cluster_effect")
+    shift, marginal, how = np.zeros((S, n)), np.ones(n, bool), []
+    for i, value in enumerate(given):
+        level = None if pd.isna(value) else level_label(value)
+        if level in info.cluster_levels:
+            shift[:, i] = u[:, info.cluster_levels.index(level)]
+            marginal[i] = False
+            how.append(f"conditional on {name} = {level}")
+        elif level is None:
+            how.append(f"marginal over {name} effects ({name} not given)")
+        else:
+            how.append(f"marginal over {name} effects ({name} '{level}' not in the data)")
+    return how, shift, marginal
+
+
+def _nodes(post, info: DesignInfo) -> tuple[np.ndarray, np.ndarray]:
+    sd = draws(post, "cluster_sd")
+    return _hermite(sd, gh_nodes(float(np.max(sd))))
+
+
+def _row(eta, cuts, times, tau, nodes, ci_prob) -> dict[str, np.ndarray]:
+    """Summaries of one row: ``eta`` is ``(S, 1, K)``; ``nodes`` the quadrature or None."""
+    shifts, weights = nodes if nodes is not None else (None, None)
+    mix = Mixture(eta, np.ones(1), cuts, "", "", shifts, weights)
+    S_t = mix.survival(times)  # (S, T)
+    H0 = cumulative_hazard(eta, cuts, times)[:, 0, :]  # (S, T) at this row's eta
+    k = np.searchsorted(cuts, times, side="left") - 1
+    h0 = np.exp(eta[:, 0, np.clip(k, 0, eta.shape[2] - 1)])  # hazard at t (right-closed intervals)
+    if nodes is None:
+        hazard = h0
+    else:
+        num = np.zeros_like(S_t)
+        for j, v in enumerate(weights):
+            scale = np.exp(shifts[:, j])[:, None]
+            num += v * scale * h0 * np.exp(-scale * H0)
+        hazard = num / S_t
+    with np.errstate(divide="ignore"):
+        cumhaz = -np.log(S_t)
+    out: dict[str, np.ndarray] = {}
+    for name, samples in (("survival", S_t), ("cumhaz", cumhaz), ("hazard", hazard)):
+        s = summarise(samples, ci_prob=ci_prob)
+        out |= {name: s["median"], f"{name}_lower": s["lower"], f"{name}_upper": s["upper"]}
+    for name, samples in (("rmst", mix.rmst(tau)), ("median", mix.median())):
+        s = summarise(samples[:, None], ci_prob=ci_prob)
+        out |= {name: float(s["median"][0]), f"{name}_lower": float(s["lower"][0]),
+                f"{name}_upper": float(s["upper"][0])}  # fmt: skip
+    out["horizon"] = tau
+    return out
