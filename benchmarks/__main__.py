@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("which", nargs="*", choices=["data", "fit"], help="which (default: both)")
     ap.add_argument("--n", type=int, default=1_000_000, help="units for the data-layer benchmark")
     ap.add_argument(
-        "--fits", default="bundled,100k,1m,baseline", help="which fit benchmarks (comma-separated)"
+        "--fits",
+        default="bundled,refit,100k,1m,baseline",
+        help="which fit benchmarks (comma-separated)",
     )
     args = ap.parse_args(argv)
     args.which = args.which or ["data", "fit"]

@@ -6,6 +6,8 @@ It composes every layer below it; the commands (:mod:`bayessa.cli`) sit above it
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "DATA_INPUT_MAX_CELLS": "bayessa.api.pipeline",
+    "data_as_inputs": "bayessa.api.pipeline",
     "fit": "bayessa.api.pipeline",
     "FitResult": "bayessa.api.result",
     "RUN_FILES": "bayessa.api.result",

@@ -20,7 +20,31 @@ import pandas as pd
 from bayessa.model.preparation import prepare, resolve_spec
 from bayessa.model.spec import Spec
 
-__all__ = ["fit"]
+__all__ = ["DATA_INPUT_MAX_CELLS", "data_as_inputs", "fit"]
+
+#: Up to this many cells the data enter the compiled model as inputs (``pm.Data``), so a refit
+#: of the same structure to other data (filtered rows, a new sample with the same levels) loads
+#: the compiled model from the cache. Above it they are constants: measured on the default
+#: model, inputs sampled as fast as constants at 758 cells (1.1-1.3 s vs 1.0-1.4 s, 4 x 1,000
+#: draws) but 1.7x slower at 3,168 cells (100,000 groups: 3.0-3.8 s vs 1.8-2.1 s), where the
+#: one-off compilation matters less than every sampling run.
+DATA_INPUT_MAX_CELLS = 2000
+
+
+def data_as_inputs(cells) -> bool:
+    """Whether the data enter the compiled model as inputs rather than constants.
+
+    Parameters
+    ----------
+    cells : Cells
+        The aggregated data.
+
+    Returns
+    -------
+    bool
+        True up to :data:`DATA_INPUT_MAX_CELLS` cells.
+    """
+    return cells.n_cells <= DATA_INPUT_MAX_CELLS
 
 
 def fit(
@@ -86,7 +110,9 @@ def fit(
     spec = prepared.spec  # with the cut points chosen from the data, if it gave none
     timings["prepare_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    model, info = build_model(prepared.cells, prepared.design, spec)
+    model, info = build_model(
+        prepared.cells, prepared.design, spec, data_containers=data_as_inputs(prepared.cells)
+    )
     timings["build_s"] = time.perf_counter() - t1
     dt = sample(model, spec.sampler, progress=progress, timings=timings)
     t3 = time.perf_counter()

@@ -61,13 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _compile_spec(model_path: str | None, data: str | None) -> int:
     from pytensor.link.numba.cache import NUMBA_CACHE_PATH
 
+    from bayessa.api.pipeline import data_as_inputs
     from bayessa.model.pem import build_model
     from bayessa.model.preparation import prepare, resolve_spec
     from bayessa.sampling.compile_cache import compile_model
 
     spec = resolve_spec(model_path)
     prepared = prepare(data, spec)
-    model, _ = build_model(prepared.cells, prepared.design, spec)
+    spec = prepared.spec  # as a fit applies it (cut points from the data, if none are given)
+    # the model a fit builds, so that the fit loads what this compiles
+    model, _ = build_model(
+        prepared.cells, prepared.design, spec, data_containers=data_as_inputs(prepared.cells)
+    )
     _, info = compile_model(model)
 
     where = f"cached in {NUMBA_CACHE_PATH}" if info.cache != "off" else info.reason

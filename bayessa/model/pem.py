@@ -59,11 +59,13 @@ __all__ = ["ModelInfo", "build_model", "choose_parameterization", "interval_spac
 
 #: Median events per cluster at and above which the centred parameterisation is used.
 CENTERED_MIN_EVENTS = 20.0
-#: The same threshold for the baseline's random-walk steps (events per interval): higher, because
-#: a step is a difference of two interval log hazards. R's veteran (128 events, 6 intervals of
-#: ~21 events): centred steps gave 22 divergences and bulk ESS 203, non-centred none and 1,110.
-#: 100,000 groups (thousands per interval): centred ~4,500, non-centred 53-167 (docs/decisions.md).
-WALK_CENTERED_MIN_EVENTS = 50.0
+#: The same threshold for the baseline's random-walk steps (events per interval), measured (min
+#: bulk ESS, 4 x 1,000 draws; docs/decisions.md): R's veteran, ~21 events per interval: centred
+#: 22 divergences and ESS 203, non-centred none and 1,110; R's lung, 27.5: centred ESS
+#: 3,100-3,800, non-centred 1,020-1,130; 400 simulated units, 47: centred ~4,000 with 0-2
+#: divergences, non-centred ~1,000 with 2-8; 100,000 groups (thousands): centred ~4,500,
+#: non-centred 53-167.
+WALK_CENTERED_MIN_EVENTS = 25.0
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def choose_parameterization(
     on the log-hazard scale), the centred form mixes well and the non-centred one has a funnel of
     its own; when clusters hold few events the reverse holds. The rule: centred when the median
     :math:`E_g \ge` :data:`CENTERED_MIN_EVENTS` (20, i.e. :math:`1/\sqrt{E} \le 0.22`); for
-    the random walk's steps (``unit="interval"``), :data:`WALK_CENTERED_MIN_EVENTS` (50).
+    the random walk's steps (``unit="interval"``), :data:`WALK_CENTERED_MIN_EVENTS` (25).
 
     Parameters
     ----------
@@ -212,10 +214,12 @@ def build_model(
         so simulation-based calibration, which must fix the prior before simulating the events,
         passes a centring chosen without the simulated events.
     data_containers : bool, default False
-        Hold the events and log-exposure in ``pm.Data`` containers named ``events_data`` and
-        ``log_exposure``, so that a compiled model can be re-used for new data with the same cells
-        (``nutpie``'s ``compiled.with_data(events_data=..., log_exposure=...)``). The model and
-        its log-density are otherwise identical.
+        Hold every data array in a ``pm.Data`` container: ``events_data``, ``log_exposure``,
+        ``X_centered``, ``x_center``, ``interval_index``, ``stratum_index``, ``cluster_index``.
+        The compiled log-density then takes the data as inputs rather than constants, so one
+        compilation serves any data with the same structure (formula, levels, cut points):
+        filtered rows, a new sample (:mod:`bayessa.sampling.compile_cache`), or nutpie's
+        ``compiled.with_data(events_data=..., log_exposure=...)``. The log-density is the same.
 
     Returns
     -------
@@ -261,16 +265,19 @@ def build_model(
     xbar = _centre(design.X, events, center)
 
     with pm.Model(coords=coords) as model:
-        eta, shift = _fixed_effects(design.X - xbar, xbar, tv_idx, interval, pri)
+        d = _data(design.X - xbar, xbar, interval, strat_codes, cluster, data_containers)
+        eta, shift = _fixed_effects(
+            d["X"], d["xbar"], design.X.shape[1], tv_idx, d["interval"], pri
+        )
         centred = _baseline(
             m, pri, cells.pieces.cuts, strata_levels, K, baseline_param
         )  # (S, K): log hazard at average covariates
-        eta = eta + centred[strat_codes, interval]
+        eta = eta + centred[d["stratum"], d["interval"]]
         reference = centred - shift
         bdims = ("stratum", "interval") if strata_levels else ("interval",)
         pm.Deterministic("baseline", reference if strata_levels else reference[0], dims=bdims)
         if cluster is not None:
-            eta = eta + _cluster_effects(cluster, parameterization, pri)[cluster.codes]
+            eta = eta + _cluster_effects(cluster, parameterization, pri)[d["cluster"]]
         _likelihood(eta, events, log_exposure, data_containers)
 
     info = ModelInfo(
@@ -361,7 +368,25 @@ def _centre(X: np.ndarray, events: np.ndarray, center: np.ndarray | None) -> np.
     return xbar
 
 
-def _fixed_effects(Xc, xbar, tv_idx, interval, pri):
+def _data(Xc, xbar, interval, stratum, cluster, containers: bool) -> dict:
+    """The design arrays as constants, or as ``pm.Data`` inputs of the compiled model."""
+    import pymc as pm
+
+    d = {"X": Xc, "xbar": xbar, "interval": interval, "stratum": stratum}
+    d["cluster"] = cluster.codes if cluster is not None else None
+    if not containers:
+        return d
+    if Xc.shape[1]:
+        d["X"] = pm.Data("X_centered", Xc, dims=("cell", "coef"))
+        d["xbar"] = pm.Data("x_center", xbar, dims="coef")
+    d["interval"] = pm.Data("interval_index", interval, dims="cell")
+    d["stratum"] = pm.Data("stratum_index", stratum, dims="cell")
+    if cluster is not None:
+        d["cluster"] = pm.Data("cluster_index", cluster.codes.astype(np.int64), dims="cell")
+    return d
+
+
+def _fixed_effects(Xc, xbar, n_coef: int, tv_idx, interval, pri):
     r"""Linear predictor of the (centred) fixed and time-varying effects, and the shift.
 
     .. math::
@@ -378,7 +403,7 @@ def _fixed_effects(Xc, xbar, tv_idx, interval, pri):
 
     shift = 0.0
     eta = 0.0
-    if Xc.shape[1]:
+    if n_coef:
         beta = _prior_rv(pm, "beta", pri["effects"], dims="coef")
         eta = pt.dot(Xc, beta)
         shift = pt.dot(xbar, beta)

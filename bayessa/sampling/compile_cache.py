@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,7 @@ def bayessa_logp_callback(dim, x_, out_, logp_, user_data_):
         x = numba.carray(x_, (N_DIM,))
         out = numba.carray(out_, (N_DIM,))
         logp = numba.carray(logp_, ())
-        logp_val, grad = kernel(x)
+{extract}        logp_val, grad = kernel(x{args})
         logp[()] = logp_val
         out[...] = grad
         if not np.all(np.isfinite(out)):
@@ -75,7 +76,7 @@ def bayessa_expand_callback(dim, expanded, x_, out_, user_data_):
     try:
         x = numba.carray(x_, (N_DIM,))
         out = numba.carray(out_, (N_EXPANDED,))
-        (values,) = kernel(x)
+{extract}        (values,) = kernel(x{args})
         out[...] = values
     except Exception:
         return -2
@@ -121,14 +122,49 @@ def _callback(src: str, name: str, kernel: Any, consts: dict[str, int], key: str
     import numpy as np
     from pytensor.link.numba.cache import compile_numba_function_src
 
+    from bayessa.sampling._numba_ptr import address_as_void_pointer
+
     py_func = compile_numba_function_src(
         src,
         name,
         # numba re-imports the module named here when it loads the callback from the cache
-        global_env={"__name__": __name__, "numba": numba, "np": np, "kernel": kernel, **consts},
+        global_env={
+            "__name__": __name__, "numba": numba, "np": np, "kernel": kernel,
+            "address_as_void_pointer": address_as_void_pointer, **consts,
+        },
         cache_key=key,
-    )
+    )  # fmt: skip
     return numba.cfunc(sig, cache=True)(py_func)
+
+
+def _shared_source(template: str, shared: list, keys: dict, user_data) -> str:
+    """The callback's source, reading each shared input from nutpie's ``user_data`` record.
+
+    nutpie's record (:func:`nutpie.compile_pymc.make_user_data`) holds, as unsigned 64-bit words,
+    the address, size and shape of every shared variable; ``nutpie``'s ``with_data`` rewrites
+    them in place, so a cached callback that reads them serves any data of the same structure.
+    Without shared inputs the source is the plain template (the cache keys of such models are
+    unchanged).
+    """
+    if not shared:
+        return template.format(extract="", args="")
+    rec, base = user_data.dtype.fields["shared"]
+    data_t, data_off = rec.fields["data"]
+    shape_t, shape_off = rec.fields["shape"]
+    lines = [
+        f"        ud = numba.carray(user_data_, ({user_data.dtype.itemsize // 8},), np.uint64)\n"
+    ]
+    for i, var in enumerate(shared):
+        key = keys[var]
+        addr = (base + data_off + data_t.fields[key][1]) // 8
+        first = (base + shape_off + shape_t.fields[key][1]) // 8
+        shape = ", ".join(f"int(ud[{first + axis}])" for axis in range(var.type.ndim))
+        dtype = f"np.{var.type.dtype}"
+        lines.append(
+            f"        a{i} = numba.carray(address_as_void_pointer(ud[{addr}]), ({shape},), {dtype})\n"
+        )
+    args = "".join(f", a{i}" for i in range(len(shared)))
+    return template.format(extract="".join(lines), args=args)
 
 
 def compile_model(model: Any) -> tuple[Any, CompileInfo]:
@@ -163,8 +199,16 @@ def compile_model(model: Any) -> tuple[Any, CompileInfo]:
     return compiled, CompileInfo(cache, reason, time.perf_counter() - t0)
 
 
+def _src_key(src: str, template: str) -> str:
+    """Suffix of a callback's cache key: empty for the plain template, else the source's hash."""
+    if src == template.format(extract="", args=""):
+        return ""
+    return "_" + hashlib.sha256(src.encode()).hexdigest()[:12]
+
+
 def _compile_cached(model: Any) -> tuple[Any, str, str]:
     import numba
+    import numpy as np
     from nutpie.compile_pymc import (
         CompiledPyMCModel,
         _make_functions,
@@ -175,8 +219,6 @@ def _compile_cached(model: Any) -> tuple[Any, str, str]:
     from pymc.initial_point import make_initial_point_fn
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
-    if model.data_vars:  # decided before building anything nutpie's fallback would build again
-        return None, "off", "the model has shared data (pm.Data)"
     # As nutpie.compile_pymc_model does for the numba back end: support points, jittered.
     initial_point_fn = _wrap_with_lock(
         make_initial_point_fn(
@@ -193,8 +235,16 @@ def _compile_cached(model: Any) -> tuple[Any, str, str]:
         join_expanded=True,
         pymc_initial_point_fn=initial_point_fn,
     )
-    if logp_pt.get_shared() or expand_pt.get_shared():  # shared variables of another origin
-        return None, "off", "the model has shared data (pm.Data)"
+    # Shared data (pm.Data) as nutpie keeps them: read-only copies under random keys, and the
+    # record of their addresses that nutpie passes to the callbacks (and rewrites in with_data).
+    shared_data, shared_var_keys = {}, {}
+    for var in [*logp_pt.get_shared(), *expand_pt.get_shared()]:
+        if var not in shared_var_keys:
+            key = uuid.uuid4().hex
+            shared_data[key] = np.array(var.get_value(), order="C", copy=True)
+            shared_data[key].flags.writeable = False
+            shared_var_keys[var] = key
+    user_data = make_user_data(shared_var_keys, shared_data)
     logp_kernel, expand_kernel = logp_pt.vm.jit_fn, expand_pt.vm.jit_fn
     logp_key = CACHED_SRC_FUNCTIONS.get(logp_kernel.py_func)
     expand_key = CACHED_SRC_FUNCTIONS.get(expand_kernel.py_func)
@@ -211,14 +261,19 @@ def _compile_cached(model: Any) -> tuple[Any, str, str]:
         # a callback numba cannot cache would be compiled in every process: use nutpie's then
         # (the cache is "off" with the reason; the tests require a hit or a miss)
         warnings.filterwarnings("error", message="Cannot cache compiled function")
+        logp_src = _shared_source(_LOGP_SRC, logp_pt.get_shared(), shared_var_keys, user_data)
+        expand_src = _shared_source(_EXPAND_SRC, expand_pt.get_shared(), shared_var_keys, user_data)
         logp_cb = _callback(
-            _LOGP_SRC, "bayessa_logp_callback", logp_kernel, {"N_DIM": n_dim},
-            f"bayessa_logp_{version}_{logp_key}_{n_dim}", logp_sig,
+            logp_src, "bayessa_logp_callback", logp_kernel, {"N_DIM": n_dim},
+            f"bayessa_logp_{version}_{logp_key}_{n_dim}{_src_key(logp_src, _LOGP_SRC)}",
+            logp_sig,
         )  # fmt: skip
         expand_cb = _callback(
-            _EXPAND_SRC, "bayessa_expand_callback", expand_kernel,
+            expand_src, "bayessa_expand_callback", expand_kernel,
             {"N_DIM": n_dim, "N_EXPANDED": n_expanded},
-            f"bayessa_expand_{version}_{expand_key}_{n_dim}_{n_expanded}", expand_sig,
+            f"bayessa_expand_{version}_{expand_key}_{n_dim}_{n_expanded}"
+            f"{_src_key(expand_src, _EXPAND_SRC)}",
+            expand_sig,
         )  # fmt: skip
     hits = logp_cb.cache_hits + expand_cb.cache_hits
     cache = "hit" if hits == 2 else "miss" if hits == 0 else "partial"
@@ -232,9 +287,9 @@ def _compile_cached(model: Any) -> tuple[Any, str, str]:
         compiled_logp_func=logp_cb,
         compiled_expand_func=expand_cb,
         initial_point_func=init_fn,
-        shared_data={},
-        shared_var_keys={},
-        user_data=make_user_data({}, {}),
+        shared_data=shared_data,
+        shared_var_keys=shared_var_keys,
+        user_data=user_data,
         n_expanded=n_expanded,
         shape_info=shape_info,
         logp_func=logp_pt,
