@@ -78,7 +78,8 @@ def predict_newdata(
     -------
     DataFrame
         Long: one row per ``newdata`` row and time, with ``row`` (its index in ``newdata``),
-        the row's covariates, ``cluster_effect`` (how the cluster entered), ``time``,
+        the row's covariates, its cluster as given (when the model has one),
+        ``cluster_effect`` (how the cluster entered), ``time``,
         ``survival``, ``cumhaz``, ``hazard`` (posterior medians) with ``_lower``/``_upper``,
         and per row ``rmst``, ``rmst_lower``, ``rmst_upper``, ``median``, ``median_lower``,
         ``median_upper`` (``inf`` where survival stays above 1/2) and ``horizon``.
@@ -108,7 +109,12 @@ def predict_newdata(
         frame = pd.DataFrame({"row": newdata.index[i], "time": times, **cols})
         for v in info.profile_variables:
             frame.insert(1, v, profiles[v].iloc[i])
-        frame.insert(len(info.profile_variables) + 1, "cluster_effect", how[i])
+        at = len(info.profile_variables) + 1
+        if info.cluster is not None:
+            value = newdata[info.cluster].iloc[i] if info.cluster in newdata.columns else None
+            frame.insert(at, info.cluster, None if pd.isna(value) else str(value))
+            at += 1
+        frame.insert(at, "cluster_effect", how[i])
         out.append(frame)
     return pd.concat(out, ignore_index=True)
 

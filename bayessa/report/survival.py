@@ -73,14 +73,14 @@ class _Collector:
         if not quantities:
             return S, None, None
         r, m = mix.rmst(self.tau), mix.median()
-        self._add(r[:, None], [self.tau], meta, f"RMST to {self.tau:g}")
+        self._add(r[:, None], [self.tau], meta, f"RMST to {self.tau:.4g}")
         self._add(m[:, None], [np.nan], meta, "median survival")
         return S, r, m
 
     def difference(self, label, kind, county, levels, dS, dR) -> None:
         meta = dict(curve=label, kind=kind, county=county, **(self.cols | levels))
         self._add(dS, self.grid, meta, "survival difference")
-        self._add(dR[:, None], [self.tau], meta, f"RMST difference to {self.tau:g}")
+        self._add(dR[:, None], [self.tau], meta, f"RMST difference to {self.tau:.4g}")
 
     def table(self) -> pd.DataFrame:
         """survival.csv: every block stacked, columns in a fixed order."""
@@ -140,7 +140,7 @@ def survival_section(ctx, freq) -> tuple[list[Block], pd.DataFrame]:
             diff_rows.append(_diff_row(where, f"{lv} − {ref}", dS[:, col.at], dR, col.times))
     blocks.append(_standardised_figure(ctx, col, std, overall, levels, ref))
     blocks.append(Block("table", (
-        f"Differences in survival probability and in RMST to {col.tau:g} {ctx.unit} ({focus} "
+        f"Differences in survival probability and in RMST to {col.tau:.4g} {ctx.unit} ({focus} "
         f"level − {ref}; standardised; posterior median [95% CrI])"), pd.DataFrame(diff_rows)))  # fmt: skip
     blocks.append(_level_table(ctx, col, overall, levels))
     blocks += _km_overlay(ctx, pred, col)
@@ -151,10 +151,10 @@ def survival_section(ctx, freq) -> tuple[list[Block], pd.DataFrame]:
 def _diff_row(where, contrast, d_at, r, times) -> dict:
     row = {"within": where, "contrast": contrast}
     for j, t in enumerate(times):
-        row[f"ΔS({t:g})"] = ci(summarise(d_at[:, j : j + 1]))
+        row[f"ΔS({t:.4g})"] = ci(summarise(d_at[:, j : j + 1]))
     row["ΔRMST"] = ci(summarise(r[:, None]), f=".2f")
     if times:
-        row[f"P(ΔS({times[-1]:g}) > 0)"] = f"{np.mean(d_at[:, -1] > 0):.2f}"
+        row[f"P(ΔS({times[-1]:.4g}) > 0)"] = f"{np.mean(d_at[:, -1] > 0):.2f}"
     return row
 
 
@@ -191,8 +191,8 @@ def _level_table(ctx, col, overall, levels) -> Block:
         S, R, m = overall[lv]
         row = {ctx.focus: lv}
         for j, t in zip(col.at, col.times, strict=True):
-            row[f"S({t:g})"] = ci(summarise(S[:, j : j + 1]))
-        row[f"RMST to {col.tau:g}"] = ci(summarise(R[:, None]), f=".2f")
+            row[f"S({t:.4g})"] = ci(summarise(S[:, j : j + 1]))
+        row[f"RMST to {col.tau:.4g}"] = ci(summarise(R[:, None]), f=".2f")
         s = summarise(m[:, None])
         row["median survival"] = (f"{_time(s['median'][0], last)} [{_time(s['lower'][0], last)}, "
                                   f"{_time(s['upper'][0], last)}]")  # fmt: skip

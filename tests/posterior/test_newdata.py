@@ -76,6 +76,7 @@ def test_marginal_rows_integrate_over_a_new_cluster():
     times = [0.5, 2.0, 6.0]
     out = predict_newdata(_tree(), new, times=times)
     labels = out.groupby("row")["cluster_effect"].first()
+    assert out.groupby("row")["county"].first().tolist()[::2] == ["Alger", "A"]  # as given
     assert labels[0] == "marginal over county effects (county 'Alger' not in the data)"
     assert labels[1] == "marginal over county effects (county not given)"
     assert labels[2] == "conditional on county = A"
