@@ -74,7 +74,7 @@ def fit(
         Progress bar; default only on a terminal.
     log_likelihood : bool or "auto"
         Store the per-unit log-likelihood (for LOO). ``"auto"``: when units x samples is at most
-        :data:`bayessa.loglik.DEFAULT_MAX_ELEMENTS`.
+        :data:`bayessa.model.loglik.DEFAULT_MAX_ELEMENTS`.
     **overrides
         Column roles: ``time``, ``event``, ``start``, ``stop``, ``event_date``,
         ``censor_date``, ``entry``, ``id``, ``origin`` (or ``columns={role: column}``). Model:

@@ -167,7 +167,7 @@ class FitResult:
         )
 
     def diagnostics(self, **thresholds):
-        """The convergence gate (:func:`bayessa.diagnostics.check`).
+        """The convergence gate (:func:`bayessa.checks.diagnostics.check`).
 
         Parameters
         ----------

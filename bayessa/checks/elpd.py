@@ -1,7 +1,7 @@
 r"""Leave-one-out cross-validation with the unit (group) as the observation, and model comparison.
 
 Sampling uses aggregated cells, but the per-unit survival log-likelihood is stored in the run's
-``log_likelihood`` group (:mod:`bayessa.loglik`), so PSIS-LOO (Vehtari, Gelman and Gabry 2017)
+``log_likelihood`` group (:mod:`bayessa.model.loglik`), so PSIS-LOO (Vehtari, Gelman and Gabry 2017)
 leaves out one *unit* -- a whole group's follow-up -- at a time:
 
 .. math::

@@ -10,7 +10,7 @@ potential censoring age :math:`C_i`, one parameter draw :math:`\theta^{(s)}` giv
     \lambda_i^{(s)}(t) = \exp\bigl(\log\lambda^{(s)}(k(t), p(o_i + t); x_i, g(i))\bigr),
 
 constant on each Lexis piece: age interval :math:`k(t)` and, when the formula uses the calendar
-period, calendar period :math:`p(o_i + t)` (:func:`bayessa.predict.log_rate` gives the log hazard
+period, calendar period :math:`p(o_i + t)` (:func:`bayessa.posterior.predict.log_rate` gives the log hazard
 of each piece). The cumulative hazard from entry, :math:`H_i^{(s)}(t) = \int_{e_i}^{t}
 \lambda_i^{(s)}(v)\,dv`, is piecewise linear, so the lifetime conditional on survival to
 :math:`e_i` is drawn exactly by inversion,

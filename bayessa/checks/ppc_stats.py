@@ -1,7 +1,7 @@
 r"""Summaries that compare replicated lifetimes with the observed ones.
 
 Each function takes the fit (or :func:`bayessa.prior_draws` tree) and the replicates of
-:func:`bayessa.ppc.replicate_lifetimes` and returns data (never prints, never plots):
+:func:`bayessa.checks.ppc.replicate_lifetimes` and returns data (never prints, never plots):
 
 * :func:`km_curves` -- Kaplan-Meier curves of the observed data and of every replicate, per level
   of a grouping variable, on a common grid of ages;
@@ -103,7 +103,7 @@ def km_curves(
     ----------
     source : FitResult or DataTree
     replicated : xarray.Dataset, optional
-        From :func:`bayessa.ppc.replicate_lifetimes`; without it only the observed curves.
+        From :func:`bayessa.checks.ppc.replicate_lifetimes`; without it only the observed curves.
     by : str, optional
         A unit variable (covariate or cluster, e.g. ``"leader"``); one curve per level.
     grid : array, optional
@@ -152,7 +152,7 @@ def event_counts(
     source : FitResult or DataTree
         The fit, or a :func:`bayessa.prior_draws` tree.
     replicated : xarray.Dataset, optional
-        From :func:`bayessa.ppc.replicate_lifetimes`; without it only the observed counts.
+        From :func:`bayessa.checks.ppc.replicate_lifetimes`; without it only the observed counts.
     by : str, default "interval"
         ``"interval"``, or a unit variable (covariate or cluster, e.g. ``"county"``).
 
@@ -266,7 +266,7 @@ def ppc_statistic(
     ----------
     source : FitResult or DataTree
     replicated : xarray.Dataset
-        From :func:`bayessa.ppc.replicate_lifetimes`.
+        From :func:`bayessa.checks.ppc.replicate_lifetimes`.
     statistic : callable
         ``(time, event, entry) -> float`` on arrays of the units, e.g. :func:`km_survival_at`.
     by, level : str, optional

@@ -11,7 +11,7 @@ Optionally: ``entry`` (delayed entry / left truncation: a duration, or a date in
 categorical ``covariates``, a ``cluster`` column (e.g. county) and, with durations, ``start`` (the
 calendar date of time zero) or ``origin`` (numeric calendar time of time zero) for calendar splitting.
 
-Validation (:mod:`bayessa.validate`) collects every problem and raises one :class:`~bayessa.errors.DataError`. With
+Validation (:mod:`bayessa.data.validation`) collects every problem and raises one :class:`~bayessa.errors.DataError`. With
 ``on_invalid="exclude"`` row-level problems exclude the offending units instead, and the
 :class:`Audit` lists every exclusion with its reason; table-level problems (missing columns, an
 empty table, no events, a covariate with one level) always raise.

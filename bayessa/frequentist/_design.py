@@ -1,6 +1,6 @@
 """A deliberately small treatment-coded design matrix for :func:`poisson_pem`.
 
-Private: ``bayessa.design`` (formulae) is the general tool; this helper only has to build
+Private: ``bayessa.model.design`` (formulae) is the general tool; this helper only has to build
 ``baseline[interval] + main effects + pairwise interactions`` and can be swapped for it later.
 """
 

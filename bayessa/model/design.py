@@ -481,7 +481,7 @@ def _coding(terms: FormulaTerms, levels: dict[str, list[str]], codes: dict[str, 
             term_of_coef.append(name)
     ours = _dummies(keys, coef_levels, len(rows), levels)
     if not np.array_equal(ours, np.asarray(common.design_matrix)[:, 1:]):
-        raise RuntimeError("bayessa.design does not reproduce this formulae version's coding")
+        raise RuntimeError("bayessa.model.design does not reproduce this formulae version's coding")
     return coef_levels, term_of_coef
 
 

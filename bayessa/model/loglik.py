@@ -31,7 +31,7 @@ def unit_log_likelihood(log_rate_cells: np.ndarray, cells: Cells) -> np.ndarray:
     Parameters
     ----------
     log_rate_cells : (n_samples, n_cells)
-        Posterior draws of :math:`\log \lambda_c` (:func:`bayessa.predict.log_rate`).
+        Posterior draws of :math:`\log \lambda_c` (:func:`bayessa.posterior.predict.log_rate`).
     cells : Cells
 
     Returns

@@ -87,7 +87,7 @@ def forest(table: pd.DataFrame, ax=None, *, show_mle: bool = True):
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`bayessa.contrasts.contrast_table`: ``label``, ``hr_median``, ``hr_lower``,
+        :func:`bayessa.posterior.effects.contrast_table`: ``label``, ``hr_median``, ``hr_lower``,
         ``hr_upper``, ``p_hr_gt_1``, ``variable`` and optionally ``mle_hr``.
     ax : matplotlib.axes.Axes, optional
         Where to draw; default a new figure sized to the rows.

@@ -1,7 +1,7 @@
 """Figures for prior and posterior predictive checks (matplotlib; ``ax=None`` in, Axes out).
 
-Every function draws data computed elsewhere (:mod:`bayessa.ppc`, :mod:`bayessa.ppc_stats`,
-:mod:`bayessa.sensitivity`), so the numbers can be tested without a figure and the figures on
+Every function draws data computed elsewhere (:mod:`bayessa.checks.ppc`, :mod:`bayessa.checks.ppc_stats`,
+:mod:`bayessa.checks.sensitivity`), so the numbers can be tested without a figure and the figures on
 fake data.
 
 * :func:`plot_km_ppc` / :func:`plot_km_ppc_grid` -- replicated Kaplan-Meier curves around the
@@ -61,7 +61,7 @@ def plot_km_ppc(
     Parameters
     ----------
     curves : xarray.Dataset
-        From :func:`bayessa.ppc_stats.km_curves`.
+        From :func:`bayessa.checks.ppc_stats.km_curves`.
     group : str, optional
         Level to draw; default the first.
     n_lines : int
@@ -107,7 +107,7 @@ def plot_km_ppc_grid(curves: xr.Dataset, *, axes: Any = None, **kwargs: Any) -> 
     Parameters
     ----------
     curves : xarray.Dataset
-        From :func:`bayessa.ppc_stats.km_curves`.
+        From :func:`bayessa.checks.ppc_stats.km_curves`.
     axes : array of matplotlib Axes, optional
         One per group; default a new pyplot figure with a row of Axes sharing the y axis.
     **kwargs
@@ -139,7 +139,7 @@ def plot_event_counts(counts: xr.Dataset, *, ci_prob: float = 0.9, ax: Any = Non
     Parameters
     ----------
     counts : xarray.Dataset
-        From :func:`bayessa.ppc_stats.event_counts`.
+        From :func:`bayessa.checks.ppc_stats.event_counts`.
     ci_prob : float, default 0.9
         Probability of the central interval of the replicated counts.
     ax : matplotlib Axes, optional
@@ -174,7 +174,7 @@ def plot_ppc_statistic(statistic: Any, *, bins: int = 30, ax: Any = None) -> Any
     Parameters
     ----------
     statistic : PPCStatistic
-        From :func:`bayessa.ppc_stats.ppc_statistic`.
+        From :func:`bayessa.checks.ppc_stats.ppc_statistic`.
     bins : int, default 30
         Histogram bins.
     ax : matplotlib Axes, optional
@@ -214,7 +214,7 @@ def plot_loo_pit(
     Parameters
     ----------
     pit : xarray.Dataset or array
-        From :func:`bayessa.ppc.loo_pit` (its ``pit``) or the PIT values themselves.
+        From :func:`bayessa.checks.ppc.loo_pit` (its ``pit``) or the PIT values themselves.
     ci_prob : float, default 0.95
         Probability that the band holds the whole curve under uniformity.
     n_simulations : int, default 1000
@@ -275,7 +275,7 @@ def plot_hr_intervals(
     ----------
     tables : DataFrame or mapping of label -> DataFrame
         Rows with ``hr_median``, ``hr_lower``, ``hr_upper``; a mapping of
-        :meth:`~bayessa.result.FitResult.hazard_ratios` tables (one row per fit, picked by
+        :meth:`~bayessa.api.result.FitResult.hazard_ratios` tables (one row per fit, picked by
         ``coef``), or one frame (rows = labels; with a ``coef`` column, those of ``coef``).
     coef : str, optional
         The coefficient to show (required with a mapping).

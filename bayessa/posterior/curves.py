@@ -415,7 +415,7 @@ class Predictor:
         A run's DataTree (fresh, loaded, or fake): posterior, constant/observed data, attrs.
     max_draws : int, optional
         Use at most this many posterior samples, chosen by a generator seeded with ``seed``
-        (:func:`bayessa.predict.thin`). Curves need fewer draws than the sampler keeps; the
+        (:func:`bayessa.posterior.predict.thin`). Curves need fewer draws than the sampler keeps; the
         Monte Carlo error of a posterior median from 500 draws is about 4% of its posterior sd.
     seed : int
         Seed of that choice.

@@ -9,8 +9,8 @@ fresh fit, on a run loaded with :func:`bayessa.load` and on a fake posterior.
 * :func:`profile_log_hazard` -- log hazard per age interval for covariate profiles;
 * :func:`unit_frame` -- the units (times, events, covariates) stored in the DataTree.
 
-Survival curves, RMST and medians are in :mod:`bayessa.survival`; hazard-ratio contrasts in
-:mod:`bayessa.contrasts`.
+Survival curves, RMST and medians are in :mod:`bayessa.posterior.curves`; hazard-ratio contrasts in
+:mod:`bayessa.posterior.effects`.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def log_rate(
     interval : (n,) int
         Age-interval index of each row.
     X : (n, p) float
-        Fixed-effect rows (:meth:`bayessa.design.Design.transform`).
+        Fixed-effect rows (:meth:`bayessa.model.design.Design.transform`).
     stratum : (n,) int, optional
         Baseline stratum of each row (stratified models).
     cluster : (n,) int, optional
@@ -479,7 +479,7 @@ def profile_log_hazard(
             + \sum_{j \in \mathrm{tv}} x_{pj} \delta^{(s)}_{jk}
 
     for draw :math:`s`, profile :math:`p` (stratum :math:`\sigma(p)`) and interval :math:`k`.
-    Cluster effects are added by the callers (:mod:`bayessa.survival`), conditionally or
+    Cluster effects are added by the callers (:mod:`bayessa.posterior.curves`), conditionally or
     marginally.
 
     Parameters

@@ -1,6 +1,6 @@
 """The run report: ``report.html``, ``report.md``, ``contrasts.csv``, ``survival.csv``.
 
-Every fit writes it into its run directory (:meth:`bayessa.result.FitResult.save`); it is
+Every fit writes it into its run directory (:meth:`bayessa.api.result.FitResult.save`); it is
 rebuilt from a saved run with ``python -m bayessa.report RUN_DIR``. It reads only the DataTree,
 so it works on fresh, loaded and fake runs alike. Contents: the data audit; the model and
 priors; the diagnostics gate and PSIS-LOO; a forest plot of every hazard-ratio contrast;
@@ -10,7 +10,7 @@ frequentist cross-check (log-rank tests, Poisson MLE beside the posterior, flagg
 disagree). ``contrasts.csv`` and ``survival.csv`` hold the numbers behind the figures.
 
 Curves use at most ``max_draws`` (500) posterior samples, chosen by a seeded generator
-(:func:`bayessa.predict.thin`), which keeps the report under about two seconds on the bundled
+(:func:`bayessa.posterior.predict.thin`), which keeps the report under about two seconds on the bundled
 data; hazard ratios use every draw.
 """
 
@@ -134,7 +134,7 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
     ----------
     run : FitResult, xarray.DataTree or path
     options : ReportOptions, optional
-    diagnostics : bayessa.diagnostics.Diagnostics, optional
+    diagnostics : bayessa.checks.diagnostics.Diagnostics, optional
         Reuse an already computed gate (the fit has one).
 
     Returns
@@ -238,7 +238,7 @@ def write_report(
         Where to write; default: the run directory (required when ``run`` is not a path).
     options : ReportOptions, optional
         What to compute (default :class:`ReportOptions`).
-    diagnostics : bayessa.diagnostics.Diagnostics, optional
+    diagnostics : bayessa.checks.diagnostics.Diagnostics, optional
         Reuse an already computed gate; default: computed from the run.
 
     Returns

@@ -269,17 +269,29 @@ def model_section(ctx: Context) -> list[Block]:
     used |= {"baseline_slope"} if m.get("baseline") == "rw2" else set()
     used |= {"cluster_sd"} if info.cluster else set()
     used |= {"time_varying_sd"} if info.time_varying_coefs else set()
-    pri = pd.DataFrame(
-        [{"parameter": k, "prior": f"{v['dist']}(" + ", ".join(f"{a}={b:g}" for a, b in v.items()
-                                                           if a != "dist") + ")"}
-         for k, v in s.get("priors", {}).items() if k in used]
-    )  # fmt: skip
+    from bayessa.model.spec import Prior
+    from bayessa.model.units import priors_in_unit
+
+    stated = {k: Prior(v["dist"], {a: b for a, b in v.items() if a != "dist"})
+              for k, v in s.get("priors", {}).items()}  # fmt: skip
+    unit = ctx.unit
+    applied = priors_in_unit(stated, unit, m.get("baseline", "rw1")) if unit != "years" else stated
+    rows = []
+    for k, v in stated.items():
+        if k in used:
+            row = {"parameter": k, "prior (per year)": str(v)}
+            if unit != "years":
+                row[f"as applied (per {unit.rstrip('s')})"] = str(applied[k])
+            rows.append(row)
+    u = f"u[{info.cluster}]" if info.cluster else ""
+    model = "log λ = baseline[interval] + x·β" + (f" + {u}" if u else "")
     return [
         Block("h2", "Model and priors"),
-        Block("p", "Piecewise-exponential model: log λ = baseline[interval] + x·β + u[county]; "
-                   "events per cell ~ Poisson(λ × exposure)."),
+        Block("p", f"Piecewise-exponential model: {model}; events per cell ~ "
+                   "Poisson(λ × exposure)."),
         Block("list", items=items),
-        Block("table", "Priors (log-hazard scale)", pri),
+        Block("table", "Priors (log-hazard scale; stated per year, converted to the run's time "
+                       "unit, so a spec means the same model in any unit)", pd.DataFrame(rows)),
     ]  # fmt: skip
 
 
@@ -317,7 +329,7 @@ def diagnostics_section(ctx: Context, diag) -> list[Block]:
     blocks = [
         Block("h2", "Diagnostics"),
         Block("p", f"Convergence gate {status} ({diag.n_samples} posterior samples)."),
-        Block("table", "Convergence checks (thresholds configurable, see bayessa.diagnostics)",
+        Block("table", "Convergence checks (thresholds configurable, see bayessa.checks.diagnostics)",
               pd.DataFrame(rows)),
     ]  # fmt: skip
     if diag.failures:

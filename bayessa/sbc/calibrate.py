@@ -6,8 +6,8 @@ rank of the true value among :math:`L` thinned posterior draws for the key quant
 hazard ratio, the baseline log hazard of every interval, the baseline smoothing SD, the cluster
 (county) SD and the log-likelihood of the simulated data (Modrák et al. 2023). If the model code
 and the sampler are right, every rank is uniform on :math:`\{0, \dots, L\}` (Talts et al. 2018);
-:mod:`bayessa.sbc_stats` tests that per quantity with the rank ECDF and its simultaneous band
-(Säilynoja, Bürkner & Vehtari 2022). How one simulation works: :mod:`bayessa.sbc_sim`.
+:mod:`bayessa.sbc.stats` tests that per quantity with the rank ECDF and its simultaneous band
+(Säilynoja, Bürkner & Vehtari 2022). How one simulation works: :mod:`bayessa.sbc.sim`.
 
 Fits run in parallel on ``dask.distributed``: a local cluster (``--workers`` processes, one
 thread each) by default, or an existing cluster with ``--scheduler ADDRESS``. Every worker builds

@@ -16,7 +16,7 @@ is conditional on survival to entry), :math:`\rho` the loss-to-follow-up rate an
 unit's administrative horizon: the study end minus its time zero (at most the last cut point).
 
 The simulated table (durations form) goes through the normal pipeline, ``read_data`` -> ``split``
--> ``aggregate`` -> ``build_design`` (:func:`bayessa.api.prepare`). Its cells are mapped onto a
+-> ``aggregate`` -> ``build_design`` (:func:`bayessa.model.preparation.prepare`). Its cells are mapped onto a
 fixed *template*: every cell (age interval x period x covariates x cluster) a unit could reach
 before its horizon. The model is built once on the template with the events and log-exposure in
 ``pm.Data`` containers, compiled once per worker by nutpie, and re-used with ``with_data``; a
@@ -317,7 +317,7 @@ def draw_prior(template: Template, n: int, seed: int) -> list[dict[str, np.ndarr
 
 
 def _as_posterior(template: Template, truth: dict[str, np.ndarray]) -> xr.Dataset:
-    """A one-draw posterior-like Dataset of a prior draw, for :func:`bayessa.predict.log_rate`."""
+    """A one-draw posterior-like Dataset of a prior draw, for :func:`bayessa.posterior.predict.log_rate`."""
     dims_of = template.model.named_vars_to_dims
     return xr.Dataset(
         {
@@ -420,7 +420,7 @@ def simulate(
 
 
 def pipeline_cells(template: Template, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Events and exposure per template cell from the normal pipeline (``bayessa.api.prepare``).
+    """Events and exposure per template cell from the normal pipeline (``bayessa.model.preparation.prepare``).
 
     Raises :class:`~bayessa.errors.DataError` where the pipeline refuses the data (e.g. no events)
     and ``ValueError`` where its cells or coefficients do not match the template.

@@ -35,7 +35,7 @@ possible follow-up (``Truth.n_unobserved``).
 
 The frame returned is in the **durations** input form of :func:`bayessa.data.read_data`; read it
 with ``Simulation.columns`` (or :meth:`Simulation.read`). The study-like data set lives in
-:mod:`bayessa.sa_groups`; ``python -m bayessa.simulate sa-groups --seed N --out FILE`` writes it.
+:mod:`bayessa.simulate.sa_groups`; ``python -m bayessa.simulate sa-groups --seed N --out FILE`` writes it.
 """
 
 from __future__ import annotations
