@@ -139,6 +139,11 @@ def build_parser() -> ArgumentParser:
         choices=["auto", "centered", "noncentered"],
         help="cluster effects form (auto: from events per cluster)",
     )
+    mod.add_argument(
+        "--baseline-parameterization",
+        choices=["auto", "centered", "noncentered"],
+        help="random-walk steps form (auto: from events per interval)",
+    )
     smp = p.add_argument_group("sampler (override the spec's [sampler] table)")
     smp.add_argument("--draws", type=positive_int, metavar="N", help="draws per chain after tuning")
     smp.add_argument("--tune", type=nonnegative_int, metavar="N", help="tuning draws per chain")
@@ -171,7 +176,8 @@ def _overrides(args) -> dict:
         k: getattr(args, k)
         for k in ("id", "time", "event", "start", "stop", "event_date", "censor_date", "entry")
         + ("time_unit", "on_invalid", "formula", "strata", "cuts", "baseline")
-        + ("cluster_parameterization", "draws", "tune", "chains", "seed", "target_accept")
+        + ("cluster_parameterization", "baseline_parameterization")
+        + ("draws", "tune", "chains", "seed", "target_accept")
     }
     out["sampler"] = args.sampler
     out["reference"] = dict(args.reference) if args.reference else None

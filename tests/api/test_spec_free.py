@@ -79,6 +79,17 @@ def test_cli_flags_for_spec_free_fits(tmp_path, capsys):
                  "--reference", "era=elsewhere", "--out", str(tmp_path / "x")])  # fmt: skip
     assert code == 2 and "reference level 'elsewhere' of 'era'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+    from bayessa.cli.fit import _overrides, build_parser
+
+    args = build_parser().parse_args(
+        ["--data", str(path), "--time", "t", "--event", "e", "--formula", "arm",
+         "--strata", "era", "--time-varying", "arm", "--time-unit", "days", "--on-invalid",
+         "exclude", "--reference", "arm=b", "--baseline-parameterization", "noncentered"]
+    )  # fmt: skip
+    spec = resolve_spec(data=path, **_overrides(args))
+    assert spec.model.strata == "era" and spec.model.time_varying == ("arm",)
+    assert spec.model.reference == {"arm": "b"} and spec.data.on_invalid == "exclude"
+    assert spec.model.baseline_parameterization == "noncentered" and spec.data.time_unit == "days"
 
 
 def test_automatic_cuts_follow_the_rule():
