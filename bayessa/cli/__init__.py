@@ -67,4 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     command = importlib.import_module(f"bayessa.cli.{name}")
-    return command.main(rest)
+    # usage and messages say how the command was called ("bayessa fit", not "python -m ...")
+    prog, command.PROG = command.PROG, f"bayessa {name}"
+    try:
+        return command.main(rest)
+    finally:
+        command.PROG = prog

@@ -45,7 +45,10 @@ def test_every_command_runs_as_python_dash_m_and_as_a_subcommand():
         for argv in (["-m", f"bayessa.{command}"], ["-m", "bayessa", command]):
             out = subprocess.run([sys.executable, *argv, "--help"], capture_output=True, text=True)
             assert out.returncode == 0, (argv, out.stderr[-2000:])
-            assert out.stdout.startswith("usage: python -m bayessa.") and out.stderr == ""
+            usage = (
+                f"usage: bayessa {command}" if argv[1] == "bayessa" else "usage: python -m bayessa."
+            )
+            assert out.stdout.startswith(usage) and out.stderr == "", out.stdout[:80]
 
 
 def test_bayessa_main_lists_commands_and_refuses_unknown_ones(capsys):
@@ -59,4 +62,8 @@ def test_bayessa_main_lists_commands_and_refuses_unknown_ones(capsys):
     err = capsys.readouterr().err
     assert err.startswith("bayessa: error: unknown command 'frobnicate'") and "fit" in err
     assert main(["logrank", "--frobnicate"]) == 2  # the command's own convention
-    assert "the following arguments are required: --data" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "bayessa logrank: error: the following arguments are required: --data" in err
+    from bayessa.cli import logrank
+
+    assert logrank.PROG == "python -m bayessa.logrank"  # restored for python -m and tests
