@@ -124,7 +124,12 @@ def frequentist(ctx: Context) -> Freq:
     for v in info.profile_variables:
         cells[v] = pd.Categorical(const[f"cell_{v}"].to_numpy().astype(str), info.levels[v])
     if info.strata:
+        order = [f"{lab} | {s}" for s in info.strata_levels for lab in labels]
         cells["interval"] = cells["interval"] + " | " + cells[info.strata].astype(str)
+    else:
+        order = labels
+    # interval order, not the labels' alphabetical order ("(100,inf]" before "(12,18]")
+    cells["interval"] = pd.Categorical(cells["interval"], categories=order)
     pairs = [tuple(t.split(":")) for t in info.terms if t.count(":") == 1]
     if any(t.count(":") > 1 for t in info.terms):
         out.notes.append("no Poisson MLE: the formula has a three-way interaction")
@@ -423,7 +428,10 @@ def baseline_section(ctx: Context, freq: Freq) -> list[Block]:
         summ, mle = pd.concat(rows), None
     else:
         summ = pd.DataFrame(summarise(b))
-        mle = freq.pem.baseline["rate"].to_numpy() if freq.pem is not None else None
+        mle = None
+        if freq.pem is not None:  # by label: an interval without follow-up has no MLE row
+            labels = [f"interval[({a:g},{c:g}]]" for a, c in itertools.pairwise(info.cuts)]
+            mle = freq.pem.baseline["rate"].reindex(labels).to_numpy()
     ax = plots.baseline_hazard(info.cuts, summ, mle=mle, time_unit=ctx.unit,
                                title=f"Reference profile ({ref})")  # fmt: skip
     return [Block("h2", "Baseline hazard"), _fig("baseline_hazard", ax, (

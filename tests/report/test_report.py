@@ -214,3 +214,29 @@ def test_an_open_last_interval_ends_the_follow_up_at_the_latest_exit():
     closed = dataclasses.replace(base, cuts=np.array([0.0, 16.0, 210.0]))
     assert closed.last_cut == 210.0
     assert dataclasses.replace(base, max_exit=float("nan")).last_cut == 210.0
+
+
+def test_the_mle_baseline_follows_interval_order_not_label_order():
+    """Cuts 0, 2, 10, 14: '(10,14]' sorts before '(2,10]' as text; the MLE must not."""
+    import tomllib
+
+    from bayessa.posterior.predict import DesignInfo, unit_frame
+    from bayessa.report import sections as sec
+
+    result = fake_run(draws=20, log_likelihood=False, cuts=[0, 2, 10, 14])
+    dt = result.idata
+    ctx = sec.Context(
+        dt=dt, info=DesignInfo.from_datatree(dt), spec=tomllib.loads(dt.attrs["bayessa_spec"]),
+        units=unit_frame(dt), opts=report.ReportOptions(times=(1.0,)),
+    )  # fmt: skip
+    freq = sec.frequentist(ctx)
+    expect = ["interval[(0,2]]", "interval[(2,10]]", "interval[(10,14]]"]
+    assert list(freq.pem.baseline.index) == expect
+    # each interval's MLE rate is its events over its exposure at the reference profile's scale:
+    # the crude rates per interval must rank the same way as the MLE's
+    cells = result.prepared.cells.frame.groupby("interval", observed=True)[
+        ["events", "exposure"]
+    ].sum()
+    crude = (cells["events"] / cells["exposure"]).to_numpy()
+    mle = freq.pem.baseline["rate"].to_numpy()
+    assert np.array_equal(np.argsort(crude), np.argsort(mle))
