@@ -12,6 +12,7 @@ _EXPORTS = {
     "MAX_INTERVALS": "bayessa.model.cuts",
     "automatic_cuts": "bayessa.model.cuts",
     "describe_rule": "bayessa.model.cuts",
+    "round_significant": "bayessa.model.cuts",
     "priors_in_unit": "bayessa.model.units",
     "units_per_year": "bayessa.model.units",
     "ROLES": "bayessa.model.preparation",

@@ -22,18 +22,29 @@ import math
 
 import numpy as np
 
-__all__ = ["MAX_INTERVALS", "automatic_cuts", "describe_rule"]
+__all__ = ["MAX_INTERVALS", "automatic_cuts", "describe_rule", "round_significant"]
 
 #: At most this many intervals are chosen automatically.
 MAX_INTERVALS = 12
 
 
-def _round2(x: float) -> float:
-    """``x`` rounded to two significant digits (0 stays 0)."""
+def round_significant(x: float, digits: int = 2) -> float:
+    """``x`` rounded to ``digits`` significant digits (0, negative and infinite values unchanged).
+
+    Parameters
+    ----------
+    x : float
+        The value.
+    digits : int, default 2
+        Significant digits kept.
+
+    Returns
+    -------
+    float
+    """
     if x <= 0 or not math.isfinite(x):
         return x
-    digits = 1 - int(math.floor(math.log10(x)))
-    return round(x, digits)
+    return round(x, digits - 1 - int(math.floor(math.log10(x))))
 
 
 def automatic_cuts(event_times: np.ndarray) -> tuple[float, ...]:
@@ -55,7 +66,7 @@ def automatic_cuts(event_times: np.ndarray) -> tuple[float, ...]:
     cuts = [0.0]
     if k > 1:
         for q in np.quantile(t, np.arange(1, k) / k):
-            c = _round2(float(q))
+            c = round_significant(float(q))
             if c > cuts[-1]:
                 cuts.append(c)
     return (*cuts, math.inf)

@@ -292,16 +292,12 @@ def default_times(end: float, time_unit: str) -> tuple[float, ...]:
     -------
     tuple of float
     """
-    import math
-
+    from bayessa.model.cuts import round_significant
     from bayessa.model.units import units_per_year
 
     years = tuple(y * units_per_year(time_unit) for y in (1.0, 2.0, 5.0))
     inside = tuple(t for t in years if t <= end)
     if len(inside) >= 2:
         return inside
-
-    def nice(x: float) -> float:
-        return round(x, 1 - int(math.floor(math.log10(x)))) if x > 0 else x
-
-    return tuple(dict.fromkeys(min(nice(end * q), end) for q in (0.25, 0.5, 0.75)))
+    quarters = (min(round_significant(end * q), end) for q in (0.25, 0.5, 0.75))
+    return tuple(dict.fromkeys(quarters))
