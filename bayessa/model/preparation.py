@@ -129,8 +129,6 @@ def resolve_spec(
         An unknown override, a spec-free analysis without a formula, or a value the spec refuses.
     """
     roles = dict(overrides.pop("columns", None) or {})
-    legacy = overrides.pop("data_columns", None)  # the former ``data={...}`` dict
-    roles |= dict(legacy or {})
     for role in ROLES:
         if role in overrides:
             value = overrides.pop(role)
