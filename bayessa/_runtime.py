@@ -7,6 +7,10 @@ reading ``jax.Array``: that imports all of JAX (~0.5 s, and its teardown at exit
 never uses it, about 1 s of a 12 s fit of the bundled data. It only happens where JAX is installed
 (``bayessa[numpyro]``, which ``make`` installs): :func:`forget_unloaded_jax`.
 
+nutpie imports the ``arviz`` meta-package at import time for one call, its trace conversion, which
+bayessa does itself (:mod:`bayessa.sampling.trace`); the meta-package loads ArviZ's plotting
+(matplotlib) and LOO (SciPy) code, ~0.8 s of a warm fit: :func:`import_nutpie`.
+
 Ending a command: :func:`exit_without_teardown`.
 """
 
@@ -18,7 +22,7 @@ import os
 import sys
 import types
 
-__all__ = ["exit_without_teardown", "forget_unloaded_jax"]
+__all__ = ["exit_without_teardown", "forget_unloaded_jax", "import_nutpie"]
 
 
 class _DeferredJax(types.ModuleType):
@@ -48,6 +52,46 @@ def forget_unloaded_jax() -> bool:
     if io_numpyro is not None and getattr(io_numpyro, "jax", None) is mod:
         io_numpyro.jax = _DeferredJax("jax")
     return True
+
+
+class _DeferredModule(types.ModuleType):
+    """Stands in for a module in ``sys.modules`` until an attribute of it is first needed.
+
+    Then the real module is imported (replacing the stand-in in ``sys.modules``, so later imports
+    get it directly) and the attribute is read from it. Unlike
+    :class:`importlib.util.LazyLoader`, an ``import`` statement does not trigger the load (the
+    import system reads ``__spec__``, which this stand-in has, as ``None``).
+    """
+
+    def __getattr__(self, attr: str):
+        real = sys.modules.get(self.__name__)
+        if real is None or real is self:
+            sys.modules.pop(self.__name__, None)
+            real = importlib.import_module(self.__name__)
+        return getattr(real, attr)
+
+
+def import_nutpie() -> types.ModuleType:
+    """Import nutpie with ``arviz`` deferred until first used.
+
+    If ``arviz`` is not imported yet, a stand-in takes its place in ``sys.modules`` while nutpie
+    is imported: nutpie's ``import arviz`` then costs nothing, and any use of ``arviz`` (by nutpie
+    or anyone else) imports the real package at that moment, so code that uses ArviZ is
+    unaffected and a fit, which does not, never pays for it.
+
+    Returns
+    -------
+    module
+        ``nutpie``.
+    """
+    if "nutpie" not in sys.modules and "arviz" not in sys.modules:
+        sys.modules["arviz"] = _DeferredModule("arviz")
+        try:
+            importlib.import_module("nutpie")
+        finally:
+            if isinstance(sys.modules.get("arviz"), _DeferredModule):
+                del sys.modules["arviz"]  # a later ``import arviz`` gets the real package
+    return importlib.import_module("nutpie")
 
 
 def exit_without_teardown(code: int) -> None:

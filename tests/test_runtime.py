@@ -47,3 +47,24 @@ def test_a_loaded_jax_is_left_alone():
 
     assert forget_unloaded_jax() is False
     assert "jax" in sys.modules
+
+
+NUTPIE_SCRIPT = """
+import json, sys
+from bayessa._runtime import import_nutpie
+nutpie = import_nutpie()
+after_import = {m: m in sys.modules for m in ("arviz", "arviz_plots", "arviz_stats")}
+import arviz  # a later import gets the real package, and nutpie's reference works too
+real = type(arviz).__name__ == "module" and hasattr(arviz, "summary")
+via_nutpie = nutpie.sample.__globals__["arviz"].from_dict is arviz.from_dict
+print(json.dumps({"after_import": after_import, "real": real, "via_nutpie": via_nutpie}))
+"""
+
+
+def test_nutpie_is_imported_without_arviz_which_still_works_when_used():
+    out = subprocess.run(
+        [sys.executable, "-c", NUTPIE_SCRIPT], capture_output=True, text=True, check=True
+    )
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["after_import"] == {"arviz": False, "arviz_plots": False, "arviz_stats": False}
+    assert res["real"] and res["via_nutpie"]

@@ -99,9 +99,10 @@ def fit(
         result.hazard_ratios()
     """
     from bayessa.api.result import FitResult
-    from bayessa.model.pem import build_model
+    from bayessa.model.pem import build_model, model_info
     from bayessa.posterior.datatree import assemble
     from bayessa.sampling.nuts import sample
+    from bayessa.sampling.warm import fit_key
 
     spec = resolve_spec(spec, data=data, **overrides)
     timings: dict[str, Any] = {}
@@ -109,12 +110,17 @@ def fit(
     prepared = prepare(data, spec)
     spec = prepared.spec  # with the cut points chosen from the data, if it gave none
     timings["prepare_s"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    model, info = build_model(
-        prepared.cells, prepared.design, spec, data_containers=data_as_inputs(prepared.cells)
-    )
-    timings["build_s"] = time.perf_counter() - t1
-    dt = sample(model, spec.sampler, progress=progress, timings=timings)
+    cells, design, inputs = prepared.cells, prepared.design, data_as_inputs(prepared.cells)
+    info = model_info(cells, design, spec)
+    key = None
+    if spec.sampler.backend == "nutpie":  # the model is built only if no warm entry holds it
+        key = fit_key(cells, design, spec, data_containers=inputs)
+    timings["build_s"] = 0.0
+
+    def build():
+        return build_model(cells, design, spec, data_containers=inputs)[0]
+
+    dt = sample(build, spec.sampler, progress=progress, timings=timings, warm_key=key)
     t3 = time.perf_counter()
     dt = assemble(dt, prepared, spec, info, log_likelihood=log_likelihood)
     timings["assemble_s"] = time.perf_counter() - t3

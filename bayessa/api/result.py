@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +55,32 @@ class FitResult:
     spec: Any
     prepared: Any = None
     info: Any = None
+    _table: Any = field(default=None, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ numbers
 
     def summary(self, **kwargs) -> pd.DataFrame:
-        """ArviZ summary (mean, sd, HDI, MCSE, ESS, R-hat) of every model parameter, one row each.
+        """Posterior summary (mean, sd, 95% interval, ESS, R-hat, MCSE) of every model parameter.
+
+        The columns and values are ``arviz.summary``'s with ``ci_prob=0.95`` (equal-tailed
+        interval), except the tail ESS, which is Vehtari et al.'s (5% and 95% quantiles; see
+        :mod:`bayessa.checks.convergence`). Computed once per result and shared with the gate.
 
         Parameters
         ----------
         **kwargs
-            Passed to ``arviz.summary`` (``ci_prob`` defaults to 0.95).
+            Anything else ArviZ's summary takes (``kind``, ``ci_kind``, ``round_to``, ...):
+            then ``arviz.summary`` itself is called (``ci_prob`` defaults to 0.95).
 
         Returns
         -------
         pandas.DataFrame
+            One row per scalar element (``beta[leader[professional]]``).
         """
+        from bayessa.checks.convergence import SUMMARY_COLUMNS
+
+        if not kwargs or kwargs == {"ci_prob": 0.95}:
+            return self._parameter_table()[SUMMARY_COLUMNS].copy()
         import arviz as az
 
         from bayessa.posterior.predict import model_variables
@@ -77,6 +88,16 @@ class FitResult:
         names = model_variables(self.idata["posterior"].dataset)
         kwargs.setdefault("ci_prob", 0.95)
         return az.summary(self.idata, var_names=names, **kwargs)
+
+    def _parameter_table(self) -> pd.DataFrame:
+        """Summary and convergence statistics, computed on first use and kept."""
+        if self._table is None:
+            from bayessa.checks.convergence import parameter_table
+            from bayessa.posterior.predict import model_variables
+
+            post = self.idata["posterior"].dataset
+            self._table = parameter_table(post, model_variables(post))
+        return self._table
 
     def predict(
         self,
@@ -180,7 +201,7 @@ class FitResult:
         """
         from bayessa.checks.diagnostics import check
 
-        return check(self.idata, **thresholds)
+        return check(self.idata, table=self._parameter_table(), **thresholds)
 
     # ------------------------------------------------------------------ persistence
 

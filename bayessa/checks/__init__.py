@@ -8,6 +8,9 @@ Checks of a fit: the convergence gate (:func:`check`), PSIS-LOO with the unit as
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "SUMMARY_COLUMNS": "bayessa.checks.convergence",
+    "TAIL_PROBS": "bayessa.checks.convergence",
+    "parameter_table": "bayessa.checks.convergence",
     "Diagnostics": "bayessa.checks.diagnostics",
     "check": "bayessa.checks.diagnostics",
     "LooSummary": "bayessa.checks.elpd",

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from bayessa.checks.convergence import parameter_table
 from bayessa.posterior.predict import model_variables
 
 __all__ = ["Diagnostics", "check"]
@@ -90,29 +91,14 @@ class Diagnostics:
         return asdict(self)
 
 
-def _label(name: str, da, index: tuple[int, ...]) -> str:
-    if not index:
-        return name
-    parts = [
-        str(da[d].values[i]) if d in da.coords else str(i)
-        for d, i in zip(da.dims, index, strict=True)
-    ]
-    return f"{name}[{', '.join(parts)}]"
-
-
-def _extreme(ds, pick) -> tuple[float, str]:
-    """Largest (``pick=np.nanargmax``) or smallest value over every element, and its label."""
-    best, where = float("nan"), ""
-    for name in ds.data_vars:
-        da = ds[name]
-        vals = np.asarray(da.values, dtype=float)
-        if not vals.size or not np.isfinite(vals).any():
-            continue
-        i = np.unravel_index(pick(np.where(np.isfinite(vals), vals, np.nan)), vals.shape)
-        v = float(vals[i])
-        if np.isnan(best) or pick(np.array([best, v])) == 1:
-            best, where = v, _label(str(name), da, tuple(int(j) for j in i))
-    return best, where
+def _extreme(values, pick) -> tuple[float, str]:
+    """Largest (``pick=np.nanargmax``) or smallest finite value of a labelled series, and where."""
+    vals = np.asarray(values, dtype=float)
+    finite = np.isfinite(vals)
+    if not finite.any():
+        return float("nan"), ""
+    i = int(pick(np.where(finite, vals, np.nan)))
+    return float(vals[i]), str(values.index[i])
 
 
 def _advice(dt) -> dict[str, str]:
@@ -170,6 +156,7 @@ def check(
     max_divergences: int = 0,
     min_bfmi: float = 0.3,
     max_treedepth_share: float = 0.01,
+    table=None,
 ) -> Diagnostics:
     r"""Run the convergence gate on a DataTree with ``posterior`` and ``sample_stats``.
 
@@ -198,6 +185,9 @@ def check(
         Smallest acceptable E-BFMI of any chain.
     max_treedepth_share : float, default 0.01
         Largest acceptable share of draws that hit the maximum tree depth.
+    table : pandas.DataFrame, optional
+        The statistics of :func:`bayessa.checks.convergence.parameter_table` for ``var_names``,
+        if already computed (a fit's summary); default: computed here.
 
     Returns
     -------
@@ -206,7 +196,9 @@ def check(
     """
     post = dt["posterior"].dataset
     names = list(var_names) if var_names is not None else model_variables(post)
-    worst = _chain_statistics(dt, names)
+    if table is None:
+        table = parameter_table(post, names)
+    worst = _chain_statistics(table)
     (rhat, rhat_at), (ess_b, ess_b_at), (ess_t, ess_t_at) = worst[:3]
     (mcse_m, mcse_m_at), (mcse_q, mcse_q_at) = worst[3:]
     div, bfmi, depth_share = _sampler_statistics(dt)
@@ -259,42 +251,34 @@ def check(
     )
 
 
-def _chain_statistics(dt, names: list[str]) -> list[tuple[float, str]]:
+def _chain_statistics(table) -> list[tuple[float, str]]:
     """Worst value and where: max R-hat, min bulk and tail ESS, max MCSE/sd (mean; 2.5%/97.5%).
 
-    Constant elements (e.g. a parameter fixed in every draw) have no R-hat, ESS or MCSE: ArviZ
-    returns NaN for them (0/0, silenced here) and they are ignored.
+    Constant elements (e.g. a parameter fixed in every draw) have no R-hat, ESS or MCSE (NaN)
+    and are ignored.
     """
-    import arviz as az
-
-    from bayessa._runtime import forget_unloaded_jax
-
-    forget_unloaded_jax()
-    post = dt["posterior"].dataset
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rhat = _extreme(az.rhat(dt, var_names=names).dataset, np.nanargmax)
-        ess_b = _extreme(az.ess(dt, var_names=names, method="bulk").dataset, np.nanargmin)
-        ess_t = _extreme(az.ess(dt, var_names=names, method="tail").dataset, np.nanargmin)
-        sd = post[names].std(("chain", "draw"))
-        sd = sd.where(sd > 0)
-        mcse_m = _extreme(az.mcse(dt, var_names=names, method="mean").dataset / sd, np.nanargmax)
-        mcse_q = (float("nan"), "")
-        for prob in (0.025, 0.975):
-            mcse = az.mcse(dt, var_names=names, method="quantile", prob=prob).dataset
-            q = _extreme(mcse / sd, np.nanargmax)
-            if np.isnan(mcse_q[0]) or q[0] > mcse_q[0]:
-                mcse_q = q
-    return [rhat, ess_b, ess_t, mcse_m, mcse_q]
+    sd = table["sd"].where(table["sd"] > 0)
+    quantile = np.fmax(table["mcse_q025"], table["mcse_q975"]) / sd
+    return [
+        _extreme(table["r_hat"], np.nanargmax),
+        _extreme(table["ess_bulk"], np.nanargmin),
+        _extreme(table["ess_tail"], np.nanargmin),
+        _extreme(table["mcse_mean"] / sd, np.nanargmax),
+        _extreme(quantile, np.nanargmax),
+    ]
 
 
 def _sampler_statistics(dt) -> tuple[int, float, float]:
     """Divergences, min E-BFMI over chains and the share of draws at the maximum tree depth."""
-    import arviz as az
+    from arviz_stats.base import array_stats
 
     stats = dt["sample_stats"].dataset if "sample_stats" in dt.children else None
     has = lambda v: stats is not None and v in stats  # noqa: E731
     div = int(stats["diverging"].sum()) if has("diverging") else 0
-    bfmi = float(np.min(az.bfmi(dt)["energy"].to_numpy())) if has("energy") else float("nan")
+    bfmi = float("nan")
+    if has("energy"):
+        energy = stats["energy"].transpose("chain", "draw").to_numpy()
+        bfmi = float(np.min(array_stats.bfmi(energy)))
     depth_share = 0.0
     for v in ("maxdepth_reached", "reached_max_treedepth"):
         if has(v):

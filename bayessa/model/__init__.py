@@ -26,6 +26,7 @@ _EXPORTS = {
     "unit_log_likelihood": "bayessa.model.loglik",
     "ModelInfo": "bayessa.model.pem",
     "build_model": "bayessa.model.pem",
+    "model_info": "bayessa.model.pem",
     "choose_parameterization": "bayessa.model.pem",
     "interval_spacing": "bayessa.model.pem",
     "DEFAULT_SPEC": "bayessa.model.preparation",

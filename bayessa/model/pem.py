@@ -55,7 +55,7 @@ from bayessa.model.units import priors_in_unit
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ModelInfo", "build_model", "choose_parameterization", "interval_spacing"]
+__all__ = ["ModelInfo", "build_model", "choose_parameterization", "interval_spacing", "model_info"]
 
 #: Median events per cluster at and above which the centred parameterisation is used.
 CENTERED_MIN_EVENTS = 20.0
@@ -235,33 +235,25 @@ def build_model(
     f = cells.frame
     n = len(f)
     interval = f["interval"].cat.codes.to_numpy().astype(np.int64)
-    interval_levels = [str(c) for c in f["interval"].cat.categories]
-    K = len(interval_levels)
+    K = len(f["interval"].cat.categories)
     events = f["events"].to_numpy()
     log_exposure = np.log(f["exposure"].to_numpy())
-
-    strata_levels, tv_idx = _check_structure(f, design, m)
-    tv_names = [design.coef_names[j] for j in tv_idx]
+    info = model_info(cells, design, spec)
+    strata_levels = list(info.strata_levels)
+    tv_idx = [design.coef_names.index(name) for name in info.time_varying_coefs]
     cluster = design.random[0] if design.random else None
     coords: dict[str, list] = {
-        "interval": interval_levels,
+        "interval": [str(c) for c in f["interval"].cat.categories],
         "coef": list(design.coef_names),
         "cell": list(range(n)),
     }
     if strata_levels:
         coords["stratum"] = strata_levels
-    if tv_names:
-        coords["tv_coef"] = tv_names
+    if tv_idx:
+        coords["tv_coef"] = list(info.time_varying_coefs)
     if cluster is not None:
         coords[cluster.name] = list(cluster.levels)
-    strat_codes = (
-        f[m.strata].cat.codes.to_numpy().astype(np.int64)
-        if strata_levels
-        else np.zeros(n, np.int64)
-    )
-    (baseline_param, baseline_reason), (parameterization, reason) = _parameterizations(
-        m, events, interval, K, strat_codes, len(strata_levels), cluster
-    )
+    strat_codes = _strata_codes(f, m.strata if strata_levels else None)
     xbar = _centre(design.X, events, center)
 
     with pm.Model(coords=coords) as model:
@@ -270,18 +262,58 @@ def build_model(
             d["X"], d["xbar"], design.X.shape[1], tv_idx, d["interval"], pri
         )
         centred = _baseline(
-            m, pri, cells.pieces.cuts, strata_levels, K, baseline_param
+            m, pri, cells.pieces.cuts, strata_levels, K, info.baseline_parameterization
         )  # (S, K): log hazard at average covariates
         eta = eta + centred[d["stratum"], d["interval"]]
         reference = centred - shift
         bdims = ("stratum", "interval") if strata_levels else ("interval",)
         pm.Deterministic("baseline", reference if strata_levels else reference[0], dims=bdims)
         if cluster is not None:
-            eta = eta + _cluster_effects(cluster, parameterization, pri)[d["cluster"]]
+            eta = eta + _cluster_effects(cluster, info.parameterization, pri)[d["cluster"]]
         _likelihood(eta, events, log_exposure, data_containers)
+    return model, info
 
-    info = ModelInfo(
-        n_cells=n,
+
+def _strata_codes(f: pd.DataFrame, strata: str | None) -> np.ndarray:
+    if strata is None:
+        return np.zeros(len(f), np.int64)
+    return f[strata].cat.codes.to_numpy().astype(np.int64)
+
+
+def model_info(cells: Cells, design: Design, spec: Spec) -> ModelInfo:
+    """What :func:`build_model` will build, without building it (no PyMC needed).
+
+    Checks the structure (strata, time-varying effects, random terms) and chooses the
+    parameterisations from the data, exactly as :func:`build_model` does.
+
+    Parameters
+    ----------
+    cells : Cells
+    design : Design
+    spec : Spec
+
+    Returns
+    -------
+    ModelInfo
+
+    Raises
+    ------
+    SpecError
+        Naming every inconsistency between the spec, the formula and the cells.
+    """
+    m = spec.model
+    f = cells.frame
+    interval = f["interval"].cat.codes.to_numpy().astype(np.int64)
+    K = len(f["interval"].cat.categories)
+    events = f["events"].to_numpy()
+    strata_levels, tv_idx = _check_structure(f, design, m)
+    cluster = design.random[0] if design.random else None
+    strat_codes = _strata_codes(f, m.strata if strata_levels else None)
+    (baseline_param, baseline_reason), (parameterization, reason) = _parameterizations(
+        m, events, interval, K, strat_codes, len(strata_levels), cluster
+    )
+    return ModelInfo(
+        n_cells=len(f),
         n_intervals=K,
         coef_names=tuple(design.coef_names),
         cluster=cluster.name if cluster is not None else None,
@@ -292,9 +324,8 @@ def build_model(
         parameterization_reason=reason,
         strata=m.strata if strata_levels else None,
         strata_levels=tuple(strata_levels),
-        time_varying_coefs=tuple(tv_names),
+        time_varying_coefs=tuple(design.coef_names[j] for j in tv_idx),
     )
-    return model, info
 
 
 def _check_structure(f: pd.DataFrame, design: Design, m) -> tuple[list[str], list[int]]:

@@ -11,8 +11,13 @@ from bayessa._lazy import lazy_exports
 _EXPORTS = {
     "CompileInfo": "bayessa.sampling.compile_cache",
     "compile_model": "bayessa.sampling.compile_cache",
+    "fit_key": "bayessa.sampling.warm",
+    "load_compiled": "bayessa.sampling.warm",
     "sample": "bayessa.sampling.nuts",
     "show_progress": "bayessa.sampling.nuts",
+    "store_compiled": "bayessa.sampling.warm",
+    "trace_to_tree": "bayessa.sampling.trace",
+    "warm_dir": "bayessa.sampling.warm",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -106,8 +106,11 @@ class CompileInfo:
 
 def _versions_key() -> str:
     import numba
-    import nutpie
     import pytensor
+
+    from bayessa._runtime import import_nutpie
+
+    nutpie = import_nutpie()
 
     src = "\n".join(
         [_WRAPPER_VERSION, _LOGP_SRC, _EXPAND_SRC, nutpie.__version__, numba.__version__,
@@ -167,12 +170,15 @@ def _shared_source(template: str, shared: list, keys: dict, user_data) -> str:
     return template.format(extract="".join(lines), args=args)
 
 
-def compile_model(model: Any) -> tuple[Any, CompileInfo]:
+def compile_model(model: Any, *, warm_key: str | None = None) -> tuple[Any, CompileInfo]:
     """Compile ``model`` for :func:`nutpie.sample`, loading the callbacks from disk when cached.
 
     Parameters
     ----------
     model : pymc.Model
+    warm_key : str, optional
+        The fit's :func:`bayessa.sampling.warm.fit_key`: also store a warm entry under it, so
+        that the next fit of the same model and data loads it without building the model.
 
     Returns
     -------
@@ -187,15 +193,15 @@ def compile_model(model: Any) -> tuple[Any, CompileInfo]:
     t0 = time.perf_counter()
     with pytensor.config.change_flags(numba__fastmath=False):
         try:
-            compiled, cache, reason = _compile_cached(model)
+            compiled, cache, reason = _compile_cached(model, warm_key)
         except (ImportError, AttributeError, TypeError) as exc:  # nutpie internals moved
             compiled, cache, reason = None, "off", f"cached compilation unavailable: {exc}"
         except numba.NumbaWarning as exc:  # raised as an error in _compile_cached
             compiled, cache, reason = None, "off", f"numba cannot cache the callbacks: {exc}"
         if compiled is None:
-            import nutpie
+            from bayessa._runtime import import_nutpie
 
-            compiled = nutpie.compile_pymc_model(model)
+            compiled = import_nutpie().compile_pymc_model(model)
     return compiled, CompileInfo(cache, reason, time.perf_counter() - t0)
 
 
@@ -206,7 +212,7 @@ def _src_key(src: str, template: str) -> str:
     return "_" + hashlib.sha256(src.encode()).hexdigest()[:12]
 
 
-def _compile_cached(model: Any) -> tuple[Any, str, str]:
+def _compile_cached(model: Any, warm_key: str | None = None) -> tuple[Any, str, str]:
     import numba
     import numpy as np
     from nutpie.compile_pymc import (
@@ -220,14 +226,13 @@ def _compile_cached(model: Any) -> tuple[Any, str, str]:
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
     # As nutpie.compile_pymc_model does for the numba back end: support points, jittered.
-    initial_point_fn = _wrap_with_lock(
-        make_initial_point_fn(
-            model=model,
-            default_strategy="support_point",
-            jitter_rvs=set(model.free_RVs),
-            return_transformed=True,
-        )
+    pymc_initial_point = make_initial_point_fn(
+        model=model,
+        default_strategy="support_point",
+        jitter_rvs=set(model.free_RVs),
+        return_transformed=True,
     )
+    initial_point_fn = _wrap_with_lock(pymc_initial_point)
     n_dim, n_expanded, logp_pt, expand_pt, init_fn, shape_info, reparam = _make_functions(
         model,
         mode="NUMBA",
@@ -257,23 +262,30 @@ def _compile_cached(model: Any) -> tuple[Any, str, str]:
         numba.types.uint64, numba.types.uint64, ptr, ptr, numba.types.voidptr
     )
     version = _versions_key()
+    logp_name = f"bayessa_logp_{version}_{logp_key}_{n_dim}"
+    expand_name = f"bayessa_expand_{version}_{expand_key}_{n_dim}_{n_expanded}"
     with warnings.catch_warnings():
         # a callback numba cannot cache would be compiled in every process: use nutpie's then
         # (the cache is "off" with the reason; the tests require a hit or a miss)
         warnings.filterwarnings("error", message="Cannot cache compiled function")
         logp_src = _shared_source(_LOGP_SRC, logp_pt.get_shared(), shared_var_keys, user_data)
         expand_src = _shared_source(_EXPAND_SRC, expand_pt.get_shared(), shared_var_keys, user_data)
+        logp_part = {
+            "src": logp_src, "name": "bayessa_logp_callback", "consts": {"N_DIM": int(n_dim)},
+            "key": logp_name + _src_key(logp_src, _LOGP_SRC),
+        }  # fmt: skip
+        expand_part = {
+            "src": expand_src, "name": "bayessa_expand_callback",
+            "consts": {"N_DIM": int(n_dim), "N_EXPANDED": int(n_expanded)},
+            "key": expand_name + _src_key(expand_src, _EXPAND_SRC),
+        }  # fmt: skip
         logp_cb = _callback(
-            logp_src, "bayessa_logp_callback", logp_kernel, {"N_DIM": n_dim},
-            f"bayessa_logp_{version}_{logp_key}_{n_dim}{_src_key(logp_src, _LOGP_SRC)}",
+            logp_src, logp_part["name"], logp_kernel, logp_part["consts"], logp_part["key"],
             logp_sig,
         )  # fmt: skip
         expand_cb = _callback(
-            expand_src, "bayessa_expand_callback", expand_kernel,
-            {"N_DIM": n_dim, "N_EXPANDED": n_expanded},
-            f"bayessa_expand_{version}_{expand_key}_{n_dim}_{n_expanded}"
-            f"{_src_key(expand_src, _EXPAND_SRC)}",
-            expand_sig,
+            expand_src, expand_part["name"], expand_kernel, expand_part["consts"],
+            expand_part["key"], expand_sig,
         )  # fmt: skip
     hits = logp_cb.cache_hits + expand_cb.cache_hits
     cache = "hit" if hits == 2 else "miss" if hits == 0 else "partial"
@@ -296,4 +308,57 @@ def _compile_cached(model: Any) -> tuple[Any, str, str]:
         expand_func=expand_pt,
         reparameterized_names=reparam,
     )
+    if warm_key is not None:
+        try:
+            _store_warm(
+                warm_key, model, compiled, pymc_initial_point,
+                {"logp": logp_part, "expand": expand_part},
+            )  # fmt: skip
+        except Exception as err:  # noqa: BLE001 - the fit goes on; the next one compiles again
+            warnings.warn(f"bayessa could not store a warm start ({err})", stacklevel=2)
     return compiled, cache, ""
+
+
+def _store_warm(key: str, model: Any, compiled: Any, pymc_initial_point: Any, parts: dict) -> bool:
+    """Record what :func:`bayessa.sampling.warm.load_compiled` needs to rebuild ``compiled``."""
+    from nutpie.compile_pymc import _rv_dict_to_flat_array_wrapper
+    from pymc.initial_point import make_initial_point_fn
+    from pymc.pytensorf import find_rng_nodes
+    from pytensor.link.numba.cache import NUMBA_CACHE_PATH
+
+    from bayessa.sampling import warm
+
+    names, slices, shapes = compiled.shape_info
+    n_free = len(model.free_RVs)
+    unjittered = make_initial_point_fn(
+        model=model, default_strategy="support_point", return_transformed=True
+    )
+    base = _rv_dict_to_flat_array_wrapper(
+        unjittered, names=list(names[:n_free]), shapes=list(shapes[:n_free])
+    )(0)
+    keyed = list(compiled.shared_var_keys.items())
+    recipe = {
+        "numba_path": str(NUMBA_CACHE_PATH),
+        **parts,
+        "n_dim": int(compiled.n_dim),
+        "n_expanded": int(compiled.n_expanded),
+        "shape_info": [
+            list(names),
+            [[s.start, s.stop] for s in slices],
+            [[int(n) for n in sh] for sh in shapes],
+        ],
+        "reparameterized": list(compiled.reparameterized_names),
+        "dims": {k: list(v) for k, v in compiled.dims.items()},
+        "coords": {k: list(v.tolist()) for k, v in compiled.coords.items()},
+        "shared": [[key, var.name, int(var.type.ndim)] for var, key in keyed],
+        "init": {
+            "n_rngs": len(find_rng_nodes(pymc_initial_point.__wrapped__.maker.fgraph.outputs)),
+            "slices": [[int(s.start), int(s.stop)] for s in slices[:n_free]],
+            "shapes": [[int(n) for n in sh] for sh in shapes[:n_free]],
+        },
+    }
+    arrays = {
+        "base": base,
+        **{f"shared_{i}": compiled.shared_data[k] for i, (_, k) in enumerate(keyed)},
+    }
+    return warm.store_compiled(key, recipe, compiled.initial_point_func, arrays)

@@ -37,19 +37,27 @@ def sample(
     *,
     progress: bool | None = None,
     timings: dict[str, Any] | None = None,
+    warm_key: str | None = None,
 ) -> Any:
     """Draw from the posterior of ``model``.
 
     Parameters
     ----------
-    model : pymc.Model
+    model : pymc.Model or callable
+        The model, or a function of no arguments that builds it: then it is built only when
+        needed (not on a warm start).
     settings : SamplerSpec
         Back end, chains, draws, tune, target_accept, seed, cores.
     progress : bool, optional
         Show a progress bar; default: only on a terminal.
     timings : dict, optional
-        Filled with ``compile_s`` (nutpie only), ``sample_s`` and ``compile_cache`` (``"hit"``,
-        ``"miss"``, ``"partial"`` or ``"off"``, with ``compile_cache_reason``).
+        Filled with ``build_s`` (when ``model`` is a function), ``compile_s`` (nutpie only),
+        ``sample_s`` and ``compile_cache`` (``"warm"``, ``"hit"``, ``"miss"``, ``"partial"`` or
+        ``"off"``, with ``compile_cache_reason``).
+    warm_key : str, optional
+        nutpie only: the fit's :func:`bayessa.sampling.warm.fit_key`. A warm entry under it is
+        loaded instead of building and compiling the model, and one is stored after a full
+        compilation.
 
     Returns
     -------
@@ -61,19 +69,25 @@ def sample(
     timings = {} if timings is None else timings
     t0 = time.perf_counter()
     if settings.backend == "nutpie":
-        import nutpie
-
-        from bayessa._runtime import forget_unloaded_jax
+        from bayessa._runtime import import_nutpie
         from bayessa.sampling.compile_cache import compile_model
+        from bayessa.sampling.trace import trace_to_tree
 
-        forget_unloaded_jax()  # nutpie imported ArviZ
+        nutpie = import_nutpie()
+        compiled = None
+        if warm_key is not None:
+            from bayessa.sampling import warm
 
-        compiled, how = compile_model(model)
-        timings.update(
-            compile_s=how.seconds, compile_cache=how.cache, compile_cache_reason=how.reason
-        )
+            compiled = warm.load_compiled(warm_key)
+            timings.update(compile_s=time.perf_counter() - t0, compile_cache="warm")
+            timings["compile_cache_reason"] = ""
+        if compiled is None:
+            compiled, how = compile_model(_built(model, timings), warm_key=warm_key)
+            timings.update(
+                compile_s=how.seconds, compile_cache=how.cache, compile_cache_reason=how.reason
+            )
         t0 = time.perf_counter()
-        dt = nutpie.sample(
+        raw = nutpie.sample(
             compiled,
             draws=settings.draws,
             tune=settings.tune,
@@ -84,6 +98,10 @@ def sample(
             adaptation=settings.adaptation,
             save_warmup=False,
             progress_bar=progress,
+            return_raw_trace=True,
+        )
+        dt = trace_to_tree(
+            raw, unconstrained_names=compiled.reparameterized_names, coords=compiled.coords
         )
     elif settings.backend in ("pymc", "numpyro"):
         import pymc as pm
@@ -96,7 +114,7 @@ def sample(
                     "sampler 'numpyro' needs JAX and numpyro: pip install 'bayessa[numpyro]', "
                     "or use --sampler nutpie (the default) or pymc"
                 ) from None
-        with model, warnings.catch_warnings():
+        with _built(model, timings), warnings.catch_warnings():
             # PyMC warns when it cannot use all cores for all chains; not useful to users here.
             warnings.filterwarnings("ignore", message=".*chains.*cores.*", category=UserWarning)
             dt = pm.sample(
@@ -118,3 +136,13 @@ def sample(
         if group not in ("posterior", "sample_stats"):
             del dt[group]
     return dt
+
+
+def _built(model: Any, timings: dict[str, Any]) -> Any:
+    """The model itself, or built by calling it (timed as ``build_s``)."""
+    if hasattr(model, "free_RVs") or not callable(model):
+        return model
+    t = time.perf_counter()
+    built = model()
+    timings["build_s"] = time.perf_counter() - t
+    return built
