@@ -20,9 +20,11 @@ import atexit
 import importlib
 import os
 import sys
+import time
 import types
+from pathlib import Path
 
-__all__ = ["exit_without_teardown", "forget_unloaded_jax", "import_nutpie"]
+__all__ = ["exit_without_teardown", "forget_unloaded_jax", "import_nutpie", "process_seconds"]
 
 
 class _DeferredJax(types.ModuleType):
@@ -92,6 +94,24 @@ def import_nutpie() -> types.ModuleType:
             if isinstance(sys.modules.get("arviz"), _DeferredModule):
                 del sys.modules["arviz"]  # a later ``import arviz`` gets the real package
     return importlib.import_module("nutpie")
+
+
+def process_seconds() -> float | None:
+    """Seconds since this process started (interpreter start-up included), where the OS says.
+
+    Linux: from ``/proc/self/stat`` (start time in clock ticks since boot, 10 ms resolution)
+    and the boot-time clock. Elsewhere None.
+
+    Returns
+    -------
+    float or None
+    """
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat(5)
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - start
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def exit_without_teardown(code: int) -> None:

@@ -82,7 +82,9 @@ def fit(
         ``baseline``, ``cluster_parameterization``, ``baseline_parameterization``, ``cuts``
         (default: chosen from the data), ``administrative_censoring``, ``time_unit``
         (``"days"``, ``"weeks"``, ``"months"``, ``"years"``), ``on_invalid``. Sampler:
-        ``draws``, ``tune``, ``chains``, ``seed``, ``target_accept``, ``sampler``, ``cores``.
+        ``draws``, ``tune``, ``chains``, ``seed``, ``target_accept``, ``sampler``, ``cores``,
+        ``ess`` (a minimum bulk ESS to sample to, adding chains; :mod:`bayessa.api.ess_target`),
+        ``max_chains``.
 
     Returns
     -------
@@ -98,6 +100,7 @@ def fit(
         )
         result.hazard_ratios()
     """
+    from bayessa.api.ess_target import sample_to_target
     from bayessa.api.result import FitResult
     from bayessa.model.pem import build_model, model_info
     from bayessa.posterior.datatree import assemble
@@ -121,8 +124,17 @@ def fit(
         return build_model(cells, design, spec, data_containers=inputs)[0]
 
     dt = sample(build, spec.sampler, progress=progress, timings=timings, warm_key=key)
+
+    def draw_more(settings, more_timings):
+        return sample(build, settings, progress=progress, timings=more_timings, warm_key=key)
+
+    dt, table, rounds = sample_to_target(dt, draw_more, spec.sampler, timings)
     t3 = time.perf_counter()
     dt = assemble(dt, prepared, spec, info, log_likelihood=log_likelihood)
     timings["assemble_s"] = time.perf_counter() - t3
     dt.attrs["bayessa_timings"] = json.dumps(timings)
-    return FitResult(idata=dt, spec=spec, prepared=prepared, info=info)
+    if rounds:
+        dt.attrs["bayessa_ess_rounds"] = json.dumps(rounds)
+    result = FitResult(idata=dt, spec=spec, prepared=prepared, info=info)
+    result._table = table  # the statistics of the pooled chains, already computed
+    return result

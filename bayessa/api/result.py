@@ -253,12 +253,16 @@ class FitResult:
         )
 
     def _write(self, d: Path, *, command: str | None, report: bool = True) -> None:
+        import time
+
+        t0 = time.perf_counter()
         self.idata.to_netcdf(d / "idata.nc", engine="h5netcdf")
         self.summary().to_csv(d / "summary.csv")
         diag = self.diagnostics()
         (d / "diagnostics.json").write_text(json.dumps(diag.to_dict(), indent=2) + "\n")
         self.hazard_ratios().to_csv(d / "hazard_ratios.csv")
         (d / "spec.toml").write_text(self.idata.attrs["bayessa_spec"])
+        write_s = round(time.perf_counter() - t0, 3)
         report_s = self._write_report(d, diag) if report else None
         attrs = self.idata.attrs
         manifest = {
@@ -269,7 +273,8 @@ class FitResult:
             "versions": json.loads(attrs["bayessa_versions"]),
             "model": json.loads(attrs["bayessa_model_info"]),
             "audit": json.loads(attrs["bayessa_audit"]),
-            "timings": json.loads(attrs.get("bayessa_timings", "{}")) | {"report_s": report_s},
+            "timings": json.loads(attrs.get("bayessa_timings", "{}"))
+            | {"write_s": write_s, "report_s": report_s},
             "files": [f for f in RUN_FILES if (d / f).is_file() or f == "manifest.json"],
         }
         (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -48,6 +48,8 @@ OVERRIDES = {
     "target_accept": "sampler__target_accept",
     "sampler": "sampler__backend",
     "cores": "sampler__cores",
+    "ess": "sampler__ess",
+    "max_chains": "sampler__max_chains",
     "formula": "model__formula",
     "baseline": "model__baseline",
     "cluster_parameterization": "model__cluster_parameterization",
@@ -118,6 +120,8 @@ def resolve_spec(
         ``reference={...}``, ``strata``, ...), column roles (``time="t"``, ``event="status"``,
         ``id``, ``start``, ``stop``, ``entry``, ...) and ``columns={role: column}``. ``None``
         values are ignored. Naming a follow-up column replaces the spec's follow-up form.
+        Giving ``draws`` or ``chains`` without ``ess`` drops the spec's ESS target: that
+        amount of sampling is what is asked for.
 
     Returns
     -------
@@ -155,6 +159,9 @@ def resolve_spec(
         # a new follow-up form replaces the spec's: clear its follow-up columns first
         changes |= {f"data__{r}": CLEAR for r in _FOLLOW_UP}
     changes |= {f"data__{k}": (CLEAR if v is None else v) for k, v in roles.items()}
+    if ({"sampler__draws", "sampler__chains"} & set(changes)) and "sampler__ess" not in changes:
+        # an explicit amount of sampling is what is asked for: no ESS target adds chains to it
+        changes["sampler__ess"] = 0
     if "model__formula" in changes and "model__reference" not in changes:
         # reference levels of variables the new formula no longer uses would be errors
         used = set(parse_formula(changes["model__formula"]).variables)

@@ -241,6 +241,12 @@ class SamplerSpec:
         Chains run in parallel (default: the chains, at most the CPU count).
     adaptation : {"diag", "low_rank"}, default "low_rank"
         nutpie's mass-matrix adaptation.
+    ess : float, default 0
+        Target minimum bulk ESS over the model's parameters (0: none). While the pooled chains
+        fall short of it, or of R-hat <= 1.01, another ``chains`` chains are run with a new
+        seed and pooled, up to ``max_chains`` (see :mod:`bayessa.api.pipeline`).
+    max_chains : int, default 16
+        The cap on chains when sampling to an ESS target.
     """
 
     backend: str = "nutpie"
@@ -253,6 +259,8 @@ class SamplerSpec:
     # nutpie's mass-matrix adaptation: "low_rank" adapts to posterior correlations (baseline vs
     # effects, cluster SD vs effects) and gave ~1.5x the minimum ESS of "diag" on the bundled data.
     adaptation: str = "low_rank"
+    ess: float = 0
+    max_chains: int = 16
 
 
 @dataclass(frozen=True)
@@ -403,6 +411,10 @@ class Spec:
             p.append(f"[sampler] target_accept must be between 0 and 1, got {s.target_accept}")
         if s.seed < 0:
             p.append(f"[sampler] seed must be a non-negative integer, got {s.seed}")
+        if not s.ess >= 0:
+            p.append(f"[sampler] ess must be 0 (no target) or a positive ESS, got {s.ess}")
+        if s.max_chains < s.chains:
+            p.append(f"[sampler] max_chains ({s.max_chains}) must be at least chains ({s.chains})")
         from bayessa.data.columns import TIME_UNITS
 
         if dd.time_unit not in TIME_UNITS:

@@ -19,6 +19,9 @@ from bayessa.model.spec import SamplerSpec
 
 __all__ = ["sample", "show_progress"]
 
+#: The last compiled model, by warm key: more chains of it need no second load.
+_LAST: dict[str, Any] = {}
+
 
 def show_progress() -> bool:
     """A progress bar only on an interactive terminal (never in CI logs or captured output).
@@ -74,8 +77,10 @@ def sample(
         from bayessa.sampling.trace import trace_to_tree
 
         nutpie = import_nutpie()
-        compiled = None
-        if warm_key is not None:
+        compiled = _LAST.get(warm_key) if warm_key is not None else None
+        if compiled is not None:  # more chains of the model this process just sampled
+            timings.update(compile_s=0.0, compile_cache="in memory", compile_cache_reason="")
+        elif warm_key is not None:
             from bayessa.sampling import warm
 
             compiled = warm.load_compiled(warm_key)
@@ -86,6 +91,9 @@ def sample(
             timings.update(
                 compile_s=how.seconds, compile_cache=how.cache, compile_cache_reason=how.reason
             )
+        if warm_key is not None:
+            _LAST.clear()
+            _LAST[warm_key] = compiled
         t0 = time.perf_counter()
         raw = nutpie.sample(
             compiled,
