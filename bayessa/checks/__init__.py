@@ -8,6 +8,8 @@ Checks of a fit: the convergence gate (:func:`check`), PSIS-LOO with the unit as
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "advise": "bayessa.checks.advice",
+    "term_of": "bayessa.checks.advice",
     "SUMMARY_COLUMNS": "bayessa.checks.convergence",
     "TAIL_PROBS": "bayessa.checks.convergence",
     "parameter_table": "bayessa.checks.convergence",

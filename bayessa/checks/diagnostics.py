@@ -101,33 +101,20 @@ def _extreme(values, pick) -> tuple[float, str]:
     return float(vals[i]), str(values.index[i])
 
 
-def _advice(dt) -> dict[str, str]:
-    """What to try for each failure, naming this model's cluster parameterisation."""
+def _advice(dt, worst: dict[str, str], ess_b: float, rhat: float, min_ess: float) -> dict:
+    """Advice per check (:func:`bayessa.checks.advice.advise`) from the run's model and spec."""
+    import tomllib
+
+    from bayessa.checks.advice import advise
+
     info = json.loads(dt.attrs.get("bayessa_model_info", "{}"))
-    param = info.get("parameterization")
-    swap = ""
-    if param in ("centered", "noncentered"):
-        other = "noncentered" if param == "centered" else "centered"
-        swap = (
-            f"; switch the {info.get('cluster') or 'cluster'} effects to the {other} form "
-            f"(--cluster-parameterization {other}; now {param})"
-        )
-    return {
-        "R-hat": "run longer (e.g. --tune 2000 --draws 2000) so the chains can meet" + swap,
-        "bulk ESS": "draw more (--draws, --chains); if R-hat is also high, improve mixing" + swap,
-        "tail ESS": "draw more (--draws, --chains) so the interval limits are stable" + swap,
-        "MCSE": "draw more (--draws, --chains): the error falls as 1/sqrt(ESS)",
-        "MCSE (2.5%/97.5%)": "draw more (--draws, --chains); tail quantiles need a larger tail "
-        "ESS than means",
-        "divergences": "raise target_accept (--target-accept 0.95 or 0.99)"
-        + (swap or "; reparameterise")
-        + ", or tighten the prior on cluster_sd",
-        "E-BFMI": "tune longer (--tune 2000)"
-        + (swap or "; reparameterise")
-        + ", or tighten priors on standard deviations",
-        "tree depth": "tune longer (--tune 2000) so the mass matrix adapts; look for weakly "
-        "identified parameters (aliased effects, flat priors)" + swap,
-    }
+    sampler = tomllib.loads(dt.attrs.get("bayessa_spec", "")).get("sampler", {})
+    post = dt["posterior"].dataset
+    return advise(
+        info, worst, chains=int(post.sizes["chain"]), draws=int(post.sizes["draw"]),
+        min_ess_bulk=ess_b, max_rhat=rhat, min_ess=min_ess,
+        target_accept=sampler.get("target_accept"),
+    )  # fmt: skip
 
 
 _MEANING = {
@@ -217,7 +204,11 @@ def check(
         ("tree depth", depth_share, max_treedepth_share, depth_share <= max_treedepth_share, "",
          f"{100 * depth_share:.1f}% of draws at the maximum tree depth"),
     ]  # fmt: skip
-    checks, fail = _judge(rows, _advice(dt))
+    worst_at = {
+        "rhat": rhat_at, "ess_bulk": ess_b_at, "ess_tail": ess_t_at, "mcse": mcse_m_at,
+        "mcse_quantile": mcse_q_at,
+    }  # fmt: skip
+    checks, fail = _judge(rows, _advice(dt, worst_at, ess_b, rhat, min_ess))
     thresholds = dict(
         max_rhat=max_rhat,
         min_ess=min_ess,
@@ -240,13 +231,7 @@ def check(
         thresholds=thresholds,
         max_mcse_ratio=mcse_m,
         max_mcse_quantile_ratio=mcse_q,
-        worst={
-            "rhat": rhat_at,
-            "ess_bulk": ess_b_at,
-            "ess_tail": ess_t_at,
-            "mcse": mcse_m_at,
-            "mcse_quantile": mcse_q_at,
-        },  # fmt: skip
+        worst=worst_at,
         checks=checks,
     )
 

@@ -41,7 +41,7 @@ interval :math:`k` (partial pooling towards a constant effect).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -96,6 +96,9 @@ class ModelInfo:
         Form of the baseline random-walk steps (None for an iid baseline).
     baseline_parameterization_reason : str, default ""
         Why that form.
+    parameterization_by_rule, baseline_parameterization_by_rule : str, optional
+        The forms the data rule (:func:`choose_parameterization`) picks, whatever was requested:
+        the gate's advice names a switch only when the form in use differs from it.
     """
 
     n_cells: int
@@ -110,6 +113,8 @@ class ModelInfo:
     time_varying_coefs: tuple[str, ...]
     baseline_parameterization: str | None = None
     baseline_parameterization_reason: str = ""
+    parameterization_by_rule: str | None = None
+    baseline_parameterization_by_rule: str | None = None
 
 
 def interval_spacing(cuts: np.ndarray) -> np.ndarray:
@@ -312,6 +317,10 @@ def model_info(cells: Cells, design: Design, spec: Spec) -> ModelInfo:
     (baseline_param, baseline_reason), (parameterization, reason) = _parameterizations(
         m, events, interval, K, strat_codes, len(strata_levels), cluster
     )
+    auto = replace(m, baseline_parameterization="auto", cluster_parameterization="auto")
+    (baseline_rule, _), (cluster_rule, _) = _parameterizations(
+        auto, events, interval, K, strat_codes, len(strata_levels), cluster
+    )
     return ModelInfo(
         n_cells=len(f),
         n_intervals=K,
@@ -325,6 +334,8 @@ def model_info(cells: Cells, design: Design, spec: Spec) -> ModelInfo:
         strata=m.strata if strata_levels else None,
         strata_levels=tuple(strata_levels),
         time_varying_coefs=tuple(design.coef_names[j] for j in tv_idx),
+        parameterization_by_rule=cluster_rule,
+        baseline_parameterization_by_rule=baseline_rule,
     )
 
 

@@ -66,7 +66,9 @@ def test_chains_that_disagree_fail_rhat_naming_the_element():
     assert not d.passed and d.max_rhat > 1.05
     assert d.worst["rhat"] == "b[y]"
     line = next(f for f in d.failures if f.startswith("max R-hat"))
-    assert "(worst: b[y])" in line and "chains disagree" in line and "Try: run longer" in line
+    assert "(worst: b[y])" in line and "chains disagree" in line
+    # far from 1: chains with different answers, which more draws do not fix
+    assert "Try: the chains found different answers for b[y]" in line
 
 
 def test_divergences_depth_and_bfmi_fail_with_advice():
@@ -75,7 +77,8 @@ def test_divergences_depth_and_bfmi_fail_with_advice():
     assert d.divergences == 3 and d.min_bfmi < 0.3 and d.max_treedepth_share == 0.05
     text = "\n".join(d.failures)
     assert "3 divergent transitions" in text and "--target-accept 0.95" in text
-    assert "--cluster-parameterization centered; now noncentered" in text
+    # the form in use is the one the data call for (or unknown): no switch is suggested
+    assert "parameterization" not in text
     assert "min E-BFMI" in text and "5.0% of draws at the maximum tree depth" in text
     failed = {c["check"] for c in d.checks if not c["passed"]}
     assert failed == {"divergences", "E-BFMI", "tree depth"}
@@ -103,3 +106,53 @@ def test_var_names_and_missing_sample_stats():
     del dt["sample_stats"]
     d = check(dt, var_names=["a"])
     assert d.passed and d.divergences == 0 and np.isnan(d.min_bfmi)
+
+
+def _advice(info, worst, **kw):
+    from bayessa.checks.advice import advise
+
+    args = dict(chains=4, draws=1000, min_ess_bulk=770.0, max_rhat=1.012, min_ess=400.0)
+    return advise(info, worst, **(args | kw))
+
+
+BUNDLED = {  # the default analysis of the bundled data, as its run records it
+    "cluster": "county", "parameterization": "noncentered",
+    "parameterization_reason": "median events per cluster 3 < 20",
+    "parameterization_by_rule": "noncentered", "baseline_parameterization": "centered",
+    "baseline_parameterization_by_rule": "noncentered",
+    "baseline_parameterization_reason": "requested (centered); median events per interval 20",
+}  # fmt: skip
+
+
+def test_low_ess_in_a_well_chosen_form_asks_for_more_draws_not_a_switch():
+    """Measured: centred county effects on the bundled data gave ESS 100-201 (docs/decisions)."""
+    worst = {"ess_bulk": "cluster_sd", "rhat": "cluster_effect[Wayne]", "ess_tail": "cluster_sd"}
+    adv = _advice(BUNDLED, worst)
+    assert adv["bulk ESS"].startswith("sample more: --ess 1000 adds 4 chains at a time")
+    assert "about 7 chains" in adv["bulk ESS"]  # 4 x 1.2 x 1000 / 770, rounded up
+    assert adv["R-hat"].startswith("sample more") and "centered" not in " ".join(adv.values())
+
+
+def test_a_requested_form_the_data_argue_against_is_switched_first():
+    info = dict(BUNDLED, parameterization="centered",
+                parameterization_reason="requested (centered); median events per cluster 3")  # fmt: skip
+    adv = _advice(info, {"ess_bulk": "cluster_sd", "rhat": "cluster_sd"}, max_rhat=1.3)
+    for check in ("bulk ESS", "R-hat", "divergences"):
+        assert adv[check].startswith(
+            "switch the county effects to the noncentered form the data call for "
+            "(--cluster-parameterization noncentered; now centered: requested (centered)"
+        ), check
+    # the baseline walk was requested centred against the rule: switched when it is the worst
+    adv = _advice(BUNDLED, {"ess_bulk": "baseline_sd"})
+    assert "--baseline-parameterization noncentered; now centered" in adv["divergences"]
+
+
+def test_far_rhat_points_at_the_model_and_divergences_at_target_accept():
+    auto = dict(BUNDLED, baseline_parameterization="noncentered")
+    adv = _advice(auto, {"rhat": "beta[leader[professional]]", "ess_bulk": "beta[x]"},
+                  max_rhat=1.2, target_accept=0.9)  # fmt: skip
+    assert adv["R-hat"].startswith("the chains found different answers for beta[leader[")
+    assert (
+        adv["divergences"]
+        == "raise the target acceptance: --target-accept 0.95 (now 0.9), then 0.99"
+    )
