@@ -6,6 +6,9 @@ It composes every layer below it; the commands (:mod:`bayessa.cli`) sit above it
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "MAX_RHAT": "bayessa.api.ess_target",
+    "round_seed": "bayessa.api.ess_target",
+    "sample_to_target": "bayessa.api.ess_target",
     "DATA_INPUT_MAX_CELLS": "bayessa.api.pipeline",
     "data_as_inputs": "bayessa.api.pipeline",
     "fit": "bayessa.api.pipeline",
