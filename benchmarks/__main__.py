@@ -1,5 +1,7 @@
 """Run the performance suite: ``python -m benchmarks [data] [fit] [--n N] [--fits LIST]``.
 
+``python -m benchmarks fit --fits phases``: the phase table of a warm fit (issue 17).
+
 With no benchmark named, both run.
 """
 
@@ -18,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=1_000_000, help="units for the data-layer benchmark")
     ap.add_argument(
         "--fits",
-        default="bundled,refit,100k,1m,baseline",
+        default="phases,ess,bundled,refit,100k,1m,baseline",
         help="which fit benchmarks (comma-separated)",
     )
     args = ap.parse_args(argv)

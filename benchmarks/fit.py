@@ -14,13 +14,20 @@ second *warm* (the compiled model is loaded from the cache, as on every later ru
 model and data; see ``bayessa.compile``). The issue's targets are checked on the warm run; both
 are reported.
 
-    python -m benchmarks fit [--which bundled,100k,1m,baseline]
+    python -m benchmarks fit [--fits phases,ess,bundled,refit,100k,1m,baseline]
+
+``ess`` (issue 17) checks the ESS promise at seeds 1-10 and on held-out data
+(:mod:`benchmarks.ess`). ``phases`` (issue 17) runs the bundled fit warm five times and prints the wall time of each
+phase (interpreter start, imports, data, build, compile, sampling, writing, report), the
+sampling-only floor and the ratio end to end / sampling, against the targets: at most twice the
+sampling plus 2 s, and at most 7 s.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -164,11 +171,82 @@ def _baseline(n: int, compiledir: Path) -> dict:
     return res
 
 
-def main(which: str = "bundled,refit,100k,1m,baseline") -> dict:
+def _interpreter_start(n: int = 5) -> float:
+    """Median wall time of ``python -c pass``: the interpreter's own start and exit."""
+    walls = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        walls.append(time.perf_counter() - t)
+    return statistics.median(walls)
+
+
+def _phases(runs: int = 5) -> dict:
+    """Issue 17's phase table: a warm fit of the bundled data, ``runs`` times, medians per phase.
+
+    A fresh compile directory: the first fit compiles (and stores the warm entry), the next
+    ``runs`` are warm, as every later fit of the same model and data is.
+    """
+    from bayessa.cli.fit import PHASES
+
+    interp = _interpreter_start()
+    with tempfile.TemporaryDirectory(prefix="bayessa-compiledir-") as compiledir:
+        cold = _fit(None, "bundled (cold)", compiledir=Path(compiledir))
+        warm = [_fit(None, "bundled", compiledir=Path(compiledir)) for _ in range(runs)]
+    med = lambda xs: statistics.median(xs)  # noqa: E731
+    rows = [("interpreter start (python -c pass)", interp)]
+    startup = med([r["timings"]["startup_s"] for r in warm])
+    rows.append(("start-up: bayessa's command imports", startup - interp))
+    for name, key in PHASES[1:]:
+        rows.append((name, med([r["timings"].get(key) or 0.0 for r in warm])))
+    wall = med([r["wall_s"] for r in warm])
+    rows.append(("exit and unaccounted", wall - sum(v for _, v in rows)))
+    sample = med([r["timings"]["sample_s"] for r in warm])
+    limit = 2 * sample + 2
+    return {
+        "runs": runs,
+        "phases": dict(rows),
+        "wall_s_median": wall,
+        "wall_s": [r["wall_s"] for r in warm],
+        "sample_s_median": sample,
+        "ratio": wall / sample,
+        "compile_cache": [r["compile_cache"] for r in warm],
+        "min_ess_bulk": [r["min_ess_bulk"] for r in warm],
+        "cold_wall_s": cold["wall_s"],
+        "target": f"<= 2 x sampling + 2 s ({limit:.1f} s) and <= 7 s, median of {runs} warm runs",
+        "passed": wall <= limit and wall <= 7.0,
+    }
+
+
+def _print_phases(r: dict) -> None:
+    print(f"Warm fit of the bundled data, median of {r['runs']} runs (4 chains x 1,000 draws):")
+    for name, sec in r["phases"].items():
+        print(f"  {name:<38} {sec:6.2f} s")
+    print(
+        f"  {'end to end':<38} {r['wall_s_median']:6.2f} s   (runs: "
+        + ", ".join(f"{w:.1f}" for w in r["wall_s"])
+        + ")"
+    )
+    print(
+        f"floor (sampling only) {r['sample_s_median']:.2f} s; end to end / sampling "
+        f"{r['ratio']:.1f}x; compiled model: {sorted(set(r['compile_cache']))}; target "
+        f"{r['target']}: {'met' if r['passed'] else 'NOT met'}",
+        flush=True,
+    )
+
+
+def main(which: str = "phases,ess,bundled,refit,100k,1m,baseline") -> dict:
     os.environ.pop("CI", None)
     RESULTS.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
     parts = which.split(",")
+    if "phases" in parts:
+        results["phases"] = _phases()
+        _print_phases(results["phases"])
+    if "ess" in parts:
+        from benchmarks import ess
+
+        results["ess"] = ess.main()
     targets = {
         "bundled": (None, 15.0, None),
         "100k": (100_000, 45.0, None),

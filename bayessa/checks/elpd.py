@@ -175,7 +175,7 @@ def loo(run, *, name: str = "model") -> LooSummary:
     SpecError
         The run has no per-unit log-likelihood.
     """
-    import arviz as az
+    import arviz_stats as az
 
     from bayessa._runtime import forget_unloaded_jax
 
@@ -254,7 +254,7 @@ def compare(runs: Mapping[str, Any], *, method: str = "stacking") -> pd.DataFram
         One row per run, best first: ``rank``, ``elpd_diff``, ``dse``, ``p_worse``,
         ``diag_diff``, ``diag_elpd``, ``p``, ``elpd``, ``se``, ``weight``.
     """
-    import arviz as az
+    import arviz_stats as az
 
     if len(runs) < 2:
         raise SpecError("compare needs at least two runs")

@@ -241,7 +241,8 @@ def _run(args, argv: list[str]) -> int:
     t1 = time.perf_counter()
     diag = result.diagnostics()  # the summary's statistics, computed once for all outputs
     timings = json.loads(result.idata.attrs.get("bayessa_timings", "{}"))
-    timings.update(startup_s=startup, imports_s=imports, summary_s=time.perf_counter() - t1)
+    summary = timings.get("summary_s", 0.0) + time.perf_counter() - t1
+    timings.update(startup_s=startup, imports_s=imports, summary_s=summary)
     result.idata.attrs["bayessa_timings"] = json.dumps(timings)
     if not args.quiet:  # as soon as sampling ends: the run and its report are written after
         _print_summary(result, diag)
