@@ -267,7 +267,7 @@ def model_section(ctx: Context) -> list[Block]:
     items.append(
         f"sampler: {smp.get('backend')} NUTS, {smp.get('chains')} chains × {smp.get('draws')} "
         f"draws after {smp.get('tune')} tuning, target_accept {smp.get('target_accept')}, "
-        f"seed {smp.get('seed')}"
+        f"seed {smp.get('seed')}" + _ess_rounds(ctx.dt.attrs, smp)
     )
     used = {"baseline_level", "effects"} if info.variables else {"baseline_level"}
     used |= {"baseline_smoothing"} if m.get("baseline") in ("rw1", "rw2") else set()
@@ -298,6 +298,22 @@ def model_section(ctx: Context) -> list[Block]:
         Block("table", "Priors (log-hazard scale; stated per year, converted to the run's time "
                        "unit, so a spec means the same model in any unit)", pd.DataFrame(rows)),
     ]  # fmt: skip
+
+
+def _ess_rounds(attrs, smp: dict) -> str:
+    """``; ESS target 1000: 4 chains gave min bulk ESS 770, so 4 more were pooled (8)``."""
+    rounds = json.loads(attrs.get("bayessa_ess_rounds", "[]"))
+    if not rounds:
+        return ""
+    first, last = rounds[0], rounds[-1]
+    text = f"; ESS target {smp.get('ess', 0):g} (min bulk ESS, with R-hat ≤ 1.01)"
+    if len(rounds) == 1:
+        return text + f": met by the first {first['chains']} chains ({first['min_ess_bulk']:.0f})"
+    return text + (
+        f": the first {first['chains']} chains gave {first['min_ess_bulk']:.0f} (R-hat "
+        f"{first['max_rhat']:.3f}), so chains were added with derived seeds; pooled "
+        f"{last['chains']} chains: {last['min_ess_bulk']:.0f} (R-hat {last['max_rhat']:.3f})"
+    )
 
 
 def diagnostics_section(ctx: Context, diag) -> list[Block]:

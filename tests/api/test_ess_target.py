@@ -92,3 +92,17 @@ def test_the_bundled_target_and_how_overrides_change_it(capsys):
     assert {k: _overrides(args)[k] for k in ("ess", "max_chains")} == {"ess": 1500, "max_chains": 8}
     assert main(["--ess", "-5"]) == 2
     assert "--ess must be 0 (no target) or a positive ESS, got -5" in capsys.readouterr().err
+
+
+def test_the_report_says_how_the_target_was_met():
+    import json
+
+    from bayessa.report.sections import _ess_rounds
+
+    rounds = [dict(chains=4, seed=3, min_ess_bulk=770.4, parameter="cluster_sd", max_rhat=1.0123),
+              dict(chains=8, seed=9, min_ess_bulk=1855.2, parameter="cluster_sd", max_rhat=1.0064)]  # fmt: skip
+    text = _ess_rounds({"bayessa_ess_rounds": json.dumps(rounds)}, {"ess": 1000})
+    assert "the first 4 chains gave 770 (R-hat 1.012)" in text and "pooled 8 chains: 1855" in text
+    once = _ess_rounds({"bayessa_ess_rounds": json.dumps(rounds[1:])}, {"ess": 1000})
+    assert once.endswith("met by the first 8 chains (1855)")
+    assert _ess_rounds({}, {}) == ""

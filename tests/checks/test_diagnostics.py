@@ -137,14 +137,18 @@ def test_a_requested_form_the_data_argue_against_is_switched_first():
     info = dict(BUNDLED, parameterization="centered",
                 parameterization_reason="requested (centered); median events per cluster 3")  # fmt: skip
     adv = _advice(info, {"ess_bulk": "cluster_sd", "rhat": "cluster_sd"}, max_rhat=1.3)
-    for check in ("bulk ESS", "R-hat", "divergences"):
-        assert adv[check].startswith(
+    for name in ("bulk ESS", "R-hat", "divergences"):
+        assert adv[name].startswith(
             "switch the county effects to the noncentered form the data call for "
             "(--cluster-parameterization noncentered; now centered: requested (centered)"
-        ), check
+        ), name
     # the baseline walk was requested centred against the rule: switched when it is the worst
     adv = _advice(BUNDLED, {"ess_bulk": "baseline_sd"})
     assert "--baseline-parameterization noncentered; now centered" in adv["divergences"]
+    # a centred walk the data call for (lung in days): target_accept, not a switch (measured)
+    lung = dict(BUNDLED, baseline_parameterization_by_rule="centered")
+    adv = _advice(lung, {"ess_bulk": "baseline_sd"}, target_accept=0.9)
+    assert adv["divergences"].startswith("raise the target acceptance: --target-accept 0.95")
 
 
 def test_far_rhat_points_at_the_model_and_divergences_at_target_accept():
