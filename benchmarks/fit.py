@@ -205,9 +205,12 @@ def _phases(runs: int = 5) -> dict:
     rows.append(("exit and unaccounted", med(rest)))
     sample = med([r["timings"]["sample_s"] for r in warm])
     limit = 2 * sample + 2
+    parts = [r["timings"].get("report_parts") or {} for r in warm]
+    report_parts = {k: med([p.get(k, 0.0) for p in parts]) for k in parts[0] if k != "total_s"}
     return {
         "runs": runs,
         "phases": dict(rows),
+        "report_parts": report_parts,
         "wall_s_median": wall,
         "wall_s": [r["wall_s"] for r in warm],
         "sample_s_median": sample,
@@ -224,6 +227,9 @@ def _print_phases(r: dict) -> None:
     print(f"Warm fit of the bundled data, median of {r['runs']} runs (4 chains x 1,000 draws):")
     for name, sec in r["phases"].items():
         print(f"  {name:<38} {sec:6.2f} s")
+        if name == "report":
+            for part, psec in r.get("report_parts", {}).items():
+                print(f"      {part.removesuffix('_s'):<34} {psec:6.2f} s")
     print(
         f"  {'end to end':<38} {r['wall_s_median']:6.2f} s   (runs: "
         + ", ".join(f"{w:.1f}" for w in r["wall_s"])

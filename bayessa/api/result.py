@@ -263,7 +263,8 @@ class FitResult:
         self.hazard_ratios().to_csv(d / "hazard_ratios.csv")
         (d / "spec.toml").write_text(self.idata.attrs["bayessa_spec"])
         write_s = round(time.perf_counter() - t0, 3)
-        report_s = self._write_report(d, diag) if report else None
+        report_parts: dict = {}
+        report_s = self._write_report(d, diag, report_parts) if report else None
         attrs = self.idata.attrs
         manifest = {
             "name": self.spec.name,
@@ -274,12 +275,12 @@ class FitResult:
             "model": json.loads(attrs["bayessa_model_info"]),
             "audit": json.loads(attrs["bayessa_audit"]),
             "timings": json.loads(attrs.get("bayessa_timings", "{}"))
-            | {"write_s": write_s, "report_s": report_s},
+            | {"write_s": write_s, "report_s": report_s, "report_parts": report_parts},
             "files": [f for f in RUN_FILES if (d / f).is_file() or f == "manifest.json"],
         }
         (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
-    def _write_report(self, d: Path, diag) -> float:
+    def _write_report(self, d: Path, diag, parts: dict | None = None) -> float:
         """Write the report into ``d``; a failure warns instead of failing the save.
 
         Write the report into ``d``; a failure warns instead of losing the fit (the report can
@@ -292,7 +293,7 @@ class FitResult:
 
         t = time.perf_counter()
         try:
-            write_report(self, d, diagnostics=diag)
+            write_report(self, d, diagnostics=diag, timings=parts)
         except Exception as err:  # noqa: BLE001 - the run itself must still be saved
             warnings.warn(
                 f"the report could not be written ({type(err).__name__}: {err}); the run is "

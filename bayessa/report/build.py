@@ -197,6 +197,9 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
     blocks += timed("clusters_s", sec.cluster_section, ctx)
     blocks += timed("crosscheck_s", sec.crosscheck_section, ctx, freq)
     blocks += sec.method_notes(ctx)
+    for b in blocks:  # each figure's rendering, inside its section's time
+        if b.kind == "figure":
+            timings[f"figure_{b.name}_s"] = b.seconds
     timings["total_s"] = time.perf_counter() - t0
     name = spec.get("name", "model")
     subtitle = (
@@ -228,6 +231,7 @@ def write_report(
     *,
     options: ReportOptions | None = None,
     diagnostics=None,
+    timings: dict | None = None,
 ) -> dict[str, Path]:
     """Build the report of a run and write it.
 
@@ -240,6 +244,9 @@ def write_report(
         What to compute (default :class:`ReportOptions`).
     diagnostics : bayessa.checks.diagnostics.Diagnostics, optional
         Reuse an already computed gate; default: computed from the run.
+    timings : dict, optional
+        Filled with the seconds of each section (``survival_s``, ...) and of rendering each
+        figure (``figure_<name>_s``).
 
     Returns
     -------
@@ -257,6 +264,8 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rep = build_report(run, options, diagnostics=diagnostics)
+    if timings is not None:
+        timings.update({k: round(v, 3) for k, v in rep.timings.items()})
     written = {}
     for b in (b for b in rep.blocks if b.kind == "figure"):
         name = f"{FIGURE_PREFIX}{b.name}.png"

@@ -40,6 +40,8 @@ class Block:
         File name of the figure, without prefix and ``.png``.
     items : sequence of str, optional
         The entries of a ``"list"``.
+    seconds : float, default 0
+        For a figure: the time its PNG took to render (the report's timings list each).
     """
 
     kind: str
@@ -48,6 +50,32 @@ class Block:
     png: bytes | None = None
     name: str = ""
     items: Sequence[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def figure_block(name: str, fig, caption: str) -> Block:
+    """A ``"figure"`` block: ``fig`` rendered to PNG, timed.
+
+    Parameters
+    ----------
+    name : str
+        File name of the figure, without prefix and ``.png``.
+    fig : matplotlib.figure.Figure
+        The figure.
+    caption : str
+        Its caption.
+
+    Returns
+    -------
+    Block
+    """
+    import time
+
+    from bayessa.plots.posterior import png_bytes
+
+    t = time.perf_counter()
+    png = png_bytes(fig)
+    return Block("figure", caption, png=png, name=name, seconds=time.perf_counter() - t)
 
 
 def fmt_table(

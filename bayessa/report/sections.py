@@ -15,7 +15,7 @@ from bayessa.errors import BayessaError
 from bayessa.plots import posterior as plots
 from bayessa.posterior.curves import summarise
 from bayessa.posterior.predict import DesignInfo, draws
-from bayessa.report.render import Block, fmt_table
+from bayessa.report.render import Block, figure_block, fmt_table
 from bayessa.report.survival import ci as _ci
 
 
@@ -63,7 +63,7 @@ class Context:
 
 
 def _fig(name: str, ax, caption: str) -> Block:
-    return Block("figure", caption, png=plots.png_bytes(ax.figure), name=name)
+    return figure_block(name, ax.figure, caption)
 
 
 # ---------------------------------------------------------------------------- frequentist

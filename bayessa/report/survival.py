@@ -21,7 +21,7 @@ import pandas as pd
 
 from bayessa.plots import posterior as plots
 from bayessa.posterior.curves import Mixture, Predictor, summarise
-from bayessa.report.render import Block
+from bayessa.report.render import Block, figure_block
 
 __all__ = ["survival_section"]
 
@@ -171,14 +171,13 @@ def _standardised_figure(ctx, col, std, overall, levels, ref) -> Block:
         plots.survival_difference(d, axes[0, 1], time_unit=ctx.unit,
                                   color=plots.COLORS[i % len(plots.COLORS)], label=f"{lv} − {ref}")  # fmt: skip
     axes[0, 1].set_title(f"Difference in survival probability vs {focus} = {ref}", fontsize=10)
-    return Block("figure", (
+    return figure_block("standardised", axes[0, 0].figure, (
         f"Standardised (population-averaged) survival per {focus}: S(t) averaged over the observed "
         f"covariates of all {len(ctx.units)} units with {focus} set to each level, "
         f"{std[ref].cluster}"
         + (f"; {', '.join(ctx.cache['held'])} throughout (it changes over follow-up, so units "
            "have no single value)" if ctx.cache["held"] else "")
-        + ". Bands: 95% CrI. Right: posterior of the paired difference."),
-        png=plots.png_bytes(axes[0, 0].figure), name="standardised")  # fmt: skip
+        + ". Bands: 95% CrI. Right: posterior of the paired difference."))  # fmt: skip
 
 
 def _time(v: float, last: float) -> str:
@@ -250,7 +249,7 @@ def _km_overlay(ctx, pred, col) -> list[Block]:
         + (f" and {panel}" if panel else "") + f". Each posterior curve averages the units of its "
         f"panel and {focus}, {how}, so it estimates what Kaplan–Meier estimates."
     )  # fmt: skip
-    return [Block("figure", caption, png=plots.png_bytes(axes[0].figure), name="km_overlay")]
+    return [figure_block("km_overlay", axes[0].figure, caption)]
 
 
 def _profiles(ctx, pred, col) -> None:
