@@ -125,8 +125,7 @@ def _log_likelihood_group(dt, prepared, spec, info, const, log_likelihood) -> bo
         log_likelihood if isinstance(log_likelihood, bool) else len(f) * S <= DEFAULT_MAX_ELEMENTS
     )
     if store:
-        lr = log_rate(
-            post,
+        rows = dict(
             interval=const["interval"][1].astype(np.int64),
             X=design.X,
             stratum=c[spec.model.strata].cat.codes.to_numpy().astype(np.int64)
@@ -135,7 +134,10 @@ def _log_likelihood_group(dt, prepared, spec, info, const, log_likelihood) -> bo
             cluster=design.random[0].codes if design.random else None,
             tv_columns=[design.coef_names.index(n) for n in info.time_varying_coefs],
         )
-        ll = unit_log_likelihood(lr, cells).reshape(post.sizes["chain"], post.sizes["draw"], -1)
+        # one chain at a time: the (draws x cells) temporaries stay small and are reused
+        ll = np.empty((post.sizes["chain"], post.sizes["draw"], len(units)))
+        for i in range(post.sizes["chain"]):
+            ll[i] = unit_log_likelihood(log_rate(post.isel(chain=[i]), **rows), cells)
         dt["log_likelihood"] = xr.Dataset(
             {"time": (("chain", "draw", "unit"), ll)},
             coords={"chain": post["chain"].values, "draw": post["draw"].values, "unit": units},
