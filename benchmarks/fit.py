@@ -181,6 +181,37 @@ def _interpreter_start(n: int = 5) -> float:
     return statistics.median(walls)
 
 
+FLOOR_SCRIPT = r"""
+import json, sys, time
+from bayessa._runtime import import_nutpie
+from bayessa.api.pipeline import data_as_inputs
+from bayessa.model.preparation import prepare, resolve_spec
+from bayessa.sampling.warm import fit_key, load_compiled
+nutpie = import_nutpie()
+spec = resolve_spec(None)
+p = prepare(None, spec)
+s = p.spec.sampler
+compiled = load_compiled(fit_key(p.cells, p.design, p.spec, data_containers=data_as_inputs(p.cells)))
+walls = []
+for _ in range(3):
+    t = time.perf_counter()
+    nutpie.sample(compiled, draws=s.draws, tune=s.tune, chains=s.chains, cores=min(s.chains, 2),
+                  seed=s.seed, target_accept=s.target_accept, adaptation=s.adaptation,
+                  save_warmup=False, progress_bar=False, return_raw_trace=True)
+    walls.append(time.perf_counter() - t)
+print(json.dumps({"sample_s": sorted(walls)[1]}))
+"""
+
+
+def _floor(compiledir: Path) -> float:
+    """Sampling alone: the default model (warm entry) sampled as a fit samples it, median of 3."""
+    out = subprocess.run(
+        [sys.executable, "-c", FLOOR_SCRIPT], capture_output=True, text=True, check=True,
+        env=_compiledir_env(compiledir),
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])["sample_s"]
+
+
 def _phases(runs: int = 5) -> dict:
     """Issue 17's phase table: a warm fit of the bundled data, ``runs`` times, medians per phase.
 
@@ -193,17 +224,20 @@ def _phases(runs: int = 5) -> dict:
     with tempfile.TemporaryDirectory(prefix="bayessa-compiledir-") as compiledir:
         cold = _fit(None, "bundled (cold)", compiledir=Path(compiledir))
         warm = [_fit(None, "bundled", compiledir=Path(compiledir)) for _ in range(runs)]
+        floor = _floor(Path(compiledir))
     med = lambda xs: statistics.median(xs)  # noqa: E731
     rows = [("interpreter start (python -c pass)", interp)]
     startup = med([r["timings"]["startup_s"] for r in warm])
     rows.append(("start-up: bayessa's command imports", startup - interp))
     for name, key in PHASES[1:]:
         rows.append((name, med([r["timings"].get(key) or 0.0 for r in warm])))
+        if key == "sample_s":
+            prefetch = med([r["timings"].get("prefetch_s") or 0.0 for r in warm])
     wall = med([r["wall_s"] for r in warm])
     keys = [key for _, key in PHASES]
     rest = [r["wall_s"] - sum(r["timings"].get(k) or 0.0 for k in keys) for r in warm]
     rows.append(("exit and unaccounted", med(rest)))
-    sample = med([r["timings"]["sample_s"] for r in warm])
+    sample = floor
     limit = 2 * sample + 2
     parts = [r["timings"].get("report_parts") or {} for r in warm]
     report_parts = {k: med([p.get(k, 0.0) for p in parts]) for k in parts[0] if k != "total_s"}
@@ -211,6 +245,7 @@ def _phases(runs: int = 5) -> dict:
         "runs": runs,
         "phases": dict(rows),
         "report_parts": report_parts,
+        "prefetch_s": prefetch,
         "wall_s_median": wall,
         "wall_s": [r["wall_s"] for r in warm],
         "sample_s_median": sample,
@@ -218,7 +253,7 @@ def _phases(runs: int = 5) -> dict:
         "compile_cache": [r["compile_cache"] for r in warm],
         "min_ess_bulk": [r["min_ess_bulk"] for r in warm],
         "cold_wall_s": cold["wall_s"],
-        "target": f"<= 2 x sampling + 2 s ({limit:.1f} s) and <= 7 s, median of {runs} warm runs",
+        "target": f"<= 2 x floor + 2 s ({limit:.1f} s) and <= 7 s, median of {runs} warm runs",
         "passed": wall <= limit and wall <= 7.0,
     }
 
@@ -227,6 +262,8 @@ def _print_phases(r: dict) -> None:
     print(f"Warm fit of the bundled data, median of {r['runs']} runs (4 chains x 1,000 draws):")
     for name, sec in r["phases"].items():
         print(f"  {name:<38} {sec:6.2f} s")
+        if name == "sampling":
+            print(f"      {'of which importing for later steps':<34} {r['prefetch_s']:6.2f} s")
         if name == "report":
             for part, psec in r.get("report_parts", {}).items():
                 print(f"      {part.removesuffix('_s'):<34} {psec:6.2f} s")
@@ -236,7 +273,7 @@ def _print_phases(r: dict) -> None:
         + ")"
     )
     print(
-        f"floor (sampling only) {r['sample_s_median']:.2f} s; end to end / sampling "
+        f"floor (the same sampling alone, median of 3) {r['sample_s_median']:.2f} s; end to end / floor "
         f"{r['ratio']:.1f}x; compiled model: {sorted(set(r['compile_cache']))}; target "
         f"{r['target']}: {'met' if r['passed'] else 'NOT met'}",
         flush=True,

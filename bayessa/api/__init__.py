@@ -10,6 +10,7 @@ _EXPORTS = {
     "round_seed": "bayessa.api.ess_target",
     "sample_to_target": "bayessa.api.ess_target",
     "DATA_INPUT_MAX_CELLS": "bayessa.api.pipeline",
+    "PREFETCH": "bayessa.api.pipeline",
     "data_as_inputs": "bayessa.api.pipeline",
     "fit": "bayessa.api.pipeline",
     "FitResult": "bayessa.api.result",

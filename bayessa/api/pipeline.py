@@ -20,7 +20,7 @@ import pandas as pd
 from bayessa.model.preparation import prepare, resolve_spec
 from bayessa.model.spec import Spec
 
-__all__ = ["DATA_INPUT_MAX_CELLS", "data_as_inputs", "fit"]
+__all__ = ["DATA_INPUT_MAX_CELLS", "PREFETCH", "data_as_inputs", "fit"]
 
 #: Up to this many cells the data enter the compiled model as inputs (``pm.Data``), so a refit
 #: of the same structure to other data (filtered rows, a new sample with the same levels) loads
@@ -29,6 +29,15 @@ __all__ = ["DATA_INPUT_MAX_CELLS", "data_as_inputs", "fit"]
 #: draws) but 1.7x slower at 3,168 cells (100,000 groups: 3.0-3.8 s vs 1.8-2.1 s), where the
 #: one-off compilation matters less than every sampling run.
 DATA_INPUT_MAX_CELLS = 2000
+
+#: Modules the steps after sampling import (the summary's statistics, the run's netCDF archive,
+#: the report's figures), imported while the chains run: the main thread only waits then.
+PREFETCH = (
+    "arviz_stats",
+    "h5netcdf",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+)
 
 
 def data_as_inputs(cells) -> bool:
@@ -123,7 +132,9 @@ def fit(
     def build():
         return build_model(cells, design, spec, data_containers=inputs)[0]
 
-    dt = sample(build, spec.sampler, progress=progress, timings=timings, warm_key=key)
+    dt = sample(
+        build, spec.sampler, progress=progress, timings=timings, warm_key=key, prefetch=PREFETCH
+    )
 
     def draw_more(settings, more_timings):
         return sample(build, settings, progress=progress, timings=more_timings, warm_key=key)

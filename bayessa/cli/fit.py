@@ -276,6 +276,11 @@ def _timing_line(timings: dict, total: float) -> str:
     """``Time: 6.1 s end to end, 1.9 s sampling (3.2x); start-up 0.4, imports 1.0, ...``."""
     parts = [
         f"{name} {timings[key]:.2f}"
+        + (
+            f" (importing for later steps meanwhile: {timings['prefetch_s']:.2f})"
+            if key == "sample_s" and timings.get("prefetch_s")
+            else ""
+        )
         for name, key in PHASES
         if isinstance(timings.get(key), int | float)
     ]
