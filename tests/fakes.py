@@ -135,7 +135,7 @@ def fake_run(
     ``log(0.15)`` falling with age, effects ~ N(0.2, 0.15), county effects ~ N(0, 0.2).
     """
     from bayessa.api.result import FitResult
-    from bayessa.model.pem import ModelInfo
+    from bayessa.model.pem import ModelInfo, model_info
     from bayessa.model.preparation import prepare, resolve_spec
     from bayessa.posterior.datatree import assemble
 
@@ -163,6 +163,11 @@ def fake_run(
         post["baseline"] = (("chain", "draw", "stratum", "interval"), base)
     else:
         post["baseline"] = (("chain", "draw", "interval"), trend + rng.normal(0, 0.1, (*shape, K)))
+    tv = model_info(cells, design, spec).time_varying_coefs
+    if tv:  # deviations per interval that sum to zero, as the model's ZeroSumNormal
+        coords["tv_coef"] = list(tv)
+        z = rng.normal(0, 0.3, (*shape, len(tv), K))
+        post["tv_delta"] = (("chain", "draw", "tv_coef", "interval"), z - z.mean(-1, keepdims=True))
     if cluster is not None:
         coords[cluster.name] = list(cluster.levels)
         u = rng.normal(0, 0.2, (*shape, len(cluster.levels)))
@@ -188,7 +193,7 @@ def fake_run(
         parameterization_reason="fake posterior",
         strata=strata,
         strata_levels=tuple(strata_levels),
-        time_varying_coefs=(),
+        time_varying_coefs=tuple(tv),
     )
     dt = assemble(dt, prepared, spec, info, log_likelihood=log_likelihood)
     return FitResult(idata=dt, spec=spec, prepared=prepared, info=info)

@@ -14,6 +14,7 @@ _EXPORTS = {
     "data_as_inputs": "bayessa.api.pipeline",
     "fit": "bayessa.api.pipeline",
     "FitResult": "bayessa.api.result",
+    "OPTIONAL_RUN_FILES": "bayessa.api.result",
     "RUN_FILES": "bayessa.api.result",
     "load": "bayessa.api.result",
 }

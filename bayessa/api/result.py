@@ -17,7 +17,7 @@ import xarray as xr
 
 from bayessa.errors import SpecError
 
-__all__ = ["FitResult", "RUN_FILES", "load"]
+__all__ = ["FitResult", "OPTIONAL_RUN_FILES", "RUN_FILES", "load"]
 
 RUN_FILES = (
     "idata.nc",
@@ -32,6 +32,8 @@ RUN_FILES = (
     "contrasts.csv",
     "survival.csv",
 )
+#: Files a run has only when its model calls for them (time-varying effects).
+OPTIONAL_RUN_FILES = ("hazard_ratios_by_interval.csv",)
 
 
 @dataclass
@@ -143,24 +145,35 @@ class FitResult:
             max_draws=max_draws, seed=seed,
         )  # fmt: skip
 
-    def hazard_ratios(self, *, ci_prob: float = 0.95) -> pd.DataFrame:
+    def hazard_ratios(self, *, ci_prob: float = 0.95, by_interval: bool = False) -> pd.DataFrame:
         r"""Hazard ratio of every fixed-effect coefficient (vs the reference levels).
 
         Columns: ``log_hr_mean``, ``log_hr_sd``, ``hr_median``, ``hr_lower``, ``hr_upper`` (the
         equal-tailed ``ci_prob`` interval, :math:`\exp` of the log-HR quantiles) and
-        ``p_hr_gt_1`` = :math:`P(\mathrm{HR} > 1 \mid \text{data})`.
+        ``p_hr_gt_1`` = :math:`P(\mathrm{HR} > 1 \mid \text{data})`. For a coefficient with a
+        time-varying effect this is the average log HR over the age intervals.
 
         Parameters
         ----------
         ci_prob : float, default 0.95
             Probability of the equal-tailed interval.
+        by_interval : bool, default False
+            Instead, the hazard ratio of each time-varying coefficient in each age interval
+            (:func:`bayessa.posterior.time_varying.interval_hazard_ratios`): one row per
+            coefficient and interval, with ``coef``, ``interval``, ``start``, ``end``.
 
         Returns
         -------
         pandas.DataFrame
-            One row per coefficient (index ``coef``); empty when the model has no covariates.
+            One row per coefficient (index ``coef``); empty when the model has no covariates
+            (with ``by_interval``, no time-varying effects).
         """
         post = self.idata["posterior"].dataset
+        if by_interval:
+            from bayessa.posterior.time_varying import interval_hazard_ratios
+
+            cuts = [float(c) for c in json.loads(self.idata.attrs["bayessa_cuts"])]
+            return interval_hazard_ratios(post, cuts, ci_prob=ci_prob)
         if "beta" not in post:
             return pd.DataFrame(
                 columns=[
@@ -215,7 +228,8 @@ class FitResult:
     ) -> Path:
         """Write the run into ``directory`` atomically.
 
-        Files: ``idata.nc``, ``summary.csv``, ``diagnostics.json``, ``hazard_ratios.csv``,
+        Files: ``idata.nc``, ``summary.csv``, ``diagnostics.json``, ``hazard_ratios.csv``
+        (and ``hazard_ratios_by_interval.csv`` with time-varying effects),
         ``manifest.json``, ``spec.toml`` and the report (:mod:`bayessa.report`):
         ``report.html``, ``report.md``, ``contrasts.csv``, ``survival.csv``, ``report-*.png``.
         Everything is written into a temporary folder beside ``directory`` and moved into place
@@ -261,6 +275,9 @@ class FitResult:
         diag = self.diagnostics()
         (d / "diagnostics.json").write_text(json.dumps(diag.to_dict(), indent=2) + "\n")
         self.hazard_ratios().to_csv(d / "hazard_ratios.csv")
+        by_interval = self.hazard_ratios(by_interval=True)
+        if not by_interval.empty:
+            by_interval.to_csv(d / "hazard_ratios_by_interval.csv", index=False)
         (d / "spec.toml").write_text(self.idata.attrs["bayessa_spec"])
         write_s = round(time.perf_counter() - t0, 3)
         report_parts: dict = {}
@@ -276,7 +293,11 @@ class FitResult:
             "audit": json.loads(attrs["bayessa_audit"]),
             "timings": json.loads(attrs.get("bayessa_timings", "{}"))
             | {"write_s": write_s, "report_s": report_s, "report_parts": report_parts},
-            "files": [f for f in RUN_FILES if (d / f).is_file() or f == "manifest.json"],
+            "files": [
+                f
+                for f in (*RUN_FILES, *OPTIONAL_RUN_FILES)
+                if (d / f).is_file() or f == "manifest.json"
+            ],
         }
         (d / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 

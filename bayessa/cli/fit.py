@@ -328,6 +328,13 @@ def _print_summary(result, diag) -> None:
         print(
             result.hazard_ratios()[["hr_median", "hr_lower", "hr_upper", "p_hr_gt_1"]].to_string()
         )
+        by_interval = result.hazard_ratios(by_interval=True)
+        if not by_interval.empty:
+            print(
+                "\nHazard ratio by age interval (time-varying effects; the above is their average):"
+            )
+            cols = ["coef", "interval", "hr_median", "hr_lower", "hr_upper", "p_hr_gt_1"]
+            print(by_interval[cols].to_string(index=False))
     print(f"\n{gate}")
     rounds = json.loads(result.idata.attrs.get("bayessa_ess_rounds", "[]"))
     if len(rounds) > 1:

@@ -11,6 +11,7 @@ _EXPORTS = {
     "baseline_hazard": "bayessa.plots.posterior",
     "cluster_effects": "bayessa.plots.posterior",
     "forest": "bayessa.plots.posterior",
+    "interval_hazard_ratios": "bayessa.plots.posterior",
     "new_axes": "bayessa.plots.posterior",
     "png_bytes": "bayessa.plots.posterior",
     "survival_curves": "bayessa.plots.posterior",

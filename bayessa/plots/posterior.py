@@ -21,6 +21,7 @@ __all__ = [
     "baseline_hazard",
     "cluster_effects",
     "forest",
+    "interval_hazard_ratios",
     "new_axes",
     "png_bytes",
     "survival_curves",
@@ -293,6 +294,59 @@ def baseline_hazard(
         ax.set_title(title, fontsize=9)
     ax.grid(color="0.92")
     ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def interval_hazard_ratios(
+    table: pd.DataFrame, ax=None, *, average: pd.DataFrame | None = None, time_unit: str = "years"
+):
+    """Hazard ratio by age interval as steps (log scale): posterior median and band per coefficient.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`bayessa.posterior.time_varying.interval_hazard_ratios`: ``coef``, ``start``,
+        ``end``, ``hr_median``, ``hr_lower``, ``hr_upper``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure (:func:`new_axes`).
+    average : pandas.DataFrame, optional
+        The average hazard ratios (``hr_median`` by coefficient, as ``FitResult.hazard_ratios``
+        gives them), drawn as dotted lines.
+    time_unit : str, default "years"
+        Unit of the ages, for the axis label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        ax = new_axes()
+    for i, (coef, d) in enumerate(table.groupby("coef", sort=False)):
+        col = COLORS[i % len(COLORS)]
+        edges = np.r_[d["start"].to_numpy(), d["end"].to_numpy()[-1:]]
+        if not np.isfinite(edges[-1]):
+            edges[-1] = edges[-2] + (edges[-2] - edges[-3] if len(edges) > 2 else 1.0)
+        step = lambda v: np.r_[v, v[-1:]]  # noqa: E731
+        ax.fill_between(edges, step(d["hr_lower"].to_numpy()), step(d["hr_upper"].to_numpy()),
+                        step="post", color=col, alpha=0.2, lw=0)  # fmt: skip
+        ax.step(edges, step(d["hr_median"].to_numpy()), where="post", color=col, lw=2, label=coef)
+        if average is not None and coef in average.index:
+            ax.axhline(average.loc[coef, "hr_median"], color=col, ls=":", lw=1)
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.axhline(1.0, color="0.3", lw=0.8)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(0, None)
+    ax.set_xlabel(f"Time since start ({time_unit})")
+    ax.set_ylabel("Hazard ratio (log scale)")
+    ax.grid(color="0.92")
+    if table["coef"].nunique() > 1:
+        ax.legend(fontsize=8, frameon=False)
+    else:
+        ax.set_title(str(table["coef"].iloc[0]), fontsize=9)
     return ax
 
 

@@ -3,7 +3,8 @@
 Completing a sampled DataTree (:func:`assemble`, the layout), opening and writing run
 directories (:func:`open_tree`, :func:`write_atomically`), draws and prediction (:func:`draws`,
 :func:`thin`, :func:`log_rate`), survival curves, RMST and standardisation
-(:class:`Predictor`, :func:`survival`), and contrasts (:func:`contrasts`).
+(:class:`Predictor`, :func:`survival`), contrasts (:func:`contrasts`) and hazard ratios by age
+interval (:func:`interval_hazard_ratios`).
 """
 
 from bayessa._lazy import lazy_exports
@@ -25,6 +26,8 @@ _EXPORTS = {
     "contrast_table": "bayessa.posterior.effects",
     "contrasts": "bayessa.posterior.effects",
     "hazard_ratio_draws": "bayessa.posterior.effects",
+    "INTERVAL_HR_COLUMNS": "bayessa.posterior.time_varying",
+    "interval_hazard_ratios": "bayessa.posterior.time_varying",
     "DesignInfo": "bayessa.posterior.predict",
     "draws": "bayessa.posterior.predict",
     "log_rate": "bayessa.posterior.predict",

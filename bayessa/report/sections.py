@@ -374,6 +374,59 @@ def diagnostics_section(ctx: Context, diag) -> list[Block]:
     return blocks
 
 
+def time_varying_section(ctx: Context) -> list[Block]:
+    """Hazard ratios by age interval of the time-varying coefficients (none without them).
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+
+    Returns
+    -------
+    list of Block
+    """
+    from bayessa.posterior.time_varying import interval_hazard_ratios
+
+    post = ctx.dt["posterior"].dataset
+    table = interval_hazard_ratios(post, ctx.info.cuts, ci_prob=ctx.opts.ci_prob)
+    if table.empty:
+        return []
+    beta = post["beta"].stack(sample=("chain", "draw"))
+    average = pd.DataFrame(
+        {"hr_median": np.exp(beta.median("sample").to_numpy())},
+        index=[str(c) for c in post["coef"].values],
+    )
+    coefs = list(dict.fromkeys(table["coef"]))  # one panel per coefficient
+    ncols = min(len(coefs), 3)
+    nrows = -(-len(coefs) // ncols)
+    axes = plots.new_axes(
+        max(3.6 * ncols, 6.0), 3.0 * nrows + 0.4, ncols=ncols, nrows=nrows, squeeze=False
+    ).ravel()
+    for ax, coef in zip(axes, coefs, strict=False):
+        plots.interval_hazard_ratios(table[table["coef"] == coef], ax, average=average,
+                                     time_unit=ctx.unit)  # fmt: skip
+    for ax in axes[len(coefs) :]:
+        ax.set_visible(False)
+    ax = axes[0]
+    shown = table[["coef", "interval", "hr_median", "hr_lower", "hr_upper", "p_hr_gt_1"]].rename(
+        columns={"coef": "coefficient", "hr_median": "HR", "hr_lower": "lower",
+                 "hr_upper": "upper", "p_hr_gt_1": "P(HR>1)"}
+    )  # fmt: skip
+    return [
+        Block("h3", "Hazard ratio by age interval"),
+        Block("p", "These coefficients have a time-varying effect: a deviation in each age "
+              "interval around their average (the hazard ratio above, dotted in the figure). "
+              "HR in interval k = exp(beta + delta_k)."),  # fmt: skip
+        _fig("interval_hazard_ratios", ax, "Hazard ratio per age interval (log scale): "
+             f"posterior median and {ctx.opts.ci_prob:.0%} CrI; dotted: the average over the "
+             "intervals; thin line: HR = 1."),  # fmt: skip
+        Block("table", f"Hazard ratio per age interval (posterior median, {ctx.opts.ci_prob:.0%} "
+              "CrI, P(HR > 1))",
+              fmt_table(shown, {"HR": ".2f", "lower": ".2f", "upper": ".2f", "P(HR>1)": ".2f"})),
+    ]  # fmt: skip
+
+
 def contrast_section(ctx: Context, freq: Freq) -> tuple[list[Block], pd.DataFrame]:
     """Hazard ratios and contrasts, with the forest plot; also returns the contrast table.
 
