@@ -42,9 +42,19 @@ def build_parser() -> ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     sa = sub.add_parser("sa-groups", help="the synthetic Schizophrenics Anonymous groups data set")
     sa.add_argument("--seed", type=nonnegative_int, required=True, help="non-negative integer seed")
-    sa.add_argument("--out", type=Path, required=True, help="CSV file to write")
     sa.add_argument(
-        "--n-groups", type=positive_int, default=None, help="number of groups (default 360)"
+        "--out", type=Path, required=True,
+        help="CSV file to write; with --partitions, a new folder for the Parquet dataset",
+    )  # fmt: skip
+    sa.add_argument(
+        "--n-groups", "--n", type=positive_int, default=None, help="number of groups (default 360)"
+    )
+    sa.add_argument(
+        "--partitions",
+        type=positive_int,
+        default=None,
+        help="write a Parquet dataset of N files, one simulated at a time (for data sets larger "
+        "than memory)",
     )
     return parser
 
@@ -70,9 +80,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    from bayessa.simulate.sa_groups import N_GROUPS, write_sa_groups
+    from bayessa.simulate.sa_groups import N_GROUPS, write_sa_groups, write_sa_groups_dataset
 
     n_groups = N_GROUPS if args.n_groups is None else args.n_groups
+    if args.partitions is not None:
+        truth_path, parts = write_sa_groups_dataset(
+            args.out, seed=args.seed, n_groups=n_groups, partitions=args.partitions
+        )
+        print(f"wrote {n_groups} groups in {len(parts)} Parquet files to {args.out} "
+              f"and the truth to {truth_path}")  # fmt: skip
+        return EXIT_OK
     truth_path = write_sa_groups(args.out, seed=args.seed, n_groups=n_groups)
     print(f"wrote {n_groups} groups to {args.out} and the truth to {truth_path}")
     return EXIT_OK

@@ -430,6 +430,7 @@ def simulate_pem(
     censoring_rate: float = 0.0,
     study_end: float | None = None,
     entry_delay: float | tuple[float, float] | None = None,
+    cluster_effects: Mapping[str, float] | None = None,
     seed: Seed,
 ) -> Simulation:
     r"""Simulate right-censored, left-truncated survival data from a piecewise-exponential model.
@@ -472,6 +473,9 @@ def simulate_pem(
     entry_delay : float or (low, high), optional
         Entry age :math:`e_i` (fixed, or uniform on ``[low, high)``); units with
         :math:`T_i \le e_i` are discarded.
+    cluster_effects : mapping, optional
+        The cluster effects :math:`u_c` by label, instead of drawing them (so that several
+        simulations, e.g. the partitions of a large data set, share one set of clusters).
     seed : int or numpy.random.Generator
         Randomness source; the global NumPy state is never used.
 
@@ -490,7 +494,15 @@ def simulate_pem(
     a, pc, delay = s.cuts, s.periods, s.delay
 
     # draws, in a fixed order so that a seed always gives the same data
-    u = rng.normal(0.0, cluster_sd, len(s.labels)) if cluster_sd > 0 else np.zeros(len(s.labels))
+    if cluster_effects is not None:
+        missing = sorted(set(s.labels) - set(cluster_effects))
+        if missing:
+            raise SpecError(f"cluster_effects has no value for clusters {missing}")
+        u = np.array([float(cluster_effects[label]) for label in s.labels])
+    elif cluster_sd > 0:
+        u = rng.normal(0.0, cluster_sd, len(s.labels))
+    else:
+        u = np.zeros(len(s.labels))
     origin = _origins(rng, calendar, n)
     codes = _draw_covariates(rng, s.compiled, s.levels, origin)
     cluster = _draw(rng, s.weights[None, :], np.zeros(n, dtype=np.intp))

@@ -37,6 +37,7 @@ __all__ = [
     "STUDY_START",
     "make_sa_groups",
     "write_sa_groups",
+    "write_sa_groups_dataset",
 ]
 
 STUDY_START = "1985-07-01"  # SA began in the Detroit area in July 1985
@@ -130,7 +131,13 @@ def _iso(days: np.ndarray) -> np.ndarray:
     return text.astype(object)[inverse]
 
 
-def make_sa_groups(*, seed: Seed, n_groups: int = N_GROUPS) -> tuple[pd.DataFrame, dict]:
+def make_sa_groups(
+    *,
+    seed: Seed,
+    n_groups: int = N_GROUPS,
+    county_effects: dict[str, float] | None = None,
+    first_id: int = 1,
+) -> tuple[pd.DataFrame, dict]:
     r"""Simulate the synthetic SA-groups table (event-and-censoring-date form) and its truth.
 
     Parameters
@@ -139,6 +146,11 @@ def make_sa_groups(*, seed: Seed, n_groups: int = N_GROUPS) -> tuple[pd.DataFram
         Randomness source (the bundled file uses the seed given in ``data/README.md``).
     n_groups : int
         Groups founded between 1985-07-01 and 1999-03-31 (default 360).
+    county_effects : dict, optional
+        The counties' log-hazard effects, instead of drawing them (the partitions of a large
+        data set share one set: :func:`write_sa_groups_dataset`).
+    first_id : int, default 1
+        Number of the first group (``SA0001``); later partitions continue the numbering.
 
     Returns
     -------
@@ -176,6 +188,7 @@ def make_sa_groups(*, seed: Seed, n_groups: int = N_GROUPS) -> tuple[pd.DataFram
         cluster_name="county",
         censoring_rate=LOSS_TO_FOLLOW_UP,
         study_end=end,
+        cluster_effects=county_effects,
         seed=rng,
     )
     f = sim.frame
@@ -190,7 +203,7 @@ def make_sa_groups(*, seed: Seed, n_groups: int = N_GROUPS) -> tuple[pd.DataFram
     founded, stop, closed = founded[order], stop[order], closed[order]
     out = pd.DataFrame(
         {
-            "group_id": [f"SA{j + 1:04d}" for j in range(len(f))],
+            "group_id": [f"SA{j:04d}" for j in range(first_id, first_id + len(f))],
             "county": f["county"].array.take(order),
             "founded": _iso(founded),
             "closed": np.where(closed, _iso(stop), None),
@@ -252,3 +265,85 @@ def write_sa_groups(out: Path, *, seed: Seed, n_groups: int = N_GROUPS) -> Path:
             f"cannot write {out}: {err.strerror or err}; choose a writable --out"
         ) from None
     return truth_path
+
+
+def write_sa_groups_dataset(
+    out: Path, *, seed: int, n_groups: int, partitions: int
+) -> tuple[Path, list[Path]]:
+    """Simulate a large SA-groups table as a Parquet dataset, one partition at a time.
+
+    Only one partition is in memory at a time, so the size of the data set is bounded by the
+    disk, not the memory. The partitions share one set of county effects (drawn first) and
+    number their groups consecutively (``SA1`` ... ``SA<n>``, at least four digits); each is
+    simulated from its own stream, ``SeedSequence(seed).spawn(partitions + 1)[1:]``, so the
+    data set is reproducible and its partitions are independent. Groups are ordered by founding
+    date within a partition. Everything is written into a temporary folder beside ``out`` and
+    renamed into place at the end: an interrupted run leaves no half-written data set.
+
+    Parameters
+    ----------
+    out : path
+        The dataset's folder (must not exist): ``part-00000.parquet``, ... and ``truth.json``.
+    seed : int
+        Non-negative seed.
+    n_groups : int
+        Groups in all partitions together.
+    partitions : int
+        Number of files, at most ``n_groups``; their sizes differ by at most one group.
+
+    Returns
+    -------
+    truth : Path
+        ``out / "truth.json"``.
+    parts : list of Path
+        The partition files, in order.
+
+    Raises
+    ------
+    SpecError
+        ``out`` exists, or cannot be written, or more partitions than groups.
+    """
+    import os
+    import shutil
+    import uuid
+
+    from bayessa.errors import SpecError
+
+    out = Path(out)
+    if not 1 <= partitions <= n_groups:
+        raise SpecError(
+            f"--partitions must be between 1 and the {n_groups} groups, got {partitions}"
+        )
+    if out.exists():
+        raise SpecError(
+            f"'{out}' exists; a data set is written into a new folder: choose another --out"
+        )
+    county_seq, *part_seqs = np.random.SeedSequence(seed).spawn(partitions + 1)
+    u = np.random.Generator(np.random.PCG64(county_seq)).normal(0.0, COUNTY_SD, len(COUNTIES))
+    effects = dict(zip(COUNTIES, map(float, u), strict=True))
+    sizes = [n_groups // partitions + (i < n_groups % partitions) for i in range(partitions)]
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        tmp.mkdir(parents=True)
+        first, truth = 1, {}
+        for i, (size, seq) in enumerate(zip(sizes, part_seqs, strict=True)):
+            frame, truth = make_sa_groups(
+                seed=np.random.default_rng(seq), n_groups=size, county_effects=effects,
+                first_id=first,
+            )  # fmt: skip
+            frame.to_parquet(tmp / f"part-{i:05d}.parquet", index=False)
+            first += size
+            del frame
+        truth.update(seed=seed, n_groups=n_groups, partitions=partitions, cluster_effects=effects)
+        for key in ("n_simulated", "n_truncated", "n_unobserved"):
+            truth.pop(key, None)  # per partition only; the totals are the rows
+        (tmp / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as err:
+        raise SpecError(
+            f"cannot write {out}: {err.strerror or err}; choose a writable --out"
+        ) from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out / "truth.json", [out / f"part-{i:05d}.parquet" for i in range(partitions)]
