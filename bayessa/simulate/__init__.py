@@ -20,6 +20,7 @@ _EXPORTS = {
     "STUDY_START": "bayessa.simulate.sa_groups",
     "make_sa_groups": "bayessa.simulate.sa_groups",
     "write_sa_groups": "bayessa.simulate.sa_groups",
+    "write_sa_groups_dataset": "bayessa.simulate.sa_groups",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
