@@ -68,8 +68,9 @@ def build_parser() -> ArgumentParser:
     io.add_argument(
         "--data",
         metavar="PATH",
-        help="your table, one row per unit: CSV (also .gz/.bz2/.zip/.xz), Parquet, Feather, "
-        "Stata .dta, SPSS .sav, Excel .xlsx. Without --model, a spec-free fit of it: nothing of "
+        help="your table, one row per unit: CSV (also .gz/.bz2/.zip/.xz), Parquet (a file, a "
+        "folder of .parquet files or a glob of them), Feather, Stata .dta, SPSS .sav, Excel "
+        ".xlsx. Without --model, a spec-free fit of it: nothing of "
         "the bundled analysis applies (default: the bundled analysis of the bundled data)",
     )
     io.add_argument(

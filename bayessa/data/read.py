@@ -40,7 +40,9 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     Parameters
     ----------
     source : path or DataFrame
-        A file in one of :data:`FORMATS` by its suffix: Parquet, Feather/Arrow, Stata ``.dta``,
+        A Parquet dataset -- a folder of ``.parquet`` files (other files in it are ignored) or
+        a glob pattern (``"runs/data/part-*.parquet"``) -- read as one table, or a file in one
+        of :data:`FORMATS` by its suffix: Parquet, Feather/Arrow, Stata ``.dta``,
         SPSS ``.sav`` (with ``bayessa[formats]``), Excel ``.xlsx`` (its first sheet; with
         ``bayessa[formats]``); any other suffix is read as CSV (UTF-8, header row; compressed
         files too). Stata and SPSS value labels become categories, in their labelled order. A
@@ -55,20 +57,16 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     Raises
     ------
     DataError
-        The path is missing, a directory, empty, not UTF-8, not a table, or its reader is not
-        installed (naming the extra to install).
+        The path is missing, a directory without Parquet files, empty, not UTF-8, not a table,
+        or its reader is not installed (naming the extra to install); a dataset's files do not
+        share one set of columns.
     """
     if isinstance(source, pd.DataFrame):
         return source, "DataFrame"
+    files = _dataset_files(source)
+    if files is not None:
+        return _read_dataset(files), str(source)
     path = Path(source)
-    if path.is_dir():
-        raise DataError(
-            Problem(
-                f"'{path}' is a directory, not a data file",
-                "give the path of a CSV or Parquet file",
-            ),
-            source=str(path),
-        )
     if not path.exists():
         raise DataError(
             Problem(f"file '{path}' does not exist", "check the path"), source=str(path)
@@ -118,6 +116,69 @@ def read_table(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     # A byte-order mark survives some parsers as part of the first header name.
     df.columns = [str(c).lstrip("\ufeff").strip() for c in df.columns]
     return df, str(path)
+
+
+_PARQUET = (".parquet", ".pq", ".parq")
+
+
+def _dataset_files(source) -> list[Path] | None:
+    """The files of a Parquet dataset (a folder, or a glob pattern), or None for one file."""
+    import glob
+
+    text = str(source)
+    if any(ch in text for ch in "*?["):
+        files = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+        if not files:
+            raise DataError(
+                Problem(f"no file matches '{text}'", "check the pattern (e.g. dir/part-*.parquet)"),
+                source=text,
+            )
+        other = [f.name for f in files if f.suffix.lower() not in _PARQUET]
+        if other:
+            raise DataError(
+                Problem(
+                    f"{len(other)} of the {len(files)} files matching '{text}' are not Parquet "
+                    f"(e.g. {other[0]})",
+                    "a pattern reads a Parquet dataset: match only .parquet files",
+                ),
+                source=text,
+            )
+        return files
+    path = Path(text)
+    if not path.is_dir():
+        return None
+    files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in _PARQUET)
+    if not files:
+        raise DataError(
+            Problem(
+                f"'{path}' is a directory without Parquet files, not a data file",
+                "give the path of a CSV or Parquet file, or a folder of .parquet files",
+            ),
+            source=str(path),
+        )
+    return files
+
+
+def _read_dataset(files: list[Path]) -> pd.DataFrame:
+    """The files of a Parquet dataset as one table, in file-name order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        tables = [pq.read_table(f) for f in files]
+        table = pa.concat_tables(tables, promote_options="permissive")
+    except (OSError, pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataError(
+            Problem(
+                f"the {len(files)} Parquet files could not be read as one table: {msg}",
+                "every file of a dataset must hold the same columns with the same types",
+            ),
+            source=str(files[0].parent),
+        ) from None
+    df = table.to_pandas()
+    df.attrs["bayessa_notes"] = [f"read {len(files)} Parquet files as one table"]
+    return df
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -260,8 +260,12 @@ def test_files_csv_parquet_and_bad_paths(tmp_path):
     pd.testing.assert_frame_equal(a, b)
     with pytest.raises(DataError, match="does not exist"):
         read_data(tmp_path / "nope.csv", DUR)
-    with pytest.raises(DataError, match="is a directory"):
-        read_data(tmp_path, DUR)
+    csv_only = tmp_path / "csv_only"
+    csv_only.mkdir()
+    df.to_csv(csv_only / "d.csv", index=False)
+    with pytest.raises(DataError, match="is a directory without Parquet files"):
+        read_data(csv_only, DUR)
+    pd.testing.assert_frame_equal(read_data(tmp_path, DUR).frame, b)  # a Parquet dataset folder
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(DataError, match="the file is empty"):
         read_data(tmp_path / "empty.csv", DUR)
