@@ -65,15 +65,17 @@ def _compile_spec(model_path: str | None, data: str | None) -> int:
     from bayessa.model.pem import build_model
     from bayessa.model.preparation import prepare, resolve_spec
     from bayessa.sampling.compile_cache import compile_model
+    from bayessa.sampling.warm import fit_key
 
     spec = resolve_spec(model_path)
     prepared = prepare(data, spec)
     spec = prepared.spec  # as a fit applies it (cut points from the data, if none are given)
     # the model a fit builds, so that the fit loads what this compiles
-    model, _ = build_model(
-        prepared.cells, prepared.design, spec, data_containers=data_as_inputs(prepared.cells)
-    )
-    _, info = compile_model(model)
+    inputs = data_as_inputs(prepared.cells)
+    model, _ = build_model(prepared.cells, prepared.design, spec, data_containers=inputs)
+    # and the warm entry, so that the first fit of this model and data is already warm
+    key = fit_key(prepared.cells, prepared.design, spec, data_containers=inputs)
+    _, info = compile_model(model, warm_key=key)
 
     where = f"cached in {NUMBA_CACHE_PATH}" if info.cache != "off" else info.reason
     print(

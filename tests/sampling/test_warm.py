@@ -180,3 +180,18 @@ def test_a_warm_fit_imports_neither_pymc_nor_arviz_plots():
     ]
     assert runs[0]["cache"] in ("miss", "hit", "warm")
     assert runs[1] == {"cache": "warm", "pymc": False, "arviz_plots": False}
+
+
+@pytest.mark.fit
+def test_bayessa_compile_leaves_the_first_fit_warm(warm_root, capsys):
+    """``make`` runs ``python -m bayessa.compile``: it stores the default fit's warm entry too."""
+    from bayessa.api.pipeline import data_as_inputs
+    from bayessa.cli.compile import main as compile_main
+    from bayessa.model.preparation import prepare, resolve_spec
+
+    assert compile_main([]) == 0
+    spec = resolve_spec(None)
+    p = prepare(None, spec)
+    key = warm.fit_key(p.cells, p.design, p.spec, data_containers=data_as_inputs(p.cells))
+    assert (warm_root / key / "entry.json").is_file()
+    assert warm.load_compiled(key) is not None
