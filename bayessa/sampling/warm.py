@@ -176,7 +176,8 @@ def store_compiled(
         tmp.mkdir(parents=True)
         np.savez(tmp / "arrays.npz", **arrays)
         (tmp / "entry.json").write_text(json.dumps(recipe, default=_plain))
-        os.replace(tmp, target) if not target.exists() else None
+        if not target.exists():  # another process may have stored the same entry meanwhile
+            os.replace(tmp, target)
     except OSError:
         return False
     finally:
