@@ -27,11 +27,21 @@ from pathlib import Path
 __all__ = ["exit_without_teardown", "forget_unloaded_jax", "import_nutpie", "process_seconds"]
 
 
-class _DeferredJax(types.ModuleType):
-    """Stands in for ``arviz_base.io_numpyro.jax``: imports JAX on first attribute access."""
+class _DeferredModule(types.ModuleType):
+    """Stands in for a module (in ``sys.modules``, or as another module's attribute) until used.
 
-    def __getattr__(self, name: str):
-        return getattr(importlib.import_module("jax"), name)
+    Then the real module is imported (replacing the stand-in in ``sys.modules``, so later imports
+    get it directly) and the attribute is read from it. Unlike
+    :class:`importlib.util.LazyLoader`, an ``import`` statement does not trigger the load (the
+    import system reads ``__spec__``, which this stand-in has, as ``None``).
+    """
+
+    def __getattr__(self, attr: str):
+        real = sys.modules.get(self.__name__)
+        if real is None or real is self:
+            sys.modules.pop(self.__name__, None)
+            real = importlib.import_module(self.__name__)
+        return getattr(real, attr)
 
 
 def forget_unloaded_jax() -> bool:
@@ -52,25 +62,8 @@ def forget_unloaded_jax() -> bool:
     del sys.modules["jax"]
     io_numpyro = sys.modules.get("arviz_base.io_numpyro")
     if io_numpyro is not None and getattr(io_numpyro, "jax", None) is mod:
-        io_numpyro.jax = _DeferredJax("jax")
+        io_numpyro.jax = _DeferredModule("jax")
     return True
-
-
-class _DeferredModule(types.ModuleType):
-    """Stands in for a module in ``sys.modules`` until an attribute of it is first needed.
-
-    Then the real module is imported (replacing the stand-in in ``sys.modules``, so later imports
-    get it directly) and the attribute is read from it. Unlike
-    :class:`importlib.util.LazyLoader`, an ``import`` statement does not trigger the load (the
-    import system reads ``__spec__``, which this stand-in has, as ``None``).
-    """
-
-    def __getattr__(self, attr: str):
-        real = sys.modules.get(self.__name__)
-        if real is None or real is self:
-            sys.modules.pop(self.__name__, None)
-            real = importlib.import_module(self.__name__)
-        return getattr(real, attr)
 
 
 def import_nutpie() -> types.ModuleType:

@@ -14,6 +14,7 @@ finished chain; a second round of chains starts from a compiled model already in
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -57,12 +58,15 @@ def _pool(a, b):
     return xr.DataTree.from_dict(out)
 
 
-def _check(dt) -> tuple[Any, float, float, str]:
+def _check(dt, timings: dict) -> tuple[Any, float, float, str]:
+    """The pooled chains' statistics, their worst ESS and R-hat; timed as ``summary_s``."""
     from bayessa.checks.convergence import parameter_table
     from bayessa.posterior.predict import model_variables
 
+    t = time.perf_counter()
     post = dt["posterior"].dataset
     table = parameter_table(post, model_variables(post))
+    timings["summary_s"] = timings.get("summary_s", 0.0) + time.perf_counter() - t
     ess = table["ess_bulk"].min()
     rhat = table["r_hat"].max()
     worst = str(table["ess_bulk"].idxmin()) if np.isfinite(ess) else ""
@@ -81,7 +85,8 @@ def sample_to_target(dt, draw_more, sampler, timings: dict) -> tuple[Any, Any, l
     sampler : SamplerSpec
         ``ess`` (the target; 0: return at once), ``chains``, ``max_chains``, ``seed``.
     timings : dict
-        ``sample_s`` and ``compile_s`` are increased by each round's.
+        ``sample_s`` and ``compile_s`` are increased by each round's, ``summary_s`` by the
+        time of the checks' statistics.
 
     Returns
     -------
@@ -96,7 +101,7 @@ def sample_to_target(dt, draw_more, sampler, timings: dict) -> tuple[Any, Any, l
     """
     if not sampler.ess:
         return dt, None, []
-    table, ess, rhat, worst = _check(dt)
+    table, ess, rhat, worst = _check(dt, timings)
     rounds = [dict(chains=sampler.chains, seed=sampler.seed, min_ess_bulk=ess, parameter=worst,
                    max_rhat=rhat)]  # fmt: skip
     n_chains = sampler.chains
@@ -109,7 +114,7 @@ def sample_to_target(dt, draw_more, sampler, timings: dict) -> tuple[Any, Any, l
         for k in ("sample_s", "compile_s"):
             timings[k] = timings.get(k, 0.0) + more.get(k, 0.0)
         n_chains += sampler.chains
-        table, ess, rhat, worst = _check(dt)
+        table, ess, rhat, worst = _check(dt, timings)
         rounds.append(
             dict(chains=n_chains, seed=seed, min_ess_bulk=ess, parameter=worst, max_rhat=rhat)
         )

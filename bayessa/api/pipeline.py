@@ -139,10 +139,7 @@ def fit(
     def draw_more(settings, more_timings):
         return sample(build, settings, progress=progress, timings=more_timings, warm_key=key)
 
-    t2, sampled = time.perf_counter(), timings.get("sample_s", 0.0) + timings.get("compile_s", 0.0)
     dt, table, rounds = sample_to_target(dt, draw_more, spec.sampler, timings)
-    more = timings.get("sample_s", 0.0) + timings.get("compile_s", 0.0) - sampled
-    timings["summary_s"] = time.perf_counter() - t2 - more  # the ESS check's statistics
     t3 = time.perf_counter()
     dt = assemble(dt, prepared, spec, info, log_likelihood=log_likelihood)
     timings["assemble_s"] = time.perf_counter() - t3

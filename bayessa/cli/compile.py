@@ -33,7 +33,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument(
         "--model", metavar="PATH", help="model spec TOML (default: models/partnership.toml)"
     )
-    p.add_argument("--data", metavar="PATH", help="CSV or Parquet (default: the spec's data)")
+    p.add_argument(
+        "--data",
+        metavar="PATH",
+        help="CSV, Parquet or a Parquet dataset folder (default: the spec's data)",
+    )
     return p
 
 
