@@ -49,6 +49,7 @@ __all__ = [
 #: Posterior variable -> the spec's prior that it follows.
 PRIOR_OF: dict[str, str] = {
     "beta": "effects",
+    "beta_z": "effects",  # with numeric covariates the prior is on the effect per SD
     "baseline_centred": "baseline_level",
     "baseline_start": "baseline_level",
     "baseline_sd": "baseline_smoothing",
@@ -96,10 +97,12 @@ def log_prior(source: Any, *, group: str = "posterior") -> xr.Dataset:
     spec = Spec.from_dict(tomllib.loads(tree.attrs["bayessa_spec"]))
     priors = priors_in_unit(spec.priors, spec.data.time_unit, spec.model.baseline)
     post = tree[group].dataset
+    sampled = {n: k for n, k in PRIOR_OF.items() if n in post}
+    if "beta_z" in sampled:  # beta is then derived from beta_z, which carries the prior
+        del sampled["beta"]
     out = {
         name: xr.apply_ufunc(lambda x, pr=priors[key]: _logpdf(pr, x), post[name])
-        for name, key in PRIOR_OF.items()
-        if name in post
+        for name, key in sampled.items()
     }
     return xr.Dataset(out)
 

@@ -34,7 +34,8 @@ _DENSE_LIMIT = 20_000_000
 class Cells:
     """Cells with summed events and exposure.
 
-    ``frame`` columns: ``interval``, the period column, each covariate, the cluster (Categoricals),
+    ``frame`` columns: ``interval``, the period column, each covariate, the cluster (Categoricals;
+    a numeric covariate holds its value, float64),
     ``events`` (int64), ``exposure`` (float64) and ``n_pieces``. ``piece_cell[j]`` is the row of
     piece ``j``'s cell, so per-unit quantities (e.g. the log-likelihood for LOO) can be recovered.
 
@@ -71,6 +72,25 @@ class Cells:
         return self.frame["exposure"].to_numpy()
 
 
+def _key_codes(f: pd.DataFrame, keys) -> tuple[list[np.ndarray], list]:
+    """Integer codes of each key column, and what they decode to.
+
+    Categoricals decode through their dtype; a numeric covariate is factorized on its distinct
+    values (sorted), so a cell holds exactly one value of it.
+    """
+    codes, values = [], []
+    for k in keys:
+        col = f[k]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes.append(col.cat.codes.to_numpy().astype(np.int64))
+            values.append(col.dtype)
+        else:
+            code, uniques = pd.factorize(col.to_numpy(), sort=True)
+            codes.append(code.astype(np.int64))
+            values.append(np.asarray(uniques))
+    return codes, values
+
+
 def aggregate(pieces: Pieces) -> Cells:
     """Collapse pieces into cells (interval x period x covariates x cluster).
 
@@ -93,8 +113,8 @@ def aggregate(pieces: Pieces) -> Cells:
         *pieces.covariates,
         *([pieces.cluster] if pieces.cluster else []),
     )
-    codes = [f[k].cat.codes.to_numpy().astype(np.int64) for k in keys]
-    sizes = [len(f[k].cat.categories) for k in keys]
+    codes, values = _key_codes(f, keys)
+    sizes = [len(v.categories) if isinstance(v, pd.CategoricalDtype) else len(v) for v in values]
     key = np.zeros(len(f), dtype=np.int64)
     for code, size in zip(codes, sizes, strict=True):
         key *= size
@@ -123,8 +143,11 @@ def aggregate(pieces: Pieces) -> Cells:
         decoded.append(rem % size)
         rem //= size
     decoded.reverse()
-    for k, code in zip(keys, decoded, strict=True):
-        out[k] = pd.Categorical.from_codes(code, dtype=f[k].dtype)
+    for k, code, vals in zip(keys, decoded, values, strict=True):
+        if isinstance(vals, pd.CategoricalDtype):
+            out[k] = pd.Categorical.from_codes(code, dtype=vals)
+        else:  # numeric: a cell holds one distinct value
+            out[k] = vals[code]
     out["events"] = np.rint(ev).astype(np.int64)
     out["exposure"] = expo
     out["n_pieces"] = count.astype(np.int64)

@@ -68,9 +68,13 @@ class Columns:
     origin : str, optional
         Numeric calendar time of time zero (durations form), on the ``time_unit`` scale.
     covariates : tuple of str, default ()
-        Categorical covariate columns.
+        Covariate columns: numeric ones stay numbers, the others become categories.
     cluster : str, optional
         Cluster column (e.g. county).
+    categorical : tuple of str, default ()
+        Covariates read as categories whatever their type (the formula's ``C(x)``).
+    numeric : tuple of str, default ()
+        Covariates that must be numbers (the formula's ``log(x)``, ``scale(x)``, ...).
     """
 
     id: str | None = None
@@ -84,9 +88,12 @@ class Columns:
     origin: str | None = None
     covariates: tuple[str, ...] = ()
     cluster: str | None = None
+    categorical: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "covariates", tuple(self.covariates))
+        for name in ("covariates", "categorical", "numeric"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
     def form(self) -> str:

@@ -289,7 +289,10 @@ def split(
     out |= {"start": start, "stop": stop, "exposure": stop - start, "event": ev}
     for name in (*data.covariates, *([data.cluster] if data.cluster else [])):
         col = f[name].array
-        out[name] = pd.Categorical.from_codes(col.codes[unit], dtype=col.dtype)
+        if isinstance(col, pd.Categorical):
+            out[name] = pd.Categorical.from_codes(col.codes[unit], dtype=col.dtype)
+        else:  # a numeric covariate
+            out[name] = f[name].to_numpy()[unit]
     frame = pd.DataFrame(out)
     return Pieces(
         frame=frame,

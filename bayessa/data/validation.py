@@ -34,7 +34,8 @@ _YES = {"yes", "y"}
 _NO = {"no", "n"}
 #: An event on the start date (date forms) is placed half a day after the start.
 _HALF_DAY = 0.5
-#: A numeric covariate is read as categories only when it holds at most this many whole numbers.
+#: A numeric covariate with at most this many distinct whole values gets an audit note: it enters
+#: linearly, and ``C(x)`` in the formula would make it categories (integer codes often are).
 MAX_NUMERIC_LEVELS = 20
 
 
@@ -245,23 +246,56 @@ def _is_number(raw: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype)
 
 
+def _covariate(raw: pd.Series, name: str, columns: Columns, chk: _Checker):
+    """A covariate as numbers (float array) or categories, as in R: by type, or as the formula says.
+
+    ``C(x)`` in the formula (``columns.categorical``) reads any column as categories; a numeric
+    transform (``columns.numeric``) needs numbers; otherwise numbers stay numbers (entering the
+    model linearly) and everything else becomes categories.
+    """
+    if name in columns.categorical:
+        return _categorical(raw, name, chk, role="covariate")
+    if not _is_number(raw):
+        if name in columns.numeric:
+            chk.table(
+                f"covariate is {raw.dtype}, not numbers (e.g. {_examples(raw, raw.notna().to_numpy())}), "
+                "but the formula applies a numeric transform to it",
+                f"convert the column to numbers, or write C({name}) in the formula for categories",
+                name,
+            )
+        return _categorical(raw, name, chk, role="covariate")
+    values = raw.to_numpy(dtype=np.float64)
+    missing = np.isnan(values)
+    chk.rows(
+        missing,
+        name,
+        "missing covariate values",
+        "fill in the covariate or exclude those units with on_invalid='exclude'",
+    )
+    chk.rows(
+        np.isinf(values),
+        name,
+        "infinite covariate values",
+        "give a finite number, or exclude those units with on_invalid='exclude'",
+    )
+    distinct = pd.unique(values[np.isfinite(values)])
+    if distinct.size <= MAX_NUMERIC_LEVELS and (np.mod(distinct, 1) == 0).all():
+        shown = ", ".join(f"{v:g}" for v in np.sort(distinct)[:5])
+        chk.notes.append(
+            (
+                None,
+                f"covariate '{name}' is numeric with {distinct.size} distinct whole values "
+                f"({shown}{', ...' if distinct.size > 5 else ''}): it enters linearly, per unit; "
+                f"write C({name}) in the formula to treat it as categories",
+            )
+        )
+    return values
+
+
 def _categorical(raw: pd.Series, name: str, chk: _Checker, *, role: str) -> pd.Categorical:
     """Categorical with stripped string levels (sorted, or in the input's category order)."""
     codes, text = _factorize(raw)
     missing = codes == -1
-    if role == "covariate" and _is_number(raw):
-        values = pd.unique(raw.dropna().to_numpy(dtype=np.float64))
-        whole = bool(np.isfinite(values).all()) and bool((np.mod(values, 1) == 0).all())
-        if not whole or values.size > MAX_NUMERIC_LEVELS:
-            chk.table(
-                f"covariate is numeric with {values.size} distinct values (e.g. "
-                f"{', '.join(f'{v:g}' for v in values[:3])}); the model's covariates are categories",
-                "bin it into a few categories (e.g. pandas.cut) and put the binned column in the formula",
-                name,
-            )
-        else:
-            levels = sorted(set(text) - {""}, key=float)
-            chk.notes.append((None, f"numeric covariate '{name}' read as categories {levels}"))
     chk.rows(
         missing,
         name,
@@ -284,7 +318,7 @@ def _no_event_levels(frame: pd.DataFrame, columns: Columns) -> list[str]:
 
     notes = []
     ev = frame["event"].to_numpy()
-    for c in columns.covariates:
+    for c in (c for c in columns.covariates if isinstance(frame[c].dtype, pd.CategoricalDtype)):
         counts = np.bincount(frame[c].cat.codes, weights=ev, minlength=len(frame[c].cat.categories))
         for level in frame[c].cat.categories[counts == 0]:
             notes.append(
@@ -353,7 +387,7 @@ def validate(
     else:
         fu = _date_follow_up(raw, columns, chk, TIME_UNITS[time_unit])
     _check_lengths(fu, columns, chk)
-    cats = {c: _categorical(raw[c], c, chk, role="covariate") for c in columns.covariates}
+    cats = {c: _covariate(raw[c], c, columns, chk) for c in columns.covariates}
     if columns.cluster is not None:
         cats[columns.cluster] = _categorical(
             raw[columns.cluster], columns.cluster, chk, role="cluster"
@@ -369,8 +403,11 @@ def validate(
             "origin": fu.origin[keep],
         }
     )
-    for c, cat in cats.items():
-        frame[c] = pd.Categorical(cat[keep]).remove_unused_categories()
+    for c, values in cats.items():
+        if isinstance(values, np.ndarray):  # a numeric covariate
+            frame[c] = values[keep]
+        else:
+            frame[c] = pd.Categorical(values[keep]).remove_unused_categories()
     _check_kept(frame, columns, chk, source)
     audit = _audit(raw, columns, chk, frame, keep, exclusions, source)
     return SurvivalData(frame=frame, columns=columns, time_unit=time_unit, audit=audit)
@@ -554,10 +591,12 @@ def _check_kept(frame: pd.DataFrame, columns: Columns, chk: _Checker, source: st
             columns.event or columns.event_date,
         )
     for c in columns.covariates:
-        if len(frame) and len(frame[c].cat.categories) < 2:
-            lvl = list(frame[c].cat.categories)
+        numeric = not isinstance(frame[c].dtype, pd.CategoricalDtype)
+        values = pd.unique(frame[c]) if numeric else list(frame[c].cat.categories)
+        if len(frame) and len(values) < 2:
+            lvl = [f"{v:g}" for v in values] if numeric else values
             chk.table(
-                f"covariate has a single level {lvl}",
+                f"covariate has a single {'value' if numeric else 'level'} {lvl}",
                 "its effect cannot be estimated; remove it from the covariates (and the formula)",
                 c,
             )

@@ -13,7 +13,7 @@ import pandas as pd
 
 from bayessa.errors import SpecError
 
-__all__ = ["Term", "baseline_columns", "pem_design"]
+__all__ = ["Term", "baseline_columns", "given_design", "pem_design"]
 
 
 def _levels(values: pd.Series) -> list[Hashable]:
@@ -101,3 +101,24 @@ def pem_design(
         names += [f"{i}:{j}" for i in na for j in nb]
         blocks.append((xa[:, :, None] * xb[:, None, :]).reshape(len(cells), -1))
     return names, np.column_stack(blocks), base.shape[1]
+
+
+def given_design(
+    cells: pd.DataFrame, interval: str, design: tuple[Sequence[str], np.ndarray], covariates
+) -> tuple[list[str], np.ndarray, int]:
+    """The baseline columns beside effect columns built elsewhere (names, X)."""
+    names, X = list(design[0]), np.asarray(design[1], dtype=np.float64)
+    problems = []
+    if covariates:
+        problems.append("give either covariates (and interactions) or design, not both")
+    if X.ndim != 2 or X.shape != (len(cells), len(names)):
+        problems.append(
+            f"design X must have one row per cell and one column per name: "
+            f"({len(cells)}, {len(names)}), got {X.shape}"
+        )
+    elif not np.isfinite(X).all():
+        problems.append("design X has missing or infinite values")
+    if problems:
+        raise SpecError(problems)
+    base_names, base = baseline_columns(cells[interval], interval)
+    return base_names + names, np.column_stack([base, X]), base.shape[1]

@@ -355,8 +355,9 @@ class PEMResult:
 def poisson_pem(
     cells: pd.DataFrame,
     *,
-    covariates: Sequence[str],
+    covariates: Sequence[str] = (),
     interactions: Iterable[tuple[str, str]] = (),
+    design: tuple[Sequence[str], np.ndarray] | None = None,
     interval: str = "interval",
     events: str = "events",
     exposure: str = "exposure",
@@ -375,6 +376,11 @@ def poisson_pem(
         columns enter linearly (name a numeric column in *reference* to code it as categorical).
     interactions : iterable of (str, str)
         Pairwise interactions between covariates, named ``a[x]:b[y]``.
+    design : (names, X), optional
+        Effect columns built elsewhere, ``X`` of shape ``(n_cells, p)``, used instead of
+        *covariates* and *interactions*: any formula the model takes (numeric covariates,
+        transforms, three-way interactions), e.g. a fit's ``Design`` (``design.coef_names``,
+        ``design.X``) or :meth:`bayessa.posterior.predict.DesignInfo.rows` of the cells.
     interval, events, exposure : str
         Column names.
     reference : dict, optional
@@ -395,13 +401,16 @@ def poisson_pem(
     """
     interactions = [tuple(p) for p in interactions]
     _check_cells(cells, [interval, events, exposure, *covariates], events, exposure)
-    names, X, n_base = _design.pem_design(
-        cells,
-        interval=interval,
-        covariates=list(covariates),
-        interactions=interactions,
-        reference=reference,
-    )
+    if design is not None:
+        names, X, n_base = _design.given_design(cells, interval, design, covariates)
+    else:
+        names, X, n_base = _design.pem_design(
+            cells,
+            interval=interval,
+            covariates=list(covariates),
+            interactions=interactions,
+            reference=reference,
+        )
     try:
         fit = poisson_glm(
             cells[events].to_numpy(np.float64),

@@ -2,33 +2,36 @@ r"""Formula -> named design arrays and coords for the piecewise-exponential mode
 
 .. math::
 
-    \log h_c = \alpha_{\mathrm{interval}(c)} + x_c^\top \beta + u_{\mathrm{county}(c)}
-    + \log E_c
+    \log h_c = \alpha_{\mathrm{interval}(c)} + (x_c - x_{\mathrm{ref}})^\top \beta
+    + u_{\mathrm{county}(c)} + \log E_c
 
 The baseline :math:`\alpha` per age interval plays the role of the intercept, so :math:`X` has no
 intercept column but uses treatment (dummy) coding that drops each reference level, as if an
-intercept were present. :mod:`formulae` (Bambi's parser) parses the formula and codes the terms.
-
-Supported: ``leader * era + setting + (1 | county)``, i.e. main effects, ``+``, interactions
-``a:b`` and ``a * b`` (also three-way), random intercepts ``(1 | g)``, an optional leading ``~``.
-Anything else (random slopes, nesting ``/``, ``0 +``/``-1``, ``-``, ``**``, transforms such as
-``C(x)`` or ``np.log(x)``, a response) raises :class:`~bayessa.errors.SpecError` naming the term.
+intercept were present. The formula is read by :mod:`bayessa.model.formula`.
 
 Decisions
 ---------
-* **Covariates must be categorical** (Categorical, string/object or bool): the aggregation into
-  cells is exact only for categorical covariates, so a numeric covariate raises ``SpecError`` that
-  says to bin it (``pd.cut``). Treating "few distinct values" as categorical would make a formula's
-  meaning depend on the data. Grouping factors are labels and may have any dtype.
+* **Categorical or numeric, as in R**: a column of strings, booleans or a Categorical is coded as
+  categories, a numeric column enters linearly (per unit), ``C(x)`` makes any column categories,
+  and ``log(x)``, ``scale(x)``, ... are numeric transforms (:mod:`bayessa.model.numeric`). Cells
+  stay exact: a cell is a distinct numeric value, so with a continuous covariate the cell count
+  grows towards the number of pieces. Grouping factors are labels and may have any dtype.
+* **Reference profile**: every column is measured from the reference profile -- reference levels,
+  and each numeric column at its reference value :math:`r` (the units' median unless the spec's
+  ``reference`` gives one). :math:`x_{\mathrm{ref}}` is the row of the reference profile, so the
+  baseline :math:`\alpha` is the log hazard there (not at an age of 0), while every coefficient is
+  exactly R's (``glm`` on ``survSplit`` data): shifting a column changes only the intercept.
 * **Levels** are those occurring in the cells, as text (``str(value)``): the Categorical order
   with unused categories dropped, else sorted values. The reference (default: the first level)
   comes first.
 * **Terms** are ordered as in R (main effects, then two-way, ...; written order within) and
-  deduplicated (``a:b + b:a``). They are closed under marginality before coding (``a:b`` is coded
-  as ``a + b + a:b``): with categorical covariates this spans the same space as the written formula,
-  and formulae 0.9's own coding of an interaction written alone is incomplete for three-way terms.
+  deduplicated (``a:b + b:a``). They are closed under marginality over their categorical parts
+  before coding (``a:b`` is coded as ``a + b + a:b``; ``age:sex`` as ``age + age:sex``, the
+  numeric part kept): this spans the same space as R's coding of the written formula, and
+  formulae 0.9's own coding of an interaction written alone is incomplete for three-way terms.
   Added columns belong to (``term_of_coef``) the written term.
-* **Names** are built here, ``var[level]`` joined by ``:``, since they become ArviZ coords.
+* **Names** are built here, ``var[level]`` for categories and the written name for numeric
+  components (``age``, ``log(age)``), joined by ``:``, since they become ArviZ coords.
 * **Rank**: ``X`` with one dummy per level of the ``interval`` column (an intercept if absent) must
   have full column rank; aliased columns are named in a ``SpecError``.
 """
@@ -36,60 +39,24 @@ Decisions
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from formulae import design_matrices, model_description
-from formulae.scanner import Scanner
-from formulae.terms.terms import Intercept, Term
-from formulae.terms.variable import Variable
+from formulae import design_matrices
 
+from bayessa.data.validation import level_label
 from bayessa.errors import DataError, Problem, SpecError
+from bayessa.model.formula import FormulaTerms, parse_terms
+from bayessa.model.numeric import NumericTerm, numeric_reference
 
-__all__ = ["BASELINE", "Design", "FormulaTerms", "RandomIntercept", "build_design", "parse_formula"]
+__all__ = ["BASELINE", "Design", "RandomIntercept", "build_design"]
 
 BASELINE = "interval"
 """Column of the cells holding the baseline (age-interval) factor, used by the rank check."""
 
-_SUPPORTED = "supported: main effects 'a + b', interactions 'a:b', 'a * b', and '(1 | g)'"
-_NO_INTERCEPT = "the interval baseline is the intercept; columns are always coded as if with one"
-_NESTING = "write 'a + a:b'; for nested random intercepts use a combined column, '(1 | a_b)'"
-_TOKEN_PROBLEMS = {  # tokens after which formulae's terms would not show what was written
-    "SLASH": ("the nesting operator '/'", _NESTING),
-    "SLASH_SLASH": ("the operator '//'", _SUPPORTED),
-    "STAR_STAR": ("the power operator '**'", "write the interactions out with '*' or ':'"),
-    "MODULO": ("the '%' operator (e.g. %in%)", _SUPPORTED),
-    "LEFT_BRACKET": ("level selection 'x[level]'", "use build_design(reference={'x': 'level'})"),
-}
-_OK_TOKENS = {"PLUS", "STAR", "COLON", "PIPE", "LEFT_PAREN", "RIGHT_PAREN", "NUMBER", "LEFT_BRACE"}
-_CATEGORICAL = "the piecewise-exponential aggregation into cells needs categorical covariates"
-
-
-@dataclass(frozen=True)
-class FormulaTerms:
-    """The parsed right-hand side of a formula.
-
-    Parameters
-    ----------
-    formula : str
-        The formula as given.
-    fixed : list of str
-        Fixed terms in coding order, e.g. ``["leader", "era", "setting", "leader:era"]``.
-    term_variables : list of tuple of str
-        The variables of each fixed term, in written order.
-    variables : list of str
-        Covariates of the fixed terms, in order of first appearance.
-    random : list of str
-        Random-intercept grouping factors, e.g. ``["county"]``.
-    """
-
-    formula: str
-    fixed: list[str]
-    term_variables: list[tuple[str, ...]]
-    variables: list[str]
-    random: list[str]
+_NUMBERS = "numeric transforms need numbers"
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,21 +87,27 @@ class Design:
     formula : str
         The formula as given.
     X : numpy.ndarray
-        ``(n_cells, p)`` float64 fixed-effect columns, treatment-coded, no intercept column.
+        ``(n_cells, p)`` float64 fixed-effect columns, treatment-coded, no intercept column,
+        measured from the reference profile (:attr:`x_reference` subtracted).
     coef_names : list of str
-        Column names, e.g. ``"leader[professional]:era[early]"``.
+        Column names, e.g. ``"leader[professional]:era[early]"``, ``"age:sex[2]"``.
     term_of_coef : list of str
         The written fixed term each column belongs to, e.g. ``"leader:era"``.
     variables : list of str
-        Covariates of the fixed terms.
+        Data columns of the fixed terms (categorical and numeric).
     reference, levels : dict
-        Variable -> reference level; variable -> ordered levels, reference first.
+        Categorical variable -> reference level; -> ordered levels, reference first.
     random : list of RandomIntercept
         One per ``(1 | g)``.
     terms : list of str
         Written fixed terms in coding order.
     coef_levels : list of tuple
-        Each column's ``(variable, level)`` pairs: it is 1 where all of them hold, else 0.
+        Each column's ``(component, level)`` pairs: the product of the indicators
+        ``[x_v = level]`` and of the numeric components' values (level ``None``).
+    numeric : dict of str to NumericTerm
+        Numeric component name (``"age"``, ``"log(age)"``) -> its definition.
+    x_reference : numpy.ndarray
+        ``(p,)`` the raw columns at the reference profile (subtracted from :attr:`X`).
     """
 
     formula: str
@@ -146,13 +119,27 @@ class Design:
     levels: dict[str, list[str]]
     random: list[RandomIntercept]
     terms: list[str]
-    coef_levels: list[tuple[tuple[str, str], ...]] = field(repr=False)
+    coef_levels: list[tuple[tuple[str, str | None], ...]] = field(repr=False)
+    numeric: dict[str, NumericTerm] = field(default_factory=dict)
+    x_reference: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+
+    @property
+    def categorical(self) -> list[str]:
+        """The categorical covariates, in formula order."""
+        return [v for v in self.variables if v in self.levels]
+
+    @property
+    def numeric_columns(self) -> dict[str, float]:
+        """Numeric data column -> its reference value, in formula order."""
+        refs = {t.column: t.reference for t in self.numeric.values()}
+        return {v: refs[v] for v in self.variables if v in refs}
 
     def transform(self, new: pd.DataFrame) -> np.ndarray:
         """Fixed-effect rows, ``(len(new), p)`` float64, for new covariate profiles.
 
-        ``new`` needs a column per covariate in :attr:`variables`; values are matched to the
-        levels as text. Missing columns, missing values and unknown levels raise one
+        ``new`` needs a column per covariate in :attr:`variables`; categorical values are matched
+        to the levels as text, numeric ones transformed as in the fit. Missing columns, missing
+        values, unknown levels and values outside a transform's domain raise one
         :class:`~bayessa.errors.DataError` naming them all.
 
         Parameters
@@ -170,12 +157,15 @@ class Design:
             what = f"the new profiles lack the covariate column(s) {', '.join(missing)}"
             problems.append(Problem(what, f"give all of {', '.join(self.variables)}"))
         codes = {}
-        for v in (v for v in self.variables if v in new.columns):
+        for v in (v for v in self.categorical if v in new.columns):
             codes[v], found = _codes(new[v], self.levels[v])
             problems += found
+        values, found = _numeric_values(new, self.numeric)
+        problems += found
         if problems:
             raise DataError(problems, source="Design.transform")
-        return _dummies(codes, self.coef_levels, len(new), self.levels)
+        X = _columns(codes, values, self.coef_levels, len(new), self.levels)
+        return X - self.x_reference
 
     def coords(self) -> dict[str, list[str]]:
         """Named dimensions: ``{"coef": coef_names, g: levels}`` for each random factor ``g``.
@@ -187,131 +177,12 @@ class Design:
         return {"coef": list(self.coef_names), **{r.name: list(r.levels) for r in self.random}}
 
 
-def parse_formula(formula: str, *, columns: Sequence[str] | None = None) -> FormulaTerms:
-    """Check a formula's syntax, and its names against ``columns`` if given, without data.
-
-    Parameters
-    ----------
-    formula : str
-        Right-hand side such as ``"~ leader * era + setting + (1 | county)"``.
-    columns : sequence of str, optional
-        Available column names.
-
-    Returns
-    -------
-    FormulaTerms
-
-    Raises
-    ------
-    SpecError
-        Listing every unsupported term and unknown name.
-    """
-    terms, problems = _parse(formula, columns)
-    if problems or terms is None:
-        raise SpecError(problems, source=f"formula {formula!r}")
-    return terms
-
-
-_OPERAND_END = {"IDENTIFIER", "BQNAME", "NUMBER", "RIGHT_PAREN", "RIGHT_BRACE"}
-_OPERAND_START = {"IDENTIFIER", "BQNAME", "NUMBER", "LEFT_PAREN", "LEFT_BRACE"}
-
-
-def _missing_operator(kind: str, next_kind: str) -> bool:
-    """Two operands side by side ('a b', '(1 | g) a'); 'f(' is a call, not two operands."""
-    call = kind == "IDENTIFIER" and next_kind == "LEFT_PAREN"
-    return kind in _OPERAND_END and next_kind in _OPERAND_START and not call
-
-
-def _parse(formula: str, columns: Sequence[str] | None) -> tuple[FormulaTerms | None, list]:
-    text = formula.strip().removeprefix("~").strip()
-    if not text:
-        return None, [Problem("the formula is empty", "write '1' for a baseline-only model")]
-    if text.count("`") % 2:  # formulae's scanner loops forever on an unclosed backquote
-        return None, [Problem("the formula has an unclosed backquote '`'", "close it")]
-    try:
-        tokens = Scanner(text).scan(add_intercept=False)
-    except Exception as err:  # formulae raises ScanError; any failure here is a syntax error
-        return None, [Problem(f"cannot read the formula: {err}", _SUPPORTED)]
-    problems: list[Problem] = []
-    names: list[str] = []
-    garbled = False  # formulae would then repeat the problem in other words, or drop terms
-    for tok, nxt in itertools.pairwise(tokens):
-        kind, lexeme = tok.kind, tok.lexeme
-        if _missing_operator(kind, nxt.kind) and not garbled:
-            # formulae keeps the first operand and silently drops the rest ('a b' -> 'a')
-            what = f"'{lexeme} {nxt.lexeme}' has no operator between its terms"
-            fix = "join terms with '+' (main effects), '*' (with interaction) or ':' (interaction)"
-            problems.append(Problem(what, fix))
-            garbled = True
-        if kind == "IDENTIFIER" and nxt.kind != "LEFT_PAREN" or kind == "BQNAME":
-            names.append(lexeme.strip("`"))
-        elif kind == "MINUS" or lexeme == "0":
-            gone = f"-{nxt.lexeme}" if kind == "MINUS" else "0"
-            what = f"'{gone}' ({'intercept' if gone in ('-1', '0') else 'term'} removal)"
-            problems.append(Problem(f"{what} is not supported", _NO_INTERCEPT))
-        elif kind == "TILDE":
-            fix = "events and exposure are the response; write only the right-hand side"
-            problems.append(Problem("a response ('y ~') is not supported", fix))
-        elif kind in _TOKEN_PROBLEMS or (kind == "NUMBER" and lexeme != "1"):
-            what, fix = _TOKEN_PROBLEMS.get(kind, (f"the number {lexeme}", _SUPPORTED))
-            problems.append(Problem(f"{what} is not supported", fix))
-            garbled = True
-        elif kind not in _OK_TOKENS | {"IDENTIFIER", "RIGHT_BRACE"} and not garbled:
-            problems.append(Problem(f"the symbol {lexeme!r} is not supported", _SUPPORTED))
-            garbled = True
-    if columns is not None:
-        available = set(columns)
-        if unknown := list(dict.fromkeys(n for n in names if n not in available)):
-            what = f"unknown column name(s) {', '.join(map(repr, unknown))}"
-            problems.append(Problem(what, f"available columns: {', '.join(map(str, columns))}"))
-    if garbled:
-        return None, problems
-    try:
-        model = model_description(text)
-    except Exception as err:  # formulae raises ParseError, ResolverError, ValueError, ...
-        return None, problems or [Problem(f"cannot parse the formula: {err}", _SUPPORTED)]
-
-    fixed: dict[frozenset[str], tuple[str, ...]] = {}
-    for term in (t for t in model.common_terms if not isinstance(t, Intercept)):
-        if all(isinstance(c, Variable) for c in term.components):
-            names = [c.name for c in term.components]
-            fixed.setdefault(frozenset(names), tuple(names))
-        else:
-            problems.append(_transform_problem(term.name))
-    random: list[str] = []
-    for term in model.group_terms:
-        factor = term.factor
-        if not isinstance(term.expr, Intercept):
-            what = f"the random slope '({term.expr.name} | {factor.name})' is not supported"
-            problems.append(Problem(what, "only random intercepts '(1 | g)' are supported"))
-        elif not all(isinstance(c, Variable) for c in factor.components):
-            problems.append(_transform_problem(factor.name))
-        elif len(factor.components) > 1:
-            what = f"the grouping factor '(1 | {factor.name})' is an interaction, not supported"
-            fix = "make one column of the combinations, e.g. a_b, and write '(1 | a_b)'"
-            problems.append(Problem(what, fix))
-        elif factor.name not in random:
-            random.append(factor.name)
-    term_vars = sorted(fixed.values(), key=len)  # stable: R's order, main effects first
-    variables = list(dict.fromkeys(v for t in term_vars for v in t))
-    for name in random:
-        if name in variables:
-            what = f"'{name}' is both a fixed effect and a random-intercept grouping factor"
-            problems.append(Problem(what, "use it in one place only"))
-        if name == "coef":
-            what = "'coef' cannot be a grouping factor: it names the coefficient dimension"
-            problems.append(Problem(what, "rename the column"))
-    fixed_names = [":".join(t) for t in term_vars]
-    return FormulaTerms(formula, fixed_names, term_vars, variables, random), problems
-
-
-def _transform_problem(name: str) -> Problem:
-    what = f"the term '{name}' transforms a column, which is not supported"
-    return Problem(what, f"{_CATEGORICAL}: make a new column (e.g. with pd.cut), use its name")
-
-
 def build_design(
-    cells: pd.DataFrame, formula: str, *, reference: Mapping[str, str] | None = None
+    cells: pd.DataFrame,
+    formula: str,
+    *,
+    reference: Mapping[str, object] | None = None,
+    units: pd.DataFrame | None = None,
 ) -> Design:
     """Build the named fixed-effect matrix and random-intercept codes for aggregated cells.
 
@@ -320,9 +191,13 @@ def build_design(
     cells : pandas.DataFrame
         One row per cell, with the covariate and grouping columns the formula uses.
     formula : str
-        See :func:`parse_formula`.
+        See :func:`bayessa.model.formula.parse_formula`.
     reference : mapping, optional
-        Variable -> reference level, e.g. ``{"leader": "consumer"}``. Default: the first level.
+        Variable -> reference level, e.g. ``{"leader": "consumer"}`` (default: the first level);
+        for a numeric column its reference value, e.g. ``{"age": 60}`` (default: the median).
+    units : pandas.DataFrame, optional
+        The units (one row each) the cells came from: ``center(x)``, ``scale(x)`` and the default
+        reference values are taken over them. Without it, over the cells' rows.
 
     Returns
     -------
@@ -331,25 +206,23 @@ def build_design(
     Raises
     ------
     SpecError
-        Unsupported formula, unknown names, non-categorical or single-level covariates, unknown
-        reference levels, or coefficients not identifiable from the cells (aliased).
+        Unsupported formula, unknown names, categorical columns in numeric transforms,
+        single-level covariates, unknown reference levels, or coefficients not identifiable from
+        the cells (aliased).
     DataError
-        Missing values in the columns used (raised when there is no SpecError).
+        Missing values in the columns used, or values outside a transform's domain (raised when
+        there is no SpecError).
     """
     source = f"formula {formula!r}"
-    terms, problems = _parse(formula, list(cells.columns))
+    terms, problems = parse_terms(formula, list(cells.columns))
     if terms is None or problems:
         raise SpecError(problems, source=source)
+    kinds, problems = _kinds(cells, terms)
     levels, data_problems = {}, []
     if len(cells) == 0:
         data_problems.append(Problem("the cells frame has no rows", "check the aggregation"))
-    for name in dict.fromkeys([*terms.variables, *terms.random]):
+    for name in (n for n in dict.fromkeys([*terms.variables, *terms.random]) if kinds[n] == "cat"):
         series, fixed = cells[name], name in terms.variables
-        if fixed and not _is_categorical(series):
-            what = f"covariate '{name}' is {series.dtype}, not string, bool or Categorical"
-            fix = f"{_CATEGORICAL}; bin it, e.g. cells['{name}_bin'] = pd.cut(cells['{name}'], ...)"
-            problems.append(Problem(what, fix, column=name))
-            continue
         if (missing := series.isna().to_numpy()).any():
             fix, ids = "drop or recode these cells", list(cells.index[missing])
             data_problems.append(Problem("missing values", fix, column=name, ids=ids))
@@ -360,48 +233,126 @@ def build_design(
         elif len(lv) == 1:
             what = f"{'covariate' if fixed else 'grouping factor'} '{name}' has one level"
             problems.append(Problem(f"{what} ({lv[0]!r})", "remove it from the formula", name))
-    for name, ref in ((k, str(v)) for k, v in (reference or {}).items()):
-        if name not in terms.variables:
-            what = f"a reference level is given for '{name}', not a fixed-effect covariate"
-            problems.append(Problem(what, f"covariates: {', '.join(terms.variables) or 'none'}"))
-        elif name in levels and ref not in levels[name]:
-            what = f"reference level {ref!r} of '{name}' does not occur in the cells"
-            problems.append(Problem(what, f"use one of {', '.join(levels[name])}", name))
-        elif name in levels:
-            levels[name] = [ref, *(lv for lv in levels[name] if lv != ref)]
+    problems += _reference_levels(terms, kinds, levels, reference or {})
+    numeric, found = _numeric_terms(cells, units, terms, kinds, reference or {})
+    data_problems += found
     if problems or data_problems:
         raise (SpecError if problems else DataError)([*problems, *data_problems], source=source)
 
     codes = {name: _codes(cells[name], levels[name])[0] for name in levels}
+    values = {name: t.values(cells[t.column]) for name, t in numeric.items()}
     coef_levels, term_of_coef = _coding(terms, levels, codes)
-    X = _dummies(codes, coef_levels, len(cells), levels)
-    if aliased := _aliased(cells, X, [codes[v] for v in terms.variables]):
-        names = ", ".join(_coef_name(coef_levels[j]) for j in aliased)
-        empty = ", ".join(_coef_name(coef_levels[j]) for j in aliased if not X[:, j].any())
-        what = (
-            f"coefficient(s) {names} cannot be estimated (aliased): each is a linear "
-            f"combination of the '{BASELINE}' baseline and earlier columns"
-        )
-        what += f"; no cells have {empty}" if empty else ""
-        inter = [repr(t) for t in dict.fromkeys(term_of_coef[j] for j in aliased) if ":" in t]
-        fix = (
-            f"remove the interaction {', '.join(inter)} from the formula, or merge sparse levels"
-            if inter
-            else "remove one of the redundant covariates"
-        )
-        raise SpecError(Problem(what, fix), source=source)
+    X = _columns(codes, values, coef_levels, len(cells), levels)
+    x_ref = _reference_row(coef_levels, numeric, levels)
+    if aliased := _aliased(cells, X, [_key_codes(cells[v], codes.get(v)) for v in terms.variables]):
+        raise SpecError(_aliased_problem(X, aliased, coef_levels, term_of_coef), source=source)
     fv = terms.variables
     random = [RandomIntercept(g, codes[g].astype(np.int64), levels[g]) for g in terms.random]
     names = [_coef_name(c) for c in coef_levels]
-    ref, lev = {v: levels[v][0] for v in fv}, {v: levels[v] for v in fv}
-    return Design(formula, X, names, term_of_coef, fv, ref, lev, random, terms.fixed, coef_levels)
+    cat = [v for v in fv if v in levels]
+    ref, lev = {v: levels[v][0] for v in cat}, {v: levels[v] for v in cat}
+    return Design(
+        formula, X - x_ref, names, term_of_coef, fv, ref, lev, random, terms.fixed,
+        coef_levels, numeric, x_ref,
+    )  # fmt: skip
 
 
-def _is_categorical(series: pd.Series) -> bool:
-    dt, types = series.dtype, pd.api.types
-    return (
-        isinstance(dt, pd.CategoricalDtype) or types.is_bool_dtype(dt) or types.is_string_dtype(dt)
-    )
+def _kinds(cells: pd.DataFrame, terms: FormulaTerms) -> tuple[dict[str, str], list[Problem]]:
+    """Each column ``"cat"`` or ``"num"``: C(x) and grouping factors are categories, a numeric
+    transform needs numbers, a bare name goes by its dtype."""
+    kinds, problems = {}, []
+    for name in dict.fromkeys([*terms.variables, *terms.random]):
+        series = cells[name]
+        if name in terms.random or name in terms.categorical:
+            kinds[name] = "cat"
+        elif name in terms.numeric_columns:
+            kinds[name] = "num"
+            if not _is_number(series):
+                uses = [n for n, (c, _) in terms.transforms.items() if c == name]
+                what = f"'{name}' is {series.dtype}, not numeric, but the formula uses {', '.join(uses)}"
+                fix = f"{_NUMBERS}; convert the column to numbers, or write C({name}) for categories"
+                problems.append(Problem(what, fix, column=name))
+        else:
+            kinds[name] = "num" if _is_number(series) else "cat"
+    return kinds, problems
+
+
+def _is_number(series: pd.Series) -> bool:
+    dt = series.dtype
+    return pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt)
+
+
+def _reference_levels(terms, kinds, levels, reference: Mapping) -> list[Problem]:
+    """Put each given reference level first; problems for unknown ones (numeric refs later)."""
+    problems = []
+    for name, value in reference.items():
+        if name not in terms.variables:
+            what = f"a reference is given for '{name}', not a fixed-effect covariate"
+            problems.append(Problem(what, f"covariates: {', '.join(terms.variables) or 'none'}"))
+        elif kinds.get(name) == "num":
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                what = f"reference {value!r} of the numeric covariate '{name}' is not a number"
+                problems.append(Problem(what, f"give a value such as {name} = 60", name))
+        elif name in levels and str(value) not in levels[name]:
+            what = f"reference level {str(value)!r} of '{name}' does not occur in the cells"
+            problems.append(Problem(what, f"use one of {', '.join(levels[name])}", name))
+        elif name in levels:
+            levels[name] = [str(value), *(lv for lv in levels[name] if lv != str(value))]
+    return problems
+
+
+def _numeric_terms(cells, units, terms, kinds, reference) -> tuple[dict[str, NumericTerm], list]:
+    """Each numeric component's definition: centre, scale and reference value over the units."""
+    problems: list[Problem] = []
+    table = units if units is not None else cells
+    components = list(dict.fromkeys(c for t in terms.term_variables for c in t))
+    out: dict[str, NumericTerm] = {}
+    for name in components:
+        column, transform = terms.transforms.get(name, (name, "identity"))
+        if kinds.get(column) != "num":
+            continue
+        x = cells[column]
+        if (bad := ~np.isfinite(x.to_numpy(dtype=np.float64))).any():
+            what = "missing or non-finite values"
+            problems.append(Problem(what, "give every unit a finite value", column, list(cells.index[bad])))
+            continue
+        u = table[column].to_numpy(dtype=np.float64)
+        ref = float(reference[column]) if column in reference else numeric_reference(u)
+        sd = float(np.std(u, ddof=1)) if u.size > 1 else 0.0
+        term = NumericTerm(name, column, transform, float(np.mean(u)), sd, ref)
+        if transform == "scale" and not sd > 0:
+            what = f"'{name}' divides by the SD of {column}, which is 0"
+            problems.append(Problem(what, f"remove {name}: {column} does not vary", column))
+        found = term.problems(x)
+        found += term.problems(pd.Series([ref], index=[f"reference {ref:g}"]))
+        problems += found
+        out[name] = term
+    return out, problems
+
+
+def _numeric_values(new: pd.DataFrame, numeric: Mapping[str, NumericTerm]):
+    """Transformed numeric components of new rows, and problems (missing, outside the domain)."""
+    values, problems = {}, []
+    for name, t in numeric.items():
+        if t.column not in new.columns:
+            continue
+        x = pd.to_numeric(new[t.column], errors="coerce")
+        if (bad := ~np.isfinite(x.to_numpy(dtype=np.float64))).any():
+            what = "missing or non-numeric values"
+            problems.append(Problem(what, "give a number", t.column, list(new.index[bad])))
+            continue
+        problems += t.problems(x)
+        values[name] = t.values(x)
+    return values, problems
+
+
+def _reference_row(coef_levels, numeric: Mapping[str, NumericTerm], levels) -> np.ndarray:
+    """The raw columns at the reference profile: reference levels, numeric reference values."""
+    codes = {v: np.zeros(1, dtype=np.int64) for v in levels}
+    values = {n: t.values(np.array([t.reference])) for n, t in numeric.items()}
+    return _columns(codes, values, coef_levels, 1, levels)[0]
 
 
 def _observed_levels(series: pd.Series) -> list[str]:
@@ -416,7 +367,7 @@ def _observed_levels(series: pd.Series) -> list[str]:
             values.sort()
         except TypeError:
             values.sort(key=str)
-    return [str(v) for v in values]
+    return [level_label(v) for v in values]
 
 
 def _codes(series: pd.Series, levels: list[str]) -> tuple[np.ndarray, list[Problem]]:
@@ -429,12 +380,12 @@ def _codes(series: pd.Series, levels: list[str]) -> tuple[np.ndarray, list[Probl
         raw, values = series.cat.codes.to_numpy(), series.cat.categories
     else:
         raw, values = pd.factorize(series)
-    lookup = np.append(pd.Index(levels).get_indexer([str(v) for v in values]), -1)
+    lookup = np.append(pd.Index(levels).get_indexer([level_label(v) for v in values]), -1)
     codes, problems = lookup[raw], []  # raw == -1 (missing) picks the appended -1
     if (raw < 0).any():
         ids = list(series.index[raw < 0])
         problems.append(Problem("missing values", "give every row a level", series.name, ids))
-    if unknown := [str(values[i]) for i in np.unique(raw[raw >= 0]) if lookup[i] < 0]:
+    if unknown := [level_label(values[i]) for i in np.unique(raw[raw >= 0]) if lookup[i] < 0]:
         what, fix = f"unknown level(s) {', '.join(map(repr, unknown))}", f"use {', '.join(levels)}"
         problems.append(Problem(what, fix, column=series.name))
     return codes, problems
@@ -450,52 +401,102 @@ def _first_rows(columns: list[np.ndarray], sizes: list[int]) -> np.ndarray:
     return np.unique(np.column_stack(columns), axis=0, return_index=True)[1]
 
 
-def _coding(terms: FormulaTerms, levels: dict[str, list[str]], codes: dict[str, np.ndarray]):
-    """Each column's ``(variable, level)`` pairs and written term.
+def _key_codes(series: pd.Series, codes: np.ndarray | None) -> np.ndarray:
+    """Integer codes of a column for finding distinct rows (numeric values factorized)."""
+    return codes if codes is not None else pd.factorize(series, sort=True)[0]
 
-    Each column's ``(variable, level)`` pairs and written term, from formulae's coding of the
-    marginality closure of the terms; formulae runs on the distinct covariate patterns only, and
-    its matrix there must equal ours.
+
+def _closure(terms: FormulaTerms, categorical) -> dict[frozenset, tuple[tuple[str, ...], str]]:
+    """Marginality closure over each term's categorical part (numeric components kept).
+
+    ``a:b`` adds ``a`` and ``b``; ``age:sex`` adds ``age`` (not ``sex``), as R's coding of
+    ``age:sex`` spans ``age`` times every level of ``sex``. Value: components -> (components in
+    written order, the written term that owns them).
+    """
+    owner = {frozenset(t): (t, ":".join(t)) for t in terms.term_variables}
+    for t in terms.term_variables:
+        cat = [c for c in t if c in categorical]
+        num = [c for c in t if c not in categorical]
+        for k in range(len(cat)):
+            for sub in itertools.combinations(cat, k):
+                parts = tuple(c for c in t if c in num or c in sub)
+                if parts:
+                    owner.setdefault(frozenset(parts), (parts, ":".join(t)))
+    return owner
+
+
+def _coding(terms: FormulaTerms, levels: dict[str, list[str]], codes: dict[str, np.ndarray]):
+    """Each column's ``(component, level)`` pairs and written term.
+
+    Terms of the closure (:func:`_closure`) in R's order (by degree, stable), each coded by the
+    product of its categorical components' non-reference levels and its numeric components
+    (level ``None``). The purely categorical columns are checked against formulae's coding of
+    the same closure on the distinct covariate patterns.
     """
     if not terms.fixed:
         return [], []
-    owner = {frozenset(t): (t, ":".join(t)) for t in terms.term_variables}
-    for t in terms.term_variables:
-        for sub in (s for k in range(1, len(t)) for s in itertools.combinations(t, k)):
-            owner.setdefault(frozenset(sub), (sub, ":".join(t)))
-    closure = sorted((t for t, _ in owner.values()), key=len)
-    variables = terms.variables
+    owner = _closure(terms, levels)
+    closure = sorted(owner.values(), key=lambda item: len(item[0]))
+    coef_levels: list[tuple[tuple[str, str | None], ...]] = []
+    term_of_coef: list[str] = []
+    for parts, name in closure:
+        coded = [levels[c][1:] if c in levels else [None] for c in parts]
+        for combo in itertools.product(*coded):
+            coef_levels.append(tuple(zip(parts, combo, strict=True)))
+            term_of_coef.append(name)
+    _check_with_formulae([p for p, _ in closure], coef_levels, levels, codes)
+    return coef_levels, term_of_coef
+
+
+def _check_with_formulae(closure, coef_levels, levels, codes) -> None:
+    """formulae's coding of the purely categorical closure terms must equal ours."""
+    cat_terms = [t for t in closure if all(c in levels for c in t)]
+    if not cat_terms:
+        return
+    variables = list(dict.fromkeys(c for t in cat_terms for c in t))
     rows = _first_rows([codes[v] for v in variables], [len(levels[v]) for v in variables])
     keys = {v: codes[v][rows] for v in variables}
     cat = pd.Categorical.from_codes
     patterns = pd.DataFrame({v: cat(keys[v], levels[v], ordered=True) for v in variables})
-    rhs = " + ".join(":".join(f"`{v}`" for v in t) for t in closure)
-    common = design_matrices(f"1 + {rhs}", patterns).common
-    coef_levels: list[tuple[tuple[str, str], ...]] = []
-    term_of_coef: list[str] = []
-    for term in (t for t in common.terms.values() if isinstance(t, Term)):
-        name = owner[frozenset(c.name for c in term.components)][1]
-        coded = [c.levels if c.spans_intercept else c.levels[1:] for c in term.components]
-        for combo in itertools.product(*coded):
-            coef_levels.append(tuple(zip((c.name for c in term.components), combo, strict=True)))
-            term_of_coef.append(name)
-    ours = _dummies(keys, coef_levels, len(rows), levels)
-    if not np.array_equal(ours, np.asarray(common.design_matrix)[:, 1:]):
+    rhs = " + ".join(":".join(f"`{v}`" for v in t) for t in cat_terms)
+    theirs = np.asarray(design_matrices(f"1 + {rhs}", patterns).common.design_matrix)[:, 1:]
+    ours_levels = [c for c in coef_levels if all(lv is not None for _, lv in c)]
+    ours = _columns(keys, {}, ours_levels, len(rows), levels)
+    if not np.array_equal(ours, theirs):
         raise RuntimeError("bayessa.model.design does not reproduce this formulae version's coding")
-    return coef_levels, term_of_coef
 
 
-def _dummies(codes: Mapping[str, np.ndarray], coef_levels, n: int, levels) -> np.ndarray:
-    """Column j is 1 where every variable of ``coef_levels[j]`` takes its level."""
+def _columns(codes: Mapping[str, np.ndarray], values, coef_levels, n: int, levels) -> np.ndarray:
+    r"""Column j is :math:`\prod [x_v = \ell] \prod f(x)` over the pairs of ``coef_levels[j]``."""
     X = np.ones((n, len(coef_levels)), dtype=np.float64)
     for j, combo in enumerate(coef_levels):
         for var, level in combo:
-            X[:, j] *= codes[var] == levels[var].index(level)
+            if level is None:
+                X[:, j] *= values[var]
+            else:
+                X[:, j] *= codes[var] == levels[var].index(level)
     return X
 
 
-def _coef_name(combo: tuple[tuple[str, str], ...]) -> str:
-    return ":".join(f"{var}[{level}]" for var, level in combo)
+def _coef_name(combo: tuple[tuple[str, str | None], ...]) -> str:
+    return ":".join(var if level is None else f"{var}[{level}]" for var, level in combo)
+
+
+def _aliased_problem(X, aliased, coef_levels, term_of_coef) -> Problem:
+    names = ", ".join(_coef_name(coef_levels[j]) for j in aliased)
+    empty = ", ".join(_coef_name(coef_levels[j]) for j in aliased if not X[:, j].any())
+    what = (
+        f"coefficient(s) {names} cannot be estimated (aliased): each is a linear "
+        f"combination of the '{BASELINE}' baseline and earlier columns"
+    )
+    what += f"; no cells have {empty}" if empty else ""
+    inter = [repr(t) for t in dict.fromkeys(term_of_coef[j] for j in aliased) if ":" in t]
+    fix = (
+        f"remove the interaction {', '.join(inter)} from the formula, or merge sparse levels"
+        if inter
+        else "remove one of the redundant covariates"
+    )
+    return Problem(what, fix)
 
 
 def _aliased(cells: pd.DataFrame, X: np.ndarray, codes: list[np.ndarray]) -> list[int]:

@@ -55,7 +55,14 @@ from bayessa.model.units import priors_in_unit
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ModelInfo", "build_model", "choose_parameterization", "interval_spacing", "model_info"]
+__all__ = [
+    "ModelInfo",
+    "build_model",
+    "choose_parameterization",
+    "column_scales",
+    "interval_spacing",
+    "model_info",
+]
 
 #: Median events per cluster at and above which the centred parameterisation is used.
 CENTERED_MIN_EVENTS = 20.0
@@ -260,11 +267,12 @@ def build_model(
         coords[cluster.name] = list(cluster.levels)
     strat_codes = _strata_codes(f, m.strata if strata_levels else None)
     xbar = _centre(design.X, events, center)
+    scale = column_scales(design.X, events)
 
     with pm.Model(coords=coords) as model:
         d = _data(design.X - xbar, xbar, interval, strat_codes, cluster, data_containers)
         eta, shift = _fixed_effects(
-            d["X"], d["xbar"], design.X.shape[1], tv_idx, d["interval"], pri
+            d["X"], d["xbar"], scale, tv_idx, d["interval"], pri
         )
         centred = _baseline(
             m, pri, cells.pieces.cuts, strata_levels, K, info.baseline_parameterization
@@ -428,7 +436,33 @@ def _data(Xc, xbar, interval, stratum, cluster, containers: bool) -> dict:
     return d
 
 
-def _fixed_effects(Xc, xbar, n_coef: int, tv_idx, interval, pri):
+def column_scales(X: np.ndarray, events: np.ndarray) -> np.ndarray:
+    r"""The scale :math:`s_j` of each fixed-effect column: 1 for 0/1 columns, else its SD.
+
+    The SD is event-weighted, as the centring is; a column with no spread gets 1. Numeric
+    columns are sampled per SD (:math:`\beta_j s_j`), which keeps the jittered initial points
+    and the step sizes sensible whatever unit the covariate is measured in.
+
+    Parameters
+    ----------
+    X : (n_cells, p) array
+    events : (n_cells,) array
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(p,)``.
+    """
+    if X.shape[1] == 0:
+        return np.ones(0)
+    binary = np.all((X == 0) | (X == 1), axis=0)
+    w = events if events.sum() > 0 else np.ones(len(events))
+    mean = (w @ X) / w.sum()
+    sd = np.sqrt((w @ (X - mean) ** 2) / w.sum())
+    return np.where(binary | ~(sd > 0), 1.0, sd)
+
+
+def _fixed_effects(Xc, xbar, scale: np.ndarray, tv_idx, interval, pri):
     r"""Linear predictor of the (centred) fixed and time-varying effects, and the shift.
 
     .. math::
@@ -439,20 +473,32 @@ def _fixed_effects(Xc, xbar, n_coef: int, tv_idx, interval, pri):
 
     and the shift :math:`\bar x^\top \beta + \bar x_{\mathrm{tv}}^\top \delta` (per
     interval) that turns the centred baseline into the reference profile's.
+
+    With numeric columns (some :math:`s_j \ne 1`, :func:`column_scales`) the sampled parameter
+    is ``beta_z`` :math:`= \beta_j s_j`, the log hazard ratio per SD of the column, and the
+    ``effects`` prior applies to it (as rstanarm's autoscaled priors); ``beta`` (per unit) is
+    :math:`\beta_z / s`. With 0/1 columns only, ``beta`` is sampled directly.
     """
     import pymc as pm
     import pytensor.tensor as pt
 
     shift = 0.0
     eta = 0.0
-    if n_coef:
-        beta = _prior_rv(pm, "beta", pri["effects"], dims="coef")
+    if scale.size:
+        if np.all(scale == 1.0):
+            beta = _prior_rv(pm, "beta", pri["effects"], dims="coef")
+        else:
+            beta_z = _prior_rv(pm, "beta_z", pri["effects"], dims="coef")
+            beta = pm.Deterministic("beta", beta_z / scale, dims="coef")
         eta = pt.dot(Xc, beta)
         shift = pt.dot(xbar, beta)
     if tv_idx:
         tau = _prior_rv(pm, "tv_sd", pri["time_varying_sd"])
         delta_z = pm.ZeroSumNormal("tv_z", sigma=1.0, dims=("tv_coef", "interval"))
-        delta = pm.Deterministic("tv_delta", tau * delta_z, dims=("tv_coef", "interval"))
+        per_unit = tau * delta_z
+        if np.any(scale[tv_idx] != 1.0):  # sampled per SD, like beta_z; stored per unit
+            per_unit = per_unit / scale[tv_idx][:, None]
+        delta = pm.Deterministic("tv_delta", per_unit, dims=("tv_coef", "interval"))
         eta = eta + pt.sum(Xc[:, tv_idx] * delta[:, interval].T, axis=1)
         shift = shift + pt.dot(xbar[tv_idx], delta)  # (interval,)
     return eta, shift

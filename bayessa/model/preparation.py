@@ -22,7 +22,8 @@ from bayessa.data.lexis import Pieces, split
 from bayessa.data.read import read_data
 from bayessa.errors import SpecError
 from bayessa.model.cuts import automatic_cuts, describe_rule
-from bayessa.model.design import Design, build_design, parse_formula
+from bayessa.model.design import Design, build_design
+from bayessa.model.formula import parse_formula
 from bayessa.model.spec import CLEAR, Spec, load_spec
 from bayessa.resources import bundled_spec
 
@@ -216,7 +217,10 @@ def columns_for(spec: Spec) -> Columns:
     if m.strata and m.strata not in covs:
         covs.append(m.strata)
     cluster = terms.random[0] if terms.random else None
-    return d.columns(tuple(covs), cluster)
+    categorical = [*terms.categorical, *([m.strata] if m.strata else [])]
+    return d.columns(
+        tuple(covs), cluster, categorical=tuple(categorical), numeric=tuple(terms.numeric_columns)
+    )
 
 
 def prepare(data: str | Path | pd.DataFrame | None, spec: Spec) -> Prepared:
@@ -263,5 +267,7 @@ def prepare(data: str | Path | pd.DataFrame | None, spec: Spec) -> Prepared:
     if notes:
         pieces = replace(pieces, notes=notes + pieces.notes)
     cells = aggregate(pieces)
-    design = build_design(cells.frame, spec.model.formula, reference=spec.model.reference or None)
+    design = build_design(
+        cells.frame, spec.model.formula, reference=spec.model.reference or None, units=sd.frame
+    )
     return Prepared(data=sd, pieces=pieces, cells=cells, design=design, spec=spec)

@@ -143,7 +143,14 @@ class DataSpec:
     time_unit: str = "years"
     on_invalid: str = "raise"
 
-    def columns(self, covariates: tuple[str, ...] = (), cluster: str | None = None):
+    def columns(
+        self,
+        covariates: tuple[str, ...] = (),
+        cluster: str | None = None,
+        *,
+        categorical: tuple[str, ...] = (),
+        numeric: tuple[str, ...] = (),
+    ):
         """The :class:`bayessa.data.Columns` these roles describe, with covariates and cluster.
 
         Parameters
@@ -152,6 +159,8 @@ class DataSpec:
             Covariate columns.
         cluster : str, optional
             Cluster column.
+        categorical, numeric : tuple of str, default ()
+            Covariates read as categories whatever their type; covariates that must be numbers.
 
         Returns
         -------
@@ -163,6 +172,7 @@ class DataSpec:
             id=self.id, time=self.time, event=self.event, start=self.start, stop=self.stop,
             event_date=self.event_date, censor_date=self.censor_date, entry=self.entry,
             origin=self.origin, covariates=tuple(covariates), cluster=cluster,
+            categorical=tuple(categorical), numeric=tuple(numeric),
         )  # fmt: skip
 
 
@@ -550,11 +560,14 @@ def _coerce(value: Any, typ: Any, key: str, problems: list[str]) -> Any:
             problems.append(f"{key} must be a list of strings, got {value!r}")
             return None
         return tuple(value)
-    if t.startswith("dict[str, str]"):
-        if not isinstance(value, Mapping) or not all(isinstance(x, str) for x in value.values()):
+    if t.startswith("dict[str, str]"):  # a number is a numeric covariate's reference value
+        ok = (str,) if key != "[model] reference" else (str, int, float)
+        if not isinstance(value, Mapping) or not all(
+            isinstance(x, ok) and not isinstance(x, bool) for x in value.values()
+        ):
             problems.append(f'{key} must be a table of name = "level", got {value!r}')
             return None
-        return dict(value)
+        return {k: v if isinstance(v, str) else str(v) for k, v in value.items()}
     if t.startswith("bool"):
         if not isinstance(value, bool):
             problems.append(f"{key} must be true or false, got {value!r}")

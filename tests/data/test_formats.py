@@ -13,7 +13,7 @@ from bayessa.data import Columns, read_data, read_table
 from bayessa.errors import DataError
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "new_user"
-COLUMNS = Columns(time="time", event="status", covariates=("trt", "celltype"))
+COLUMNS = Columns(time="time", event="status", covariates=("trt", "celltype"), categorical=("trt",))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,187 @@
+r"""Numeric covariates and their transforms: ``age``, ``log(age)``, ``scale(age)``, ``center(age)``.
+
+A numeric term :math:`f(x)` enters the log hazard linearly, :math:`\beta f(x)`, so
+:math:`\exp(\beta)` is the hazard ratio per unit of :math:`f(x)`. The transforms:
+
+==================  ===================================  ===================================
+written             :math:`f(x)`                         hazard ratio reported
+==================  ===================================  ===================================
+``x``               :math:`x`                            per unit of ``x``
+``center(x)``       :math:`x - \bar x`                   per unit of ``x``
+``scale(x)``        :math:`(x - \bar x) / s_x`           per SD of ``x`` (:math:`s_x` stated)
+``log(x)``          :math:`\ln x`                        per doubling of ``x``
+``log2(x)``         :math:`\log_2 x`                     per doubling of ``x``
+``log10(x)``        :math:`\log_{10} x`                  per tenfold ``x``
+``sqrt(x)``         :math:`\sqrt{x}`                     per unit of :math:`\sqrt{x}`
+==================  ===================================  ===================================
+
+:math:`\bar x` and :math:`s_x` (the SD, ``ddof=1`` as R's ``scale()``) are taken over the
+**units** (one row per unit, the table as given), not over the split pieces or the cells, and are
+stored with the fit so that new data are transformed the same way (formulae's stateful
+transforms do the same). Every output also states the reference value :math:`r_x` at which the
+baseline hazard is reported (:attr:`NumericTerm.reference`): the median of the units' values unless
+the spec's ``[model] reference`` gives one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from bayessa.errors import Problem
+
+__all__ = ["NUMERIC_TRANSFORMS", "NumericTerm", "numeric_reference"]
+
+#: Transforms a formula may apply to a numeric column, with the step its hazard ratio is given per.
+NUMERIC_TRANSFORMS: dict[str, str] = {
+    "identity": "unit",
+    "center": "unit",
+    "scale": "sd",
+    "log": "doubling",
+    "log2": "doubling",
+    "log10": "tenfold",
+    "sqrt": "unit of sqrt",
+}
+_POSITIVE = {"log", "log2", "log10"}
+
+
+@dataclass(frozen=True)
+class NumericTerm:
+    r"""A numeric fixed-effect component: ``name`` = ``transform(column)``.
+
+    Parameters
+    ----------
+    name : str
+        As written in the formula, e.g. ``"log(age)"`` (``"age"`` when untransformed).
+    column : str
+        The data column, e.g. ``"age"``.
+    transform : str
+        A key of :data:`NUMERIC_TRANSFORMS`.
+    center, scale : float
+        :math:`\bar x` and :math:`s_x` over the units (used by ``center`` and ``scale``).
+    reference : float
+        The column's reference value :math:`r_x` (raw scale): the baseline hazard is reported
+        there, and profiles that do not give the column are set to it.
+    """
+
+    name: str
+    column: str
+    transform: str = "identity"
+    center: float = 0.0
+    scale: float = 1.0
+    reference: float = 0.0
+
+    def values(self, x: np.ndarray | pd.Series) -> np.ndarray:
+        """:math:`f(x)` for raw values of the column (float64).
+
+        Parameters
+        ----------
+        x : array_like
+            Raw values of :attr:`column`.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        x = np.asarray(x, dtype=np.float64)
+        match self.transform:
+            case "identity":
+                return x.copy()
+            case "center":
+                return x - self.center
+            case "scale":
+                return (x - self.center) / self.scale
+            case "log":
+                return np.log(x)
+            case "log2":
+                return np.log2(x)
+            case "log10":
+                return np.log10(x)
+            case "sqrt":
+                return np.sqrt(x)
+        raise ValueError(f"unknown transform {self.transform!r}")  # pragma: no cover
+
+    def problems(self, x: pd.Series) -> list[Problem]:
+        """Values outside the transform's domain (``log`` of x <= 0, ``sqrt`` of x < 0).
+
+        Parameters
+        ----------
+        x : pandas.Series
+            Raw values of :attr:`column`, indexed by unit (or cell) id.
+
+        Returns
+        -------
+        list of Problem
+        """
+        v = x.to_numpy(dtype=np.float64)
+        if self.transform in _POSITIVE:
+            bad, need = ~(v > 0), "> 0"
+        elif self.transform == "sqrt":
+            bad, need = ~(v >= 0), ">= 0"
+        else:
+            return []
+        if not bad.any():
+            return []
+        what = f"'{self.name}' needs {self.column} {need}; some values are not"
+        fix = f"use a transform defined for these values, or shift the column (e.g. {self.column} + 1 as a new column)"
+        return [Problem(what, fix, column=self.column, ids=list(x.index[bad]))]
+
+    @property
+    def step(self) -> str:
+        """What the hazard ratio is given per: ``"unit"``, ``"sd"``, ``"doubling"``, ``"tenfold"``."""
+        return NUMERIC_TRANSFORMS[self.transform]
+
+    def per(self) -> str:
+        """The unit of the reported hazard ratio in words, e.g. ``"per doubling of age"``.
+
+        Returns
+        -------
+        str
+        """
+        if self.step == "sd":
+            return f"per SD of {self.column} ({self.scale:.4g})"
+        if self.step == "unit of sqrt":
+            return f"per unit of sqrt({self.column})"
+        what = {"unit": "per unit of", "doubling": "per doubling of", "tenfold": "per tenfold"}
+        return f"{what[self.step]} {self.column}"
+
+    def to_dict(self) -> dict:
+        """Plain fields, for the run's JSON attrs.
+
+        Returns
+        -------
+        dict
+        """
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> NumericTerm:
+        """Inverse of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        d : mapping
+
+        Returns
+        -------
+        NumericTerm
+        """
+        return cls(**{k: d[k] for k in ("name", "column", "transform", "center", "scale", "reference")})
+
+
+def numeric_reference(x: np.ndarray) -> float:
+    """The default reference value of a numeric column: the median of the units' values.
+
+    Parameters
+    ----------
+    x : array_like
+        The column over the units (no missing values).
+
+    Returns
+    -------
+    float
+    """
+    return float(np.median(np.asarray(x, dtype=np.float64)))
