@@ -151,7 +151,11 @@ class FitResult:
         Columns: ``log_hr_mean``, ``log_hr_sd``, ``hr_median``, ``hr_lower``, ``hr_upper`` (the
         equal-tailed ``ci_prob`` interval, :math:`\exp` of the log-HR quantiles) and
         ``p_hr_gt_1`` = :math:`P(\mathrm{HR} > 1 \mid \text{data})`. For a coefficient with a
-        time-varying effect this is the average log HR over the age intervals.
+        time-varying effect this is the average log HR over the age intervals. With numeric
+        covariates a column ``per`` says what each numeric coefficient's HR is per, in the
+        covariate's own unit (``"per unit of age"``, ``"per e-fold change of size"`` for
+        ``log(size)``); :func:`bayessa.posterior.effects.contrast_table` gives HRs per unit or
+        per doubling at the reference values.
 
         Parameters
         ----------
@@ -188,7 +192,7 @@ class FitResult:
         b = post["beta"].stack(sample=("chain", "draw")).transpose("coef", "sample").to_numpy()
         a = (1 - ci_prob) / 2
         q = np.quantile(b, [a, 0.5, 1 - a], axis=1)
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 "log_hr_mean": b.mean(axis=1),
                 "log_hr_sd": b.std(axis=1, ddof=1),
@@ -199,6 +203,15 @@ class FitResult:
             },
             index=pd.Index([str(x) for x in post["coef"].values], name="coef"),
         )
+        from bayessa.posterior.predict import DesignInfo
+
+        info = DesignInfo.from_datatree(self.idata)
+        if info.numeric:  # say what each numeric coefficient is per
+            out["per"] = [
+                ", ".join(info.numeric[v].coefficient_unit() for v, lv in combo if lv is None)
+                for combo in info.coef_levels
+            ]
+        return out
 
     def diagnostics(self, **thresholds):
         """The convergence gate (:func:`bayessa.checks.diagnostics.check`).

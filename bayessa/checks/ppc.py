@@ -45,11 +45,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from bayessa._rng import as_generator
 from bayessa.errors import SpecError
-from bayessa.posterior.predict import log_rate, thin
+from bayessa.model.numeric import NumericTerm
+from bayessa.posterior.predict import coded_rows, log_rate, thin
 from bayessa.posterior.rundir import open_tree
 
 __all__ = [
@@ -150,31 +152,25 @@ def _calendar_periods(tree: xr.DataTree) -> tuple[np.ndarray, list[str], str]:
 _TERM = re.compile(r"([^\[\]:]+)\[([^\[\]]*)\]")
 
 
-def _coef_levels(tree: xr.DataTree, info: dict) -> list[list[tuple[str, str]]]:
-    """Each coefficient's (variable, level) pairs.
+def _coding(tree: xr.DataTree, info: dict) -> tuple[list, dict, np.ndarray | None]:
+    """Each coefficient's (component, level) pairs, the numeric components and the reference row.
 
-    Each coefficient's (variable, level) pairs: from ``bayessa_design`` when the run has it,
-    else parsed from the coefficient names ``var[level]:var2[level2]``.
+    From ``bayessa_design`` when the run has it, else parsed from the coefficient names
+    ``var[level]:var2[level2]`` (older runs, categorical covariates only).
     """
     if "bayessa_design" in tree.attrs:
         d = json.loads(tree.attrs["bayessa_design"])
-        return [[(str(v), str(lv)) for v, lv in combo] for combo in d["coef_levels"]]
+        levels = [[(str(v), None if lv is None else str(lv)) for v, lv in c] for c in d["coef_levels"]]
+        numeric = {k: NumericTerm.from_dict(t) for k, t in d.get("numeric", {}).items()}
+        x_ref = np.asarray(d["x_reference"], dtype=np.float64) if numeric else None
+        return levels, numeric, x_ref
     out = []
     for name in info["coef_names"]:
         parts = [_TERM.fullmatch(t) for t in name.split(":")]
         if not all(parts):
             raise SpecError(f"cannot read the coding of coefficient '{name}'; refit the model")
         out.append([(m.group(1), m.group(2)) for m in parts if m])
-    return out
-
-
-def _design_rows(coef_levels: list, values: dict[str, np.ndarray], n: int) -> np.ndarray:
-    """Treatment-coded rows: column j is 1 where every (variable, level) pair of it holds."""
-    X = np.ones((n, len(coef_levels)), dtype=np.float64)
-    for j, combo in enumerate(coef_levels):
-        for var, level in combo:
-            X[:, j] *= values[var] == level
-    return X
+    return out, {}, None
 
 
 def unit_layout(source: Any) -> UnitLayout:
@@ -197,8 +193,9 @@ def unit_layout(source: Any) -> UnitLayout:
     tree = open_tree(source)
     obs, const = tree["observed_data"].dataset, tree["constant_data"].dataset
     info = _attr_json(tree, "bayessa_model_info")
-    coef_levels = _coef_levels(tree, info)
-    variables = list(dict.fromkeys(v for combo in coef_levels for v, _ in combo))
+    coef_levels, numeric, x_ref = _coding(tree, info)
+    components = dict.fromkeys(v for combo in coef_levels for v, _ in combo)
+    variables = list(dict.fromkeys(numeric[v].column if v in numeric else v for v in components))
     cuts = np.array([math.inf if c == "inf" else c for c in _attr_json(tree, "bayessa_cuts")])
     ids = np.asarray(obs["unit"].values)
     n = ids.size
@@ -223,10 +220,12 @@ def unit_layout(source: Any) -> UnitLayout:
         pcuts, plabels = np.empty(0), plabels[:1]
     elif not calendar:
         raise SpecError("the formula uses the calendar period but unit origins are unknown")
-    values = {v: const[f"unit_{v}"].to_numpy().astype(str) for v in variables if v != pname}
+    values = pd.DataFrame(
+        {v: const[f"unit_{v}"].to_numpy() for v in variables if v != pname}, index=range(n)
+    )
     X = np.empty((n, len(plabels), len(coef_levels)))
     for p, label in enumerate(plabels):
-        X[:, p] = _design_rows(coef_levels, {**values, pname: np.full(n, label)}, n)
+        X[:, p] = coded_rows(coef_levels, numeric, x_ref, values.assign(**{pname: label}))
 
     stratum = None
     if info.get("strata"):

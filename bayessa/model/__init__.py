@@ -24,6 +24,7 @@ _EXPORTS = {
     "NUMERIC_TRANSFORMS": "bayessa.model.numeric",
     "NumericTerm": "bayessa.model.numeric",
     "numeric_reference": "bayessa.model.numeric",
+    "contrast_step": "bayessa.model.numeric",
     "RandomIntercept": "bayessa.model.design",
     "build_design": "bayessa.model.design",
     "parse_formula": "bayessa.model.formula",

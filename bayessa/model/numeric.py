@@ -33,7 +33,7 @@ import pandas as pd
 
 from bayessa.errors import Problem
 
-__all__ = ["NUMERIC_TRANSFORMS", "NumericTerm", "numeric_reference"]
+__all__ = ["NUMERIC_TRANSFORMS", "NumericTerm", "contrast_step", "numeric_reference"]
 
 #: Transforms a formula may apply to a numeric column, with the step its hazard ratio is given per.
 NUMERIC_TRANSFORMS: dict[str, str] = {
@@ -148,6 +148,28 @@ class NumericTerm:
         what = {"unit": "per unit of", "doubling": "per doubling of", "tenfold": "per tenfold"}
         return f"{what[self.step]} {self.column}"
 
+    def coefficient_unit(self) -> str:
+        r"""What :math:`\exp(\beta)` of this component is a hazard ratio per, in words.
+
+        ``"per unit of age"``, ``"per SD of age (9.07)"``, ``"per e-fold change of size"``
+        (``log``), ``"per doubling of size"`` (``log2``), ``"per tenfold size"`` (``log10``),
+        ``"per unit of sqrt(size)"``.
+
+        Returns
+        -------
+        str
+        """
+        c = self.column
+        return {
+            "identity": f"per unit of {c}",
+            "center": f"per unit of {c}",
+            "scale": f"per SD of {c} ({self.scale:.4g})",
+            "log": f"per e-fold change of {c}",
+            "log2": f"per doubling of {c}",
+            "log10": f"per tenfold {c}",
+            "sqrt": f"per unit of sqrt({c})",
+        }[self.transform]
+
     def to_dict(self) -> dict:
         """Plain fields, for the run's JSON attrs.
 
@@ -185,3 +207,40 @@ def numeric_reference(x: np.ndarray) -> float:
     float
     """
     return float(np.median(np.asarray(x, dtype=np.float64)))
+
+
+def contrast_step(terms: list[NumericTerm]) -> tuple[float, float, str]:
+    r"""The two values of a numeric column a hazard ratio compares, and the step in words.
+
+    From the reference value :math:`r` to: :math:`r + 1` (``"per unit"``) for linear terms,
+    :math:`r + s_x` for ``scale(x)``, :math:`2r` (``"per doubling"``) for ``log``/``log2``,
+    :math:`10r` for ``log10``, :math:`(\sqrt r + 1)^2` for ``sqrt``. A column that enters
+    through several kinds of term (``age + log(age)``) steps by one unit at :math:`r`, and the
+    hazard ratio is then local to :math:`r`.
+
+    Parameters
+    ----------
+    terms : list of NumericTerm
+        The numeric components of one column.
+
+    Returns
+    -------
+    value, versus : float
+        Compared values (``value`` vs ``versus`` = :math:`r`).
+    per : str
+        E.g. ``"per unit"``, ``"per doubling"``, ``"per SD (9.07)"``.
+    """
+    r = terms[0].reference
+    steps = {t.step for t in terms}
+    if len(steps) > 1:
+        return r + 1.0, r, f"per unit at {r:.6g}"
+    match steps.pop():
+        case "sd":
+            return r + terms[0].scale, r, f"per SD ({terms[0].scale:.4g})"
+        case "doubling":
+            return 2.0 * r, r, "per doubling"
+        case "tenfold":
+            return 10.0 * r, r, "per tenfold"
+        case "unit of sqrt":
+            return (np.sqrt(r) + 1.0) ** 2, r, "per unit of sqrt"
+    return r + 1.0, r, "per unit"

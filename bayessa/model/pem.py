@@ -106,6 +106,9 @@ class ModelInfo:
     parameterization_by_rule, baseline_parameterization_by_rule : str, optional
         The forms the data rule (:func:`choose_parameterization`) picks, whatever was requested:
         the gate's advice names a switch only when the form in use differs from it.
+    coef_scales : tuple of float, default ()
+        :func:`column_scales` of the design: the ``effects`` prior is on :math:`\beta_j s_j`
+        (per SD for numeric columns, 1 for 0/1 columns).
     """
 
     n_cells: int
@@ -122,6 +125,7 @@ class ModelInfo:
     baseline_parameterization_reason: str = ""
     parameterization_by_rule: str | None = None
     baseline_parameterization_by_rule: str | None = None
+    coef_scales: tuple[float, ...] = ()
 
 
 def interval_spacing(cuts: np.ndarray) -> np.ndarray:
@@ -344,6 +348,7 @@ def model_info(cells: Cells, design: Design, spec: Spec) -> ModelInfo:
         time_varying_coefs=tuple(design.coef_names[j] for j in tv_idx),
         parameterization_by_rule=cluster_rule,
         baseline_parameterization_by_rule=baseline_rule,
+        coef_scales=tuple(float(x) for x in column_scales(design.X, events)),
     )
 
 

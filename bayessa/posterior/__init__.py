@@ -29,6 +29,7 @@ _EXPORTS = {
     "INTERVAL_HR_COLUMNS": "bayessa.posterior.time_varying",
     "interval_hazard_ratios": "bayessa.posterior.time_varying",
     "DesignInfo": "bayessa.posterior.predict",
+    "coded_rows": "bayessa.posterior.predict",
     "draws": "bayessa.posterior.predict",
     "log_rate": "bayessa.posterior.predict",
     "model_variables": "bayessa.posterior.predict",

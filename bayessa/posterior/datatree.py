@@ -21,6 +21,7 @@ import platform
 from dataclasses import asdict
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 __all__ = ["assemble", "versions"]
@@ -100,16 +101,23 @@ def _data_groups(dt, prepared) -> dict:
         "interval": ("cell", c["interval"].cat.codes.to_numpy().astype(np.int16)),
     }
     for v in (*data.covariates, *([data.cluster] if data.cluster else [])):
-        const[f"unit_{v}"] = ("unit", f[v].astype(str).to_numpy())
+        const[f"unit_{v}"] = ("unit", _stored(f[v]))
     for k in cells.keys:
         if k != "interval":
-            const[f"cell_{k}"] = ("cell", c[k].astype(str).to_numpy())
+            const[f"cell_{k}"] = ("cell", _stored(c[k]))
     coords = {"unit": units, "cell": np.arange(len(c))}
     dt["observed_data"] = xr.Dataset(
         {**unit_vars, "events": ("cell", c["events"].to_numpy())}, coords=coords
     )
     dt["constant_data"] = xr.Dataset(const, coords=coords)
     return const
+
+
+def _stored(column: pd.Series) -> np.ndarray:
+    """A covariate as stored in the run: categories as text, numeric values as float64."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.astype(str).to_numpy()
+    return column.to_numpy(dtype=np.float64)
 
 
 def _log_likelihood_group(dt, prepared, spec, info, const, log_likelihood) -> bool:
@@ -181,6 +189,8 @@ def _attrs(dt, prepared, spec, info, store: bool) -> None:
                     "terms": list(design.terms),
                     "coef_names": list(design.coef_names),
                     "coef_levels": [[list(p) for p in c] for c in design.coef_levels],
+                    "numeric": {k: t.to_dict() for k, t in design.numeric.items()},
+                    "x_reference": [float(x) for x in design.x_reference],
                     "cluster": design.random[0].name if design.random else None,
                     "cluster_levels": list(design.random[0].levels) if design.random else [],
                 }

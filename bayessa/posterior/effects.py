@@ -14,6 +14,11 @@ gives :math:`\beta_{\text{leader}}` alone). Only the variables that share a term
 :math:`v` change the contrast, so the contexts are the combinations of their levels; every other
 variable drops out, and the table says so ("same for every setting").
 
+A numeric covariate's contrast compares two values of it (:func:`~bayessa.model.numeric.contrast_step`:
+its reference value and one unit more, or twice it for ``log(x)``, ...), so the hazard ratio is
+per unit of the covariate as the user gave it whatever centring or scaling the model used; a
+numeric variable it interacts with is held at its reference value.
+
 Time-varying effects: the contrast uses :math:`\beta`, the average log hazard ratio over the
 intervals, and the label says so.
 """
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bayessa.model.numeric import contrast_step
 from bayessa.posterior.predict import DesignInfo, draws
 
 __all__ = ["Contrast", "contrast_table", "contrasts", "hazard_ratio_draws"]
@@ -38,13 +44,16 @@ class Contrast:
     Parameters
     ----------
     variable, level, versus : str
-        ``level`` compared with ``versus`` (HR > 1: ``level`` has the higher hazard).
+        ``level`` compared with ``versus`` (HR > 1: ``level`` has the higher hazard); for a
+        numeric covariate the two values compared (:func:`bayessa.model.numeric.contrast_step`).
     within : dict
         Levels of the interacting variables (the context); empty when none interact.
     same_for : tuple of str
         Variables that do not change this contrast (no shared term).
     weights : numpy.ndarray
         :math:`x_{v=a, c} - x_{v=b, c}`, one entry per coefficient.
+    per : str, default ""
+        For a numeric covariate, the step in words (``"per unit"``, ``"per doubling"``).
     """
 
     variable: str
@@ -53,11 +62,17 @@ class Contrast:
     within: dict[str, str]
     same_for: tuple[str, ...]
     weights: np.ndarray
+    per: str = ""
 
     @property
     def label(self) -> str:
-        """e.g. ``"leader: professional vs consumer | era = early (same for every setting)"``."""
+        """e.g. ``"leader: professional vs consumer | era = early (same for every setting)"``.
+
+        For a numeric covariate: ``"age: per unit (64 vs 63)"``.
+        """
         text = f"{self.variable}: {self.level} vs {self.versus}"
+        if self.per:
+            text = f"{self.variable}: {self.per} ({self.level} vs {self.versus})"
         if self.within:
             text += " | " + ", ".join(f"{k} = {v}" for k, v in self.within.items())
         if self.same_for:
@@ -105,19 +120,27 @@ def contrasts(info: DesignInfo, *, pairs: str = "all") -> list[Contrast]:
     """
     out = []
     for v in info.variables:
-        lv = info.levels[v]
-        if pairs == "reference":
+        per = ""
+        if v in info.numeric_columns:
+            terms = [t for t in info.numeric.values() if t.column == v]
+            a, b, per = contrast_step(terms)
+            level_pairs = [(f"{a:.6g}", f"{b:.6g}")]
+        elif pairs == "reference":
+            lv = info.levels[v]
             level_pairs = [(a, lv[0]) for a in lv[1:]]
         else:
+            lv = info.levels[v]
             level_pairs = [(a, b) for i, b in enumerate(lv) for a in lv[i + 1 :]]
         inter = info.interacting(v)
         others = tuple(w for w in info.variables if w != v and w not in inter)
         base = {w: info.reference[w] for w in info.profile_variables}
-        for context in itertools.product(*(info.levels[w] for w in inter)):
+        # interacting categories take each level; interacting numeric columns their reference
+        options = [info.levels.get(w, (info.reference[w],)) for w in inter]
+        for context in itertools.product(*options):
             within = dict(zip(inter, context, strict=True))
             for a, b in level_pairs:
                 xa, xb = info.rows([{**base, **within, v: a}, {**base, **within, v: b}])
-                out.append(Contrast(v, a, b, within, others, xa - xb))
+                out.append(Contrast(v, a, b, within, others, xa - xb, per))
     return out
 
 

@@ -18,16 +18,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayessa.data.validation import level_label
 from bayessa.errors import SpecError
+from bayessa.model.numeric import NumericTerm
 
 __all__ = [
     "DesignInfo",
+    "coded_rows",
     "draws",
     "log_rate",
     "model_variables",
@@ -240,6 +243,13 @@ class DesignInfo:
         Its levels, in the order of the posterior's ``stratum`` dimension.
     time_varying_coefs : tuple of str
         Coefficients with interval-specific deviations ``tv_delta``.
+    numeric : dict of str to NumericTerm, default {}
+        Numeric components (``"age"``, ``"log(age)"``) -> their definition
+        (:class:`bayessa.model.numeric.NumericTerm`); their columns' reference values are in
+        ``reference`` (as text) and they have no ``levels``.
+    x_reference : numpy.ndarray, optional
+        The raw design row of the reference profile, subtracted from every row
+        (:attr:`bayessa.model.design.Design.x_reference`); zeros without numeric components.
     cuts : numpy.ndarray
         Age cut points :math:`a_0 = 0 < a_1 < \dots < a_K` (the last may be ``inf``).
     time_unit : str, default "years"
@@ -263,6 +273,8 @@ class DesignInfo:
     cuts: np.ndarray
     time_unit: str = "years"
     max_exit: float = float("nan")
+    numeric: dict[str, NumericTerm] = field(default_factory=dict)
+    x_reference: np.ndarray | None = None
 
     @classmethod
     def from_datatree(cls, dt) -> DesignInfo:
@@ -300,6 +312,9 @@ class DesignInfo:
         d = json.loads(attrs["bayessa_design"]) if "bayessa_design" in attrs else _recode(dt)
         levels = {k: tuple(v) for k, v in d["levels"].items()}
         reference = {k: str(v) for k, v in d["reference"].items()}
+        numeric = {k: NumericTerm.from_dict(t) for k, t in d.get("numeric", {}).items()}
+        for t in numeric.values():
+            reference[t.column] = f"{t.reference:.15g}"
         strata = info.get("strata")
         if strata:
             levels[strata] = tuple(info["strata_levels"])
@@ -315,7 +330,10 @@ class DesignInfo:
             reference=reference,
             terms=tuple(d["terms"]),
             coef_names=coef_names,
-            coef_levels=tuple(tuple((str(v), str(lv)) for v, lv in c) for c in d["coef_levels"]),
+            coef_levels=tuple(
+                tuple((str(v), None if lv is None else str(lv)) for v, lv in c)
+                for c in d["coef_levels"]
+            ),
             cluster=d.get("cluster"),
             cluster_levels=tuple(d.get("cluster_levels", ())),
             strata=strata or None,
@@ -324,7 +342,33 @@ class DesignInfo:
             cuts=cuts,
             time_unit=str(attrs.get("bayessa_time_unit", "years")),
             max_exit=float(dt["observed_data"]["time"].max()) if "observed_data" in dt else np.nan,
+            numeric=numeric,
+            x_reference=np.asarray(d["x_reference"], dtype=np.float64) if numeric else None,
         )
+
+    @property
+    def categorical(self) -> tuple[str, ...]:
+        """The categorical covariates (those with levels), in formula order."""
+        return tuple(v for v in self.variables if v in self.levels)
+
+    @property
+    def numeric_columns(self) -> dict[str, float]:
+        """Numeric data column -> its reference value, in formula order."""
+        refs = {t.column: t.reference for t in self.numeric.values()}
+        return {v: refs[v] for v in self.variables if v in refs}
+
+    def column_of(self, component: str) -> str:
+        """The data column of a term component (``"log(age)"`` -> ``"age"``).
+
+        Parameters
+        ----------
+        component : str
+
+        Returns
+        -------
+        str
+        """
+        return self.numeric[component].column if component in self.numeric else component
 
     @property
     def profile_variables(self) -> tuple[str, ...]:
@@ -364,7 +408,7 @@ class DesignInfo:
         """
         out: list[str] = []
         for term in self.terms:
-            parts = term.split(":")
+            parts = [self.column_of(p) for p in term.split(":")]
             if variable in parts:
                 out += [p for p in parts if p != variable and p not in out]
         return [v for v in self.variables if v in out]
@@ -390,13 +434,24 @@ class DesignInfo:
             A variable is missing or a level unknown.
         """
         frame = pd.DataFrame(list(profiles)) if not isinstance(profiles, pd.DataFrame) else profiles
+        frame = self.complete(frame)
         self.check_profiles(frame)
-        values = {v: np.asarray(frame[v].astype(str), dtype=object) for v in self.variables}
-        X = np.ones((len(frame), len(self.coef_levels)))
-        for j, combo in enumerate(self.coef_levels):
-            for var, level in combo:
-                X[:, j] *= values[var] == level
-        return X
+        return coded_rows(self.coef_levels, self.numeric, self.x_reference, frame)
+
+    def complete(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Profiles with each numeric column they omit set to its reference value.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy when a column was added.
+        """
+        absent = {c: r for c, r in self.numeric_columns.items() if c not in frame.columns}
+        return frame.assign(**absent) if absent else frame
 
     def check_profiles(self, frame: pd.DataFrame) -> None:
         """Raise :class:`SpecError` naming missing variables and unknown levels.
@@ -413,6 +468,9 @@ class DesignInfo:
         """
         problems = []
         for v in self.profile_variables:
+            if v in self.numeric_columns:
+                problems += _numeric_problems(frame, v, self.numeric)
+                continue
             if v not in frame.columns:
                 problems.append(f"the profiles lack '{v}'; give one of {list(self.levels[v])}")
                 continue
@@ -435,6 +493,56 @@ class DesignInfo:
         str
         """
         return ", ".join(f"{v} = {profile[v]}" for v in self.profile_variables if v in profile)
+
+
+def _numeric_problems(frame: pd.DataFrame, column: str, numeric) -> list[str]:
+    """Values of a numeric column that are not numbers, or outside a transform's domain."""
+    if column not in frame.columns:
+        return [f"the profiles lack the numeric covariate '{column}'; give a number"]
+    x = pd.to_numeric(frame[column], errors="coerce")
+    if (bad := ~np.isfinite(x.to_numpy(dtype=np.float64))).any():
+        shown = sorted({str(v) for v in frame[column][bad]})[:5]
+        return [f"'{column}' needs numbers; got {shown}"]
+    out = []
+    for t in (t for t in numeric.values() if t.column == column):
+        out += [f"{p.what} (values {sorted(set(x[x.index.isin(p.ids)]))[:5]})" for p in t.problems(x)]
+    return out
+
+
+def coded_rows(coef_levels, numeric, x_reference, frame: pd.DataFrame) -> np.ndarray:
+    r"""Design rows of profiles: indicators of levels times transformed numeric values.
+
+    .. math:: X_{rj} = \prod_{(v, \ell) \in c_j} [\, x_{r,v} = \ell \,]
+        \prod_{t \in c_j\ \mathrm{numeric}} f_t(x_{r,t}) \; - \; x_{\mathrm{ref}, j}
+
+    Parameters
+    ----------
+    coef_levels : sequence
+        Each coefficient's ``(component, level)`` pairs (level ``None`` for numeric ones).
+    numeric : mapping of str to NumericTerm
+        The numeric components.
+    x_reference : array_like or None
+        The reference profile's raw row (``None``: zeros).
+    frame : pandas.DataFrame
+        One profile per row: categorical values (compared as text) and numeric values.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(frame), len(coef_levels))``.
+    """
+    text = {}
+    X = np.ones((len(frame), len(coef_levels)))
+    for j, combo in enumerate(coef_levels):
+        for var, level in combo:
+            if level is None:
+                t = numeric[var]
+                X[:, j] *= t.values(pd.to_numeric(frame[t.column]).to_numpy(np.float64))
+            else:
+                if var not in text:
+                    text[var] = np.asarray(frame[var].map(level_label), dtype=object)
+                X[:, j] *= text[var] == level
+    return X - x_reference if x_reference is not None else X
 
 
 def _recode(dt) -> dict:
@@ -521,7 +629,8 @@ def unit_frame(dt) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Values of the covariates and cluster as text; ``entry`` 0 when not stored.
+        Categorical covariates and the cluster as text, numeric covariates as numbers; ``entry``
+        0 when not stored.
     """
     const = dt["constant_data"].dataset
     obs = dt["observed_data"].dataset
@@ -537,5 +646,6 @@ def unit_frame(dt) -> pd.DataFrame:
     )
     for name in const.data_vars:
         if str(name).startswith("unit_"):
-            frame[str(name)[5:]] = const[name].to_numpy().astype(str)
+            values = const[name].to_numpy()
+            frame[str(name)[5:]] = values if values.dtype.kind == "f" else values.astype(str)
     return frame

@@ -155,9 +155,11 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
     dt = open_tree(run)
     t0 = time.perf_counter()
     info = DesignInfo.from_datatree(dt)
-    if opts.focus is not None and opts.focus not in info.variables:
+    if opts.focus is not None and opts.focus not in info.categorical:
+        what = "a numeric covariate" if opts.focus in info.variables else "not a covariate"
         raise SpecError(
-            f"--focus '{opts.focus}' is not a covariate of the formula: {info.variables}"
+            f"--focus '{opts.focus}' is {what}; survival curves compare the levels of a "
+            f"categorical covariate of the formula: {list(info.categorical)}"
         )
     if opts.horizon is not None and not 0 < opts.horizon <= info.last_cut:
         raise SpecError(

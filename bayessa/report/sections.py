@@ -48,8 +48,8 @@ class Context:
 
     @property
     def focus(self) -> str | None:
-        """The covariate the curves compare (option, else the first)."""
-        return self.opts.focus or (self.info.variables[0] if self.info.variables else None)
+        """The categorical covariate the curves compare (option, else the first one)."""
+        return self.opts.focus or (self.info.categorical[0] if self.info.categorical else None)
 
     @property
     def unit(self) -> str:
@@ -100,10 +100,13 @@ def frequentist(ctx: Context) -> Freq:
     -------
     Freq
     """
-    from bayessa.frequentist import logrank, poisson_pem
+    from bayessa.frequentist import logrank
 
     out, info, units = Freq(), ctx.info, ctx.units
     for v in info.profile_variables:
+        if v in info.numeric_columns:
+            out.notes.append(f"no log-rank test for '{v}': it is numeric (the test compares groups)")
+            continue
         if v not in units:
             out.notes.append(f"no log-rank test for '{v}': it changes over a unit's follow-up")
             continue
@@ -112,6 +115,25 @@ def frequentist(ctx: Context) -> Freq:
                                            entry=ctx.entry)))  # fmt: skip
         except BayessaError as err:
             out.notes.append(f"no log-rank test for '{v}': {err}")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            out.pem = _poisson_mle(ctx)
+        out.notes += [f"Poisson MLE: {w.message}" for w in caught]
+    except BayessaError as err:
+        out.notes.append(f"no Poisson MLE: {err}")
+    if info.cluster:
+        out.notes.append(
+            f"the Poisson MLE has no '{info.cluster}' effects: random effects are left out of it"
+        )
+    return out
+
+
+def _poisson_mle(ctx: Context):
+    """The Poisson-GLM PEM of the run's cells with the model's own design columns."""
+    from bayessa.frequentist import poisson_pem
+
+    info = ctx.info
     const, obs = ctx.dt["constant_data"].dataset, ctx.dt["observed_data"].dataset
     labels = [f"({a:g},{b:g}]" for a, b in itertools.pairwise(info.cuts)]
     cells = pd.DataFrame(
@@ -122,7 +144,7 @@ def frequentist(ctx: Context) -> Freq:
         }
     )
     for v in info.profile_variables:
-        cells[v] = pd.Categorical(const[f"cell_{v}"].to_numpy().astype(str), info.levels[v])
+        cells[v] = const[f"cell_{v}"].to_numpy()
     if info.strata:
         order = [f"{lab} | {s}" for s in info.strata_levels for lab in labels]
         cells["interval"] = cells["interval"] + " | " + cells[info.strata].astype(str)
@@ -130,19 +152,8 @@ def frequentist(ctx: Context) -> Freq:
         order = labels
     # interval order, not the labels' alphabetical order ("(100,inf]" before "(12,18]")
     cells["interval"] = pd.Categorical(cells["interval"], categories=order)
-    pairs = [tuple(t.split(":")) for t in info.terms if t.count(":") == 1]
-    if any(t.count(":") > 1 for t in info.terms):
-        out.notes.append("no Poisson MLE: the formula has a three-way interaction")
-        return out
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", RuntimeWarning)
-            out.pem = poisson_pem(cells, covariates=list(info.variables), interactions=pairs,
-                                  reference={v: info.reference[v] for v in info.variables})  # fmt: skip
-        out.notes += [f"Poisson MLE: {w.message}" for w in caught]
-    except BayessaError as err:
-        out.notes.append(f"no Poisson MLE: {err}")
-    return out
+    X = info.rows(cells[list(info.profile_variables)]) if info.coef_names else np.zeros((len(cells), 0))
+    return poisson_pem(cells, design=(list(info.coef_names), X))
 
 
 # ---------------------------------------------------------------------------- sections
@@ -205,8 +216,8 @@ def audit_section(ctx: Context) -> list[Block]:
     blocks.append(Block("list", items=items))
     u = ctx.units.assign(exposure=ctx.units["time"] - ctx.units["entry"])
     rows = []
-    for v in [*ctx.info.profile_variables, *([ctx.info.cluster] if ctx.info.cluster else [])]:
-        if v not in u or v == ctx.info.cluster:
+    for v in ctx.info.profile_variables:
+        if v not in u or v in ctx.info.numeric_columns:
             continue
         for lv, g in u.groupby(v, sort=False):
             rows.append({"variable": v, "level": lv, "units": len(g), "events": int(g["event"].sum()),
@@ -222,11 +233,48 @@ def audit_section(ctx: Context) -> list[Block]:
         blocks.append(Block("table", "Units, events and crude event rates by covariate",
                             fmt_table(df, {f"follow-up ({ctx.unit})": ".1f",
                                       f"crude rate (per {ctx.unit.rstrip('s')})": ".3f"})))  # fmt: skip
+    if numeric := numeric_summary(ctx):
+        blocks += numeric
     if ctx.info.cluster and ctx.info.cluster in u:
         n = u.groupby(ctx.info.cluster).size()
         blocks.append(Block("note", f"{len(n)} {ctx.info.cluster} levels with {n.min()}–{n.max()} "
                                      f"units each (median {n.median():g})."))  # fmt: skip
     return blocks
+
+
+def numeric_summary(ctx: Context) -> list[Block]:
+    """A table of the numeric covariates: spread over the units, reference value, terms.
+
+    Parameters
+    ----------
+    ctx : Context
+
+    Returns
+    -------
+    list of Block
+        Empty without numeric covariates.
+    """
+    info, u = ctx.info, ctx.units
+    rows = []
+    for v, ref in info.numeric_columns.items():
+        if v not in u:
+            continue
+        x = u[v].to_numpy(dtype=float)
+        q = np.quantile(x, [0.0, 0.25, 0.5, 0.75, 1.0])
+        terms = [t for t in info.numeric.values() if t.column == v]
+        rows.append({"variable": v, "min": q[0], "lower quartile": q[1], "median": q[2],
+                     "upper quartile": q[3], "max": q[4], "reference": ref,
+                     "in the model as": "; ".join(f"{t.name} ({t.per()})" for t in terms)})  # fmt: skip
+    if not rows:
+        return []
+    note = (
+        "Numeric covariates enter the log hazard linearly, as the formula writes them. Hazard "
+        "ratios are per unit of the covariate as given (per doubling for log terms), whatever "
+        "centring or scaling was used for sampling; the baseline is the hazard at the reference "
+        "values."
+    )
+    return [Block("table", "Numeric covariates", fmt_table(pd.DataFrame(rows), {})),
+            Block("note", note)]  # fmt: skip
 
 
 def model_section(ctx: Context) -> list[Block]:
@@ -288,6 +336,12 @@ def model_section(ctx: Context) -> list[Block]:
             if unit != "years":
                 row[f"as applied (per {unit.rstrip('s')})"] = str(applied[k])
             rows.append(row)
+    scaled = [f"{c} {s_:.3g}" for c, s_ in zip(info.coef_names, mi.get("coef_scales", ()),
+                                                strict=False) if s_ != 1.0]  # fmt: skip
+    if scaled:
+        items.append("the effects prior is on the log hazard ratio per SD of each numeric "
+                     f"column (event-weighted SD: {', '.join(scaled)}), as rstanarm's "
+                     "autoscaled priors; per unit its scale is divided by that SD")  # fmt: skip
     u = f"u[{info.cluster}]" if info.cluster else ""
     model = "log λ = baseline[interval] + x·β" + (f" + {u}" if u else "")
     return [

@@ -121,8 +121,8 @@ def survival_section(ctx, freq) -> tuple[list[Block], pd.DataFrame]:
     ctx.cache["held"] = held
     everyone = "all units" + (f" ({', '.join(held)} throughout)" if held else "")
     contexts = [({}, everyone)] + [
-        ({w: e}, f"{w} = {e}") for w in info.interacting(focus) for e in info.levels[w]
-    ]
+        ({w: e}, f"{w} = {e}") for w in info.interacting(focus) for e in info.levels.get(w, ())
+    ]  # an interacting numeric covariate keeps each unit's own value (standardised over them)
     diff_rows, overall, std = [], {}, {}
     for within, where in contexts:
         kind = "standardised" + (f" within {next(iter(within))}" if within else "")
@@ -208,7 +208,7 @@ def _km_overlay(ctx, pred, col) -> list[Block]:
     info, units, focus = ctx.info, ctx.units, ctx.focus
     if focus not in units:
         return [Block("note", f"No Kaplan–Meier comparison: {focus} changes over follow-up.")]
-    panel = next((w for w in info.interacting(focus) if w in units), None)
+    panel = next((w for w in info.interacting(focus) if w in units and w in info.levels), None)
     panels = [lv for lv in info.levels[panel] if (units[panel] == lv).any()] if panel else [None]
     ncols = min(len(panels), 3)
     nrows = -(-len(panels) // ncols)
@@ -255,9 +255,9 @@ def _km_overlay(ctx, pred, col) -> list[Block]:
 def _profiles(ctx, pred, col) -> None:
     """Curves of covariate profiles (marginal over counties), for survival.csv only."""
     info, focus = ctx.info, ctx.focus
-    vary = list(info.profile_variables)
+    vary = [v for v in info.profile_variables if v in info.levels]  # numeric: at reference
     if np.prod([len(info.levels[v]) for v in vary]) > MAX_PROFILES:
-        vary = [focus, *info.interacting(focus)]
+        vary = [focus, *(w for w in info.interacting(focus) if w in info.levels)]
     for combo in itertools.product(*(info.levels[v] for v in vary)):
         prof = {v: info.reference[v] for v in info.profile_variables}
         prof |= dict(zip(vary, combo, strict=True))

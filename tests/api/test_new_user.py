@@ -46,7 +46,7 @@ def test_veteran_through_the_cli_in_days(tmp_path, capsys):
     """coxph(Surv(time, status) ~ factor(trt) + celltype, veteran)."""
     out = tmp_path / "vet"
     argv = ["--data", str(REF / "veteran.csv"), "--time", "time", "--event", "status",
-            "--formula", "trt + celltype", "--time-unit", "days", "--out", str(out)]  # fmt: skip
+            "--formula", "C(trt) + celltype", "--time-unit", "days", "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "cut points chosen from the data (days)" in printed and "Diagnostics passed" in printed
@@ -94,7 +94,7 @@ def test_veteran_through_the_cli_in_days(tmp_path, capsys):
 def test_lung_as_r_codes_it_through_the_api():
     """Status 1/2 and a missing ph.ecog, as in survival::lung; coxph(~ factor(sex) + factor(ph.ecog))."""
     res = bayessa.fit(
-        REF / "lung.csv", formula="sex + ph.ecog", time="time", event="status",
+        REF / "lung.csv", formula="C(sex) + C(ph.ecog)", time="time", event="status",
         time_unit="days", on_invalid="exclude", progress=False,
     )  # fmt: skip
     audit = res.prepared.data.audit

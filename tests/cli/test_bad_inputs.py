@@ -110,12 +110,13 @@ CASES = [
     ("infinite-time", csv(durations(years={2: "inf"})), DUR, None, ["infinite duration", "g2", "finite"]),
     ("duplicated-ids", csv(durations(gid={2: "g1"})), DUR, None, ["duplicated unit ids", "g1", "unique id"]),
     ("one-level-covariate", csv(durations().assign(leader="consumer")), DUR, None, ["single level", "remove it"]),
-    ("continuous-covariate", csv(durations().assign(age=np.linspace(20, 60, 40))), [*DUR, "--formula", "age + (1 | county)"], None, ["numeric with 40 distinct values", "bin it"]),
+    ("log-of-zero", csv(durations().assign(size=np.arange(40) % 7)), [*DUR, "--formula", "log(size) + (1 | county)"], None, ["'log(size)' needs size > 0", "shift the column"]),
+    ("numeric-transform-of-text", None, ["--formula", "log(leader)"], None, ["not numbers", "C(leader)"]),
     ("formula-missing-column", None, ["--formula", "leader + sponsor + (1 | county)"], None, ["column 'sponsor' not found", "name an existing column"]),
     ("formula-unbalanced", None, ["--formula", "leader + (1 | county"], None, ["cannot parse the formula", "supported"]),
     ("formula-dangling-plus", None, ["--formula", "leader * era +"], None, ["cannot parse the formula"]),
     ("formula-response", None, ["--formula", "closed ~ leader"], None, ["response", "right-hand side"]),
-    ("formula-transform", None, ["--formula", "np.log(leader)"], None, ["transforms a column", "make a new column"]),
+    ("formula-transform", None, ["--formula", "np.log(leader)"], None, ["'np.log(leader)' is not supported", "make a new column"]),
     ("cuts-unsorted", None, ["--cuts", "0,2,1,14"], None, ["strictly increasing", "sorted"]),
     ("cuts-negative", None, ["--cuts=-1,0,1,14"], None, ["cuts must start at 0"]),
     ("cuts-inf-inside", None, ["--cuts", "0,inf,14"], None, ["only the last may be inf"]),
@@ -287,11 +288,16 @@ def test_covariate_level_without_events_is_noted(work):
     assert "level 'professional' of 'leader' has no events" in notes(prepared(work / "d.csv"))
 
 
-def test_whole_number_covariate_is_read_as_categories(work):
+def test_whole_number_covariate_is_numeric_as_in_r_and_c_makes_categories(work):
     durations().assign(grade=np.arange(40) % 3).to_csv(work / "d.csv", index=False)
     p = prepared(work / "d.csv", formula="grade + (1 | county)")
+    assert p.design.coef_names == ["grade"]
+    assert (
+        "covariate 'grade' is numeric with 3 distinct whole values (0, 1, 2): it enters "
+        "linearly, per unit; write C(grade) in the formula to treat it as categories"
+    ) in notes(p)
+    p = prepared(work / "d.csv", formula="C(grade) + (1 | county)")
     assert p.design.coef_names == ["grade[1]", "grade[2]"]
-    assert "numeric covariate 'grade' read as categories ['0', '1', '2']" in notes(p)
 
 
 def test_cut_points_beyond_the_data_are_noted(work):
