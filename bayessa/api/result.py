@@ -33,7 +33,7 @@ RUN_FILES = (
     "survival.csv",
 )
 #: Files a run has only when its model calls for them (time-varying effects).
-OPTIONAL_RUN_FILES = ("hazard_ratios_by_interval.csv",)
+OPTIONAL_RUN_FILES = ("hazard_ratios_by_interval.csv", "smooths.csv")
 
 
 @dataclass
@@ -155,7 +155,8 @@ class FitResult:
         covariates a column ``per`` says what each numeric coefficient's HR is per, in the
         covariate's own unit (``"per unit of age"``, ``"per e-fold change of size"`` for
         ``log(size)``); :func:`bayessa.posterior.effects.contrast_table` gives HRs per unit or
-        per doubling at the reference values.
+        per doubling at the reference values. A smooth ``s(x)`` has no single hazard ratio: its
+        basis coefficients are left out here, and :meth:`smooth` gives its curve.
 
         Parameters
         ----------
@@ -203,6 +204,7 @@ class FitResult:
             },
             index=pd.Index([str(x) for x in post["coef"].values], name="coef"),
         )
+        from bayessa.model.smooth import smooth_groups
         from bayessa.posterior.predict import DesignInfo
 
         info = DesignInfo.from_datatree(self.idata)
@@ -211,7 +213,49 @@ class FitResult:
                 ", ".join(info.numeric[v].coefficient_unit() for v, lv in combo if lv is None)
                 for combo in info.coef_levels
             ]
+            in_smooth = {j for idx in smooth_groups(info.numeric, info.coef_levels).values()
+                         for j in idx}  # fmt: skip
+            out = out.iloc[[j for j in range(len(out)) if j not in in_smooth]]
         return out
+
+    def smooth(self, column: str, *, ci_prob: float = 0.95, n_grid: int = 101) -> pd.DataFrame:
+        r"""The curve of the smooth ``s(column)``: log HR against the reference value, on a grid.
+
+        :math:`\log \mathrm{HR}(x) = f(x) - f(r)` with posterior median, equal-tailed interval
+        and :math:`P(\mathrm{HR} > 1)` at each grid point
+        (:func:`bayessa.posterior.smooths.smooth_table`).
+
+        Parameters
+        ----------
+        column : str
+            The smoothed column, e.g. ``"age"`` for ``s(age)``.
+        ci_prob : float, default 0.95
+        n_grid : int, default 101
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        from bayessa.posterior.smooths import smooth_table
+
+        return smooth_table(self.idata, column, ci_prob=ci_prob, n_grid=n_grid)
+
+    def smooths(self, *, ci_prob: float = 0.95) -> dict[str, pd.DataFrame]:
+        """:meth:`smooth` of every smoothed column (empty without smooths).
+
+        Parameters
+        ----------
+        ci_prob : float, default 0.95
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+        """
+        from bayessa.posterior.predict import DesignInfo
+        from bayessa.posterior.smooths import smooth_columns
+
+        columns = smooth_columns(DesignInfo.from_datatree(self.idata))
+        return {c: self.smooth(c, ci_prob=ci_prob) for c in columns}
 
     def diagnostics(self, **thresholds):
         """The convergence gate (:func:`bayessa.checks.diagnostics.check`).
@@ -242,7 +286,8 @@ class FitResult:
         """Write the run into ``directory`` atomically.
 
         Files: ``idata.nc``, ``summary.csv``, ``diagnostics.json``, ``hazard_ratios.csv``
-        (and ``hazard_ratios_by_interval.csv`` with time-varying effects),
+        (and ``hazard_ratios_by_interval.csv`` with time-varying effects, ``smooths.csv`` with
+        smooths),
         ``manifest.json``, ``spec.toml`` and the report (:mod:`bayessa.report`):
         ``report.html``, ``report.md``, ``contrasts.csv``, ``survival.csv``, ``report-*.png``.
         Everything is written into a temporary folder beside ``directory`` and moved into place
@@ -291,6 +336,8 @@ class FitResult:
         by_interval = self.hazard_ratios(by_interval=True)
         if not by_interval.empty:
             by_interval.to_csv(d / "hazard_ratios_by_interval.csv", index=False)
+        if smooths := self.smooths():
+            pd.concat(smooths.values()).to_csv(d / "smooths.csv", index=False)
         (d / "spec.toml").write_text(self.idata.attrs["bayessa_spec"])
         write_s = round(time.perf_counter() - t0, 3)
         report_parts: dict = {}

@@ -33,6 +33,7 @@ _EXPORTS = {
     "loo_pit": "bayessa.checks.ppc_stats",
     "ppc_statistic": "bayessa.checks.ppc_stats",
     "PRIOR_OF": "bayessa.checks.sensitivity",
+    "PRIOR_OF_SMOOTH": "bayessa.checks.sensitivity",
     "log_prior": "bayessa.checks.sensitivity",
     "power_scaled_hazard_ratios": "bayessa.checks.sensitivity",
     "prior_sensitivity": "bayessa.checks.sensitivity",

@@ -40,6 +40,7 @@ from bayessa.posterior.rundir import open_tree
 
 __all__ = [
     "PRIOR_OF",
+    "PRIOR_OF_SMOOTH",
     "log_prior",
     "power_scaled_hazard_ratios",
     "prior_sensitivity",
@@ -57,6 +58,8 @@ PRIOR_OF: dict[str, str] = {
     "cluster_sd": "cluster_sd",
     "tv_sd": "time_varying_sd",
 }
+#: Smooths' parameters, ``s_<column>_sd`` and ``s_<column>_slope``, by suffix.
+PRIOR_OF_SMOOTH: dict[str, str] = {"_sd": "smooth_sd", "_slope": "effects"}
 
 
 def _logpdf(prior: Prior, x: np.ndarray) -> np.ndarray:
@@ -98,6 +101,8 @@ def log_prior(source: Any, *, group: str = "posterior") -> xr.Dataset:
     priors = priors_in_unit(spec.priors, spec.data.time_unit, spec.model.baseline)
     post = tree[group].dataset
     sampled = {n: k for n, k in PRIOR_OF.items() if n in post}
+    for name in (str(v) for v in post.data_vars if str(v).startswith("s_")):
+        sampled |= {name: k for suffix, k in PRIOR_OF_SMOOTH.items() if name.endswith(suffix)}
     if "beta_z" in sampled:  # beta is then derived from beta_z, which carries the prior
         del sampled["beta"]
     out = {

@@ -50,6 +50,7 @@ from bayessa.data.validation import level_label
 from bayessa.errors import DataError, Problem, SpecError
 from bayessa.model.formula import FormulaTerms, parse_terms
 from bayessa.model.numeric import NumericTerm, numeric_reference
+from bayessa.model.smooth import smooth_basis_terms
 
 __all__ = ["BASELINE", "Design", "RandomIntercept", "build_design"]
 
@@ -241,7 +242,7 @@ def build_design(
 
     codes = {name: _codes(cells[name], levels[name])[0] for name in levels}
     values = {name: t.values(cells[t.column]) for name, t in numeric.items()}
-    coef_levels, term_of_coef = _coding(terms, levels, codes)
+    coef_levels, term_of_coef = _coding(terms, levels, codes, numeric)
     X = _columns(codes, values, coef_levels, len(cells), levels)
     x_ref = _reference_row(coef_levels, numeric, levels)
     if aliased := _aliased(cells, X, [_key_codes(cells[v], codes.get(v)) for v in terms.variables]):
@@ -268,7 +269,7 @@ def _kinds(cells: pd.DataFrame, terms: FormulaTerms) -> tuple[dict[str, str], li
         elif name in terms.numeric_columns:
             kinds[name] = "num"
             if not _is_number(series):
-                uses = [n for n, (c, _) in terms.transforms.items() if c == name]
+                uses = [n for n, (c, _) in [*terms.transforms.items(), *terms.smooths.items()] if c == name]
                 what = f"'{name}' is {series.dtype}, not numeric, but the formula uses {', '.join(uses)}"
                 fix = f"{_NUMBERS}; convert the column to numbers, or write C({name}) for categories"
                 problems.append(Problem(what, fix, column=name))
@@ -311,8 +312,10 @@ def _numeric_terms(cells, units, terms, kinds, reference) -> tuple[dict[str, Num
     out: dict[str, NumericTerm] = {}
     for name in components:
         column, transform = terms.transforms.get(name, (name, "identity"))
-        if kinds.get(column) != "num":
-            continue
+        if name in terms.smooths:
+            column, transform = terms.smooths[name][0], "bspline"
+        if kinds.get(column) != "num" or not _is_number(cells[column]):
+            continue  # a categorical column in a transform is already a problem
         x = cells[column]
         if (bad := ~np.isfinite(x.to_numpy(dtype=np.float64))).any():
             what = "missing or non-finite values"
@@ -321,11 +324,18 @@ def _numeric_terms(cells, units, terms, kinds, reference) -> tuple[dict[str, Num
         u = table[column].to_numpy(dtype=np.float64)
         ref = float(reference[column]) if column in reference else numeric_reference(u)
         sd = float(np.std(u, ddof=1)) if u.size > 1 else 0.0
+        if transform == "bspline":
+            basis = smooth_basis_terms(name, column, terms.smooths[name][1], u, ref)
+            problems += basis[0].problems(pd.Series([ref], index=[f"reference {ref:g}"]))
+            out |= {t.name: t for t in basis}
+            continue
         term = NumericTerm(name, column, transform, float(np.mean(u)), sd, ref)
         if transform == "scale" and not sd > 0:
             what = f"'{name}' divides by the SD of {column}, which is 0"
             problems.append(Problem(what, f"remove {name}: {column} does not vary", column))
-        found = term.problems(x)
+        # domain problems named by unit id when the units are given (cells have no ids)
+        ids = table["id"].to_numpy() if "id" in table else table.index
+        found = term.problems(pd.Series(u, index=ids))
         found += term.problems(pd.Series([ref], index=[f"reference {ref:g}"]))
         problems += found
         out[name] = term
@@ -425,7 +435,7 @@ def _closure(terms: FormulaTerms, categorical) -> dict[frozenset, tuple[tuple[st
     return owner
 
 
-def _coding(terms: FormulaTerms, levels: dict[str, list[str]], codes: dict[str, np.ndarray]):
+def _coding(terms: FormulaTerms, levels, codes, numeric: Mapping[str, NumericTerm]):
     """Each column's ``(component, level)`` pairs and written term.
 
     Terms of the closure (:func:`_closure`) in R's order (by degree, stable), each coded by the
@@ -439,10 +449,17 @@ def _coding(terms: FormulaTerms, levels: dict[str, list[str]], codes: dict[str, 
     closure = sorted(owner.values(), key=lambda item: len(item[0]))
     coef_levels: list[tuple[tuple[str, str | None], ...]] = []
     term_of_coef: list[str] = []
+    basis = {n: [b for b, t in numeric.items() if b.startswith(f"{n}[") and t.transform == "bspline"]
+             for n in terms.smooths}  # fmt: skip
     for parts, name in closure:
-        coded = [levels[c][1:] if c in levels else [None] for c in parts]
+        coded = [
+            [(c, lv) for lv in levels[c][1:]] if c in levels
+            else [(b, None) for b in basis[c]] if c in basis
+            else [(c, None)]
+            for c in parts
+        ]  # fmt: skip
         for combo in itertools.product(*coded):
-            coef_levels.append(tuple(zip(parts, combo, strict=True)))
+            coef_levels.append(tuple(combo))
             term_of_coef.append(name)
     _check_with_formulae([p for p, _ in closure], coef_levels, levels, codes)
     return coef_levels, term_of_coef

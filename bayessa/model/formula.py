@@ -8,7 +8,9 @@ intercepts ``(1 | g)``; an optional leading ``~``; and these calls on one column
 
 * ``C(x)`` -- ``x`` as categories, whatever its type (coefficients ``x[level]``);
 * ``log(x)``, ``log2(x)``, ``log10(x)``, ``sqrt(x)``, ``center(x)``, ``scale(x)`` -- numeric
-  transforms (:mod:`bayessa.model.numeric`).
+  transforms (:mod:`bayessa.model.numeric`);
+* ``s(x)``, ``s(x, k=8)`` -- a smooth effect (:mod:`bayessa.model.smooth`), on its own (not in an
+  interaction, and not beside a linear or categorical use of the same column).
 
 A bare column name is numeric or categorical by its type, as in R: numbers enter linearly, strings,
 booleans and Categoricals as treatment-coded categories. Anything else (random slopes, nesting
@@ -34,7 +36,7 @@ __all__ = ["CALLS", "FormulaTerms", "parse_formula", "parse_terms"]
 
 _SUPPORTED = (
     "supported: main effects 'a + b', interactions 'a:b', 'a * b', '(1 | g)', and the calls "
-    "C(x), log(x), log2(x), log10(x), sqrt(x), center(x), scale(x)"
+    "C(x), log(x), log2(x), log10(x), sqrt(x), center(x), scale(x), s(x, k=10)"
 )
 _NO_INTERCEPT = "the interval baseline is the intercept; columns are always coded as if with one"
 _NESTING = "write 'a + a:b'; for nested random intercepts use a combined column, '(1 | a_b)'"
@@ -73,6 +75,8 @@ class FormulaTerms:
         ``{"log(age)": ("age", "log")}``.
     categorical : list of str
         Columns written as ``C(x)``: categories whatever their type.
+    smooths : dict of str to tuple of (str, int)
+        Smooth components ``"s(age)"`` -> ``(column, k)`` (:mod:`bayessa.model.smooth`).
     """
 
     formula: str
@@ -82,11 +86,13 @@ class FormulaTerms:
     random: list[str]
     transforms: dict[str, tuple[str, str]] = field(default_factory=dict)
     categorical: list[str] = field(default_factory=list)
+    smooths: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def numeric_columns(self) -> list[str]:
-        """Columns that must be numeric (those inside a numeric transform)."""
-        return list(dict.fromkeys(col for col, _ in self.transforms.values()))
+        """Columns that must be numeric (inside a numeric transform or a smooth)."""
+        cols = [col for col, _ in self.transforms.values()]
+        return list(dict.fromkeys([*cols, *(col for col, _ in self.smooths.values())]))
 
 
 def parse_formula(formula: str, *, columns: Sequence[str] | None = None) -> FormulaTerms:
@@ -210,31 +216,56 @@ def parse_terms(
     fixed: dict[frozenset[str], tuple[str, ...]] = {}
     transforms: dict[str, tuple[str, str]] = {}
     categorical: list[str] = []
+    smooths: dict[str, tuple[str, int]] = {}
     for term in (t for t in model.common_terms if not isinstance(t, Intercept)):
-        names = [_component(c, transforms, categorical, problems) for c in term.components]
-        if None not in names:
+        names = [
+            _component(c, transforms, categorical, smooths, problems) for c in term.components
+        ]
+        if len(names) > 1 and any(n in smooths for n in names):
+            what = f"the smooth in the interaction '{term.name}' is not supported"
+            fix = "write the smooth on its own, s(x) + ..., or a linear interaction x:a"
+            problems.append(Problem(what, fix))
+        elif None not in names:
             fixed.setdefault(frozenset(names), tuple(names))
     random = _random_terms(model, problems)
     term_vars = sorted(fixed.values(), key=len)  # stable: R's order, main effects first
-    columns_of = {name: col for name, (col, _) in transforms.items()}
+    columns_of = {name: col for name, (col, _) in [*transforms.items(), *smooths.items()]}
     variables = list(dict.fromkeys(columns_of.get(v, v) for t in term_vars for v in t))
     problems += _role_clashes(variables, random, transforms, categorical)
+    problems += _smooth_clashes(term_vars, transforms, categorical, smooths)
     fixed_names = [":".join(t) for t in term_vars]
     out = FormulaTerms(
-        formula, fixed_names, term_vars, variables, random, transforms, categorical
+        formula, fixed_names, term_vars, variables, random, transforms, categorical, smooths
     )
     return out, problems
 
 
-def _component(comp, transforms: dict, categorical: list, problems: list[Problem]) -> str | None:
+def _smooth_clashes(term_vars, transforms, categorical, smooths) -> list[Problem]:
+    """A smoothed column may not also enter linearly or as categories (the spline has a line)."""
+    problems = []
+    components = {c for t in term_vars for c in t}
+    for name, (col, _) in smooths.items():
+        other = [c for c in components if c != name and (c == col or transforms.get(c, ("",))[0] == col)]
+        if col in categorical or other:
+            uses = ", ".join(sorted(other)) or f"C({col})"
+            what = f"'{col}' is both smooth ({name}) and {uses}"
+            fix = f"{name} already contains the linear trend in {col}; keep one of them"
+            problems.append(Problem(what, fix))
+    return problems
+
+
+def _component(comp, transforms, categorical, smooths, problems: list[Problem]) -> str | None:
     """The name of one component of a term (recording calls), or None when it is refused."""
     if isinstance(comp, Variable):
         return comp.name
     call = getattr(comp, "call", None)
     callee = getattr(call, "callee", None)
     args = getattr(call, "args", [])
+    kwargs = dict(getattr(call, "kwargs", None) or {})
     plain = len(args) == 1 and type(args[0]).__name__ == "LazyVariable"
-    if callee not in CALLS or not plain or getattr(call, "kwargs", None):
+    if callee == "s" and plain and set(kwargs) <= {"k"}:
+        return _smooth(comp.name, args[0].name, kwargs, smooths, problems)
+    if callee not in CALLS or not plain or kwargs:
         problems.append(_transform_problem(comp.name))
         return None
     column = args[0].name
@@ -243,6 +274,24 @@ def _component(comp, transforms: dict, categorical: list, problems: list[Problem
         return column
     name = f"{callee}({column})"
     transforms[name] = (column, callee)
+    return name
+
+
+def _smooth(written: str, column: str, kwargs, smooths, problems) -> str | None:
+    """Record ``s(x)`` / ``s(x, k=8)``; the component is named ``s(x)``."""
+    from bayessa.model.smooth import DEFAULT_K, MAX_K, MIN_K
+
+    k = getattr(kwargs.get("k"), "value", DEFAULT_K)
+    if isinstance(k, bool) or not isinstance(k, int) or not MIN_K <= k <= MAX_K:
+        what = f"in '{written}', k must be a whole number from {MIN_K} to {MAX_K}"
+        problems.append(Problem(what, f"e.g. s({column}, k=8); the default is {DEFAULT_K}"))
+        return None
+    name = f"s({column})"
+    if smooths.get(name, (column, k))[1] != k:
+        what = f"'{name}' is written twice with different k"
+        problems.append(Problem(what, "write the smooth once"))
+        return None
+    smooths[name] = (column, k)
     return name
 
 
@@ -285,7 +334,8 @@ def _role_clashes(variables, random, transforms, categorical) -> list[Problem]:
 def _transform_problem(name: str) -> Problem:
     what = f"the term '{name}' is not supported"
     fix = (
-        "the calls a formula may use are C(x), log(x), log2(x), log10(x), sqrt(x), center(x) "
-        "and scale(x), each on one column; for anything else make a new column and use its name"
+        "the calls a formula may use are C(x), log(x), log2(x), log10(x), sqrt(x), center(x), "
+        "scale(x) and s(x, k=10), each on one column; for anything else make a new column and "
+        "use its name"
     )
     return Problem(what, fix)

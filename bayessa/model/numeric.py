@@ -44,6 +44,7 @@ NUMERIC_TRANSFORMS: dict[str, str] = {
     "log2": "doubling",
     "log10": "tenfold",
     "sqrt": "unit of sqrt",
+    "bspline": "smooth",
 }
 _POSITIVE = {"log", "log2", "log10"}
 
@@ -65,6 +66,9 @@ class NumericTerm:
     reference : float
         The column's reference value :math:`r_x` (raw scale): the baseline hazard is reported
         there, and profiles that do not give the column are set to it.
+    knots, index : tuple of float, int
+        For ``transform="bspline"`` (one basis function of a smooth ``s(x)``,
+        :mod:`bayessa.model.smooth`): the knot vector and which basis function.
     """
 
     name: str
@@ -73,6 +77,8 @@ class NumericTerm:
     center: float = 0.0
     scale: float = 1.0
     reference: float = 0.0
+    knots: tuple[float, ...] = ()
+    index: int = 0
 
     def values(self, x: np.ndarray | pd.Series) -> np.ndarray:
         """:math:`f(x)` for raw values of the column (float64).
@@ -102,6 +108,10 @@ class NumericTerm:
                 return np.log10(x)
             case "sqrt":
                 return np.sqrt(x)
+            case "bspline":
+                from bayessa.model.smooth import bspline_column
+
+                return bspline_column(x, self.knots, self.index)
         raise ValueError(f"unknown transform {self.transform!r}")  # pragma: no cover
 
     def problems(self, x: pd.Series) -> list[Problem]:
@@ -121,6 +131,14 @@ class NumericTerm:
             bad, need = ~(v > 0), "> 0"
         elif self.transform == "sqrt":
             bad, need = ~(v >= 0), ">= 0"
+        elif self.transform == "bspline":
+            lo, hi = self.knots[0], self.knots[-1]
+            bad = ~((v >= lo) & (v <= hi))
+            if bad.any():
+                what = f"'{self.name.split('[')[0]}' was fitted on {lo:g} to {hi:g}; values outside"
+                fix = "a spline cannot be extrapolated; predict within the fitted range"
+                return [Problem(what, fix, column=self.column, ids=list(x.index[bad]))]
+            return []
         else:
             return []
         if not bad.any():
@@ -145,6 +163,8 @@ class NumericTerm:
             return f"per SD of {self.column} ({self.scale:.4g})"
         if self.step == "unit of sqrt":
             return f"per unit of sqrt({self.column})"
+        if self.step == "smooth":
+            return "smooth (see its curve)"
         what = {"unit": "per unit of", "doubling": "per doubling of", "tenfold": "per tenfold"}
         return f"{what[self.step]} {self.column}"
 
@@ -168,6 +188,7 @@ class NumericTerm:
             "log2": f"per doubling of {c}",
             "log10": f"per tenfold {c}",
             "sqrt": f"per unit of sqrt({c})",
+            "bspline": f"a coefficient of the smooth of {c} (see its curve)",
         }[self.transform]
 
     def to_dict(self) -> dict:
@@ -191,7 +212,9 @@ class NumericTerm:
         -------
         NumericTerm
         """
-        return cls(**{k: d[k] for k in ("name", "column", "transform", "center", "scale", "reference")})
+        fields = ("name", "column", "transform", "center", "scale", "reference")
+        extra = {"knots": tuple(d.get("knots", ())), "index": int(d.get("index", 0))}
+        return cls(**{k: d[k] for k in fields}, **extra)
 
 
 def numeric_reference(x: np.ndarray) -> float:

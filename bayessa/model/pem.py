@@ -49,6 +49,7 @@ import numpy as np
 from bayessa.data.cells import Cells
 from bayessa.errors import SpecError
 from bayessa.model.design import Design
+from bayessa.model.smooth import smooth_coefficients, smooth_groups
 from bayessa.model.spec import Prior, Spec
 from bayessa.model.units import priors_in_unit
 
@@ -271,12 +272,13 @@ def build_model(
         coords[cluster.name] = list(cluster.levels)
     strat_codes = _strata_codes(f, m.strata if strata_levels else None)
     xbar = _centre(design.X, events, center)
-    scale = column_scales(design.X, events)
+    scale = np.asarray(info.coef_scales)
+    smooths = smooth_groups(design.numeric, design.coef_levels)
 
     with pm.Model(coords=coords) as model:
         d = _data(design.X - xbar, xbar, interval, strat_codes, cluster, data_containers)
         eta, shift = _fixed_effects(
-            d["X"], d["xbar"], scale, tv_idx, d["interval"], pri
+            d["X"], d["xbar"], scale, tv_idx, d["interval"], pri, smooths, design.coef_names
         )
         centred = _baseline(
             m, pri, cells.pieces.cuts, strata_levels, K, info.baseline_parameterization
@@ -348,7 +350,7 @@ def model_info(cells: Cells, design: Design, spec: Spec) -> ModelInfo:
         time_varying_coefs=tuple(design.coef_names[j] for j in tv_idx),
         parameterization_by_rule=cluster_rule,
         baseline_parameterization_by_rule=baseline_rule,
-        coef_scales=tuple(float(x) for x in column_scales(design.X, events)),
+        coef_scales=tuple(float(x) for x in _scales(design, events)),
     )
 
 
@@ -367,15 +369,24 @@ def _check_structure(f: pd.DataFrame, design: Design, m) -> tuple[list[str], lis
             )
         else:
             strata_levels = [str(c) for c in f[m.strata].cat.categories]
+    column = {n: t.column for n, t in design.numeric.items()}
+    for n, (col, _) in _smooth_components(design).items():
+        column[n] = col
     tv_idx = [
         j
         for j, term in enumerate(design.term_of_coef)
-        if set(term.split(":")) & set(m.time_varying)
+        if {column.get(p, p) for p in term.split(":")} & set(m.time_varying)
     ]
+    smoothed = {col for col, _ in _smooth_components(design).values()}
     for v in m.time_varying:
         if v not in design.variables:
             problems.append(
                 f"time_varying variable '{v}' is not a fixed effect in the formula '{design.formula}'"
+            )
+        elif v in smoothed:
+            problems.append(
+                f"time_varying variable '{v}' enters through a smooth s({v}); a smooth cannot vary "
+                f"by age interval: write {v} as a linear term to make it time-varying"
             )
     if len(design.random) > 1:
         problems.append(
@@ -384,6 +395,16 @@ def _check_structure(f: pd.DataFrame, design: Design, m) -> tuple[list[str], lis
     if problems:
         raise SpecError(problems)
     return strata_levels, tv_idx
+
+
+def _smooth_components(design: Design) -> dict[str, tuple[str, int]]:
+    """Smooth terms of a design: ``"s(age)"`` -> (column, k)."""
+    out: dict[str, tuple[str, int]] = {}
+    for t in design.numeric.values():
+        if t.transform == "bspline":
+            name = t.name.split("[")[0]
+            out[name] = (t.column, out.get(name, (t.column, 1))[1] + 1)
+    return out
 
 
 def _parameterizations(m, events, interval, K, strat_codes, n_strata, cluster):
@@ -467,7 +488,15 @@ def column_scales(X: np.ndarray, events: np.ndarray) -> np.ndarray:
     return np.where(binary | ~(sd > 0), 1.0, sd)
 
 
-def _fixed_effects(Xc, xbar, scale: np.ndarray, tv_idx, interval, pri):
+def _scales(design: Design, events: np.ndarray) -> np.ndarray:
+    """:func:`column_scales`, with 1 for the smooths' basis columns (they have their own prior)."""
+    scale = column_scales(design.X, events)
+    for idx in smooth_groups(design.numeric, design.coef_levels).values():
+        scale[idx] = 1.0
+    return scale
+
+
+def _fixed_effects(Xc, xbar, scale: np.ndarray, tv_idx, interval, pri, smooths=None, names=()):
     r"""Linear predictor of the (centred) fixed and time-varying effects, and the shift.
 
     .. math::
@@ -489,12 +518,15 @@ def _fixed_effects(Xc, xbar, scale: np.ndarray, tv_idx, interval, pri):
 
     shift = 0.0
     eta = 0.0
-    if scale.size:
+    if smooths:
+        beta = _with_smooths(scale, pri, smooths, list(names))
+    elif scale.size:
         if np.all(scale == 1.0):
             beta = _prior_rv(pm, "beta", pri["effects"], dims="coef")
         else:
             beta_z = _prior_rv(pm, "beta_z", pri["effects"], dims="coef")
             beta = pm.Deterministic("beta", beta_z / scale, dims="coef")
+    if scale.size:
         eta = pt.dot(Xc, beta)
         shift = pt.dot(xbar, beta)
     if tv_idx:
@@ -507,6 +539,31 @@ def _fixed_effects(Xc, xbar, scale: np.ndarray, tv_idx, interval, pri):
         eta = eta + pt.sum(Xc[:, tv_idx] * delta[:, interval].T, axis=1)
         shift = shift + pt.dot(xbar[tv_idx], delta)  # (interval,)
     return eta, shift
+
+
+def _with_smooths(scale: np.ndarray, pri, smooths: dict[str, list[int]], names: list[str]):
+    r"""``beta`` when the formula has smooths: their coefficients from :mod:`~bayessa.model.smooth`,
+    the other effects per SD as ``beta_z`` (dims ``fixed_coef``) with the ``effects`` prior."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    model = pm.modelcontext(None)
+    beta = pt.zeros(scale.size)
+    in_smooth = {j for idx in smooths.values() for j in idx}
+    fixed = [j for j in range(scale.size) if j not in in_smooth]
+    if fixed:
+        model.add_coord("fixed_coef", [names[j] for j in fixed])
+        beta_z = _prior_rv(pm, "beta_z", pri["effects"], dims="fixed_coef")
+        beta = pt.set_subtensor(beta[fixed], beta_z / scale[fixed])
+    for column, idx in smooths.items():
+        coef = smooth_coefficients(
+            column,
+            len(idx) + 1,
+            lambda name: _prior_rv(pm, name, pri["smooth_sd"]),
+            lambda name: _prior_rv(pm, name, pri["effects"]),
+        )
+        beta = pt.set_subtensor(beta[idx], coef)
+    return pm.Deterministic("beta", beta, dims="coef")
 
 
 def _baseline(m, pri, cuts, strata_levels, K, param):

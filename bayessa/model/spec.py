@@ -109,6 +109,8 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     "cluster_sd": Prior("halfnormal", {"sigma": 0.5}),
     # SD of interval-specific deviations of a time-varying log hazard ratio.
     "time_varying_sd": Prior("halfnormal", {"sigma": 0.3}),
+    # SD of the slope's random walk of a smooth s(x), per range of x (bayessa.model.smooth).
+    "smooth_sd": Prior("halfnormal", {"sigma": 1.0}),
 }
 
 
@@ -291,7 +293,8 @@ class Spec:
         The ``[model]`` table.
     priors : dict of str to Prior
         The ``[priors]`` table: ``baseline_level``, ``baseline_smoothing``, ``baseline_slope``,
-        ``effects``, ``cluster_sd``, ``time_varying_sd`` (defaults for those not given).
+        ``effects``, ``cluster_sd``, ``time_varying_sd``, ``smooth_sd`` (defaults for those not
+        given).
     sampler : SamplerSpec
         The ``[sampler]`` table.
     source : str, optional
@@ -631,7 +634,7 @@ def _prior(name: str, raw: Any, problems: list[str]) -> Prior | None:
             f"prior '{name}' ({dist}) needs parameters {list(need)}; missing {missing}, unexpected {extra}"
         )
         return None
-    if name in ("baseline_smoothing", "cluster_sd", "time_varying_sd") and dist in (
+    if name in ("baseline_smoothing", "cluster_sd", "time_varying_sd", "smooth_sd") and dist in (
         "normal",
         "student_t",
     ):

@@ -12,6 +12,7 @@ _EXPORTS = {
     "cluster_effects": "bayessa.plots.posterior",
     "forest": "bayessa.plots.posterior",
     "interval_hazard_ratios": "bayessa.plots.posterior",
+    "smooth_effect": "bayessa.plots.posterior",
     "new_axes": "bayessa.plots.posterior",
     "png_bytes": "bayessa.plots.posterior",
     "survival_curves": "bayessa.plots.posterior",

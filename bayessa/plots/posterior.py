@@ -22,6 +22,7 @@ __all__ = [
     "cluster_effects",
     "forest",
     "interval_hazard_ratios",
+    "smooth_effect",
     "new_axes",
     "png_bytes",
     "survival_curves",
@@ -347,6 +348,42 @@ def interval_hazard_ratios(
         ax.legend(fontsize=8, frameon=False)
     else:
         ax.set_title(str(table["coef"].iloc[0]), fontsize=9)
+    return ax
+
+
+def smooth_effect(table: pd.DataFrame, ax=None, *, rug: np.ndarray | None = None):
+    """A smooth's log hazard ratio against its reference value, with its band and a rug.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`bayessa.posterior.smooths.smooth_table` of one column: ``x``, ``log_hr_median``,
+        ``log_hr_lower``, ``log_hr_upper``, ``reference``, ``variable``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure (:func:`new_axes`).
+    rug : array_like, optional
+        The units' values of the column, drawn as ticks along the x axis (where the data are).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        ax = new_axes()
+    x = table["x"].to_numpy()
+    ax.fill_between(x, table["log_hr_lower"], table["log_hr_upper"], color=COLORS[0], alpha=0.2,
+                    lw=0, label="95% CrI")  # fmt: skip
+    ax.plot(x, table["log_hr_median"], color=COLORS[0], lw=2, label="posterior median")
+    ax.axhline(0.0, color="0.3", lw=0.8)
+    ref = float(table["reference"].iloc[0])
+    ax.axvline(ref, color="0.5", lw=0.8, ls=":")
+    if rug is not None:
+        ax.plot(np.asarray(rug, dtype=float), np.zeros(len(rug)), "|", color="0.2", ms=8,
+                alpha=0.3, transform=ax.get_xaxis_transform())  # fmt: skip
+    var = str(table["variable"].iloc[0])
+    ax.set_xlabel(var)
+    ax.set_ylabel(f"log hazard ratio vs {var} = {ref:g}")
+    ax.grid(color="0.92")
     return ax
 
 

@@ -123,6 +123,8 @@ def contrasts(info: DesignInfo, *, pairs: str = "all") -> list[Contrast]:
         per = ""
         if v in info.numeric_columns:
             terms = [t for t in info.numeric.values() if t.column == v]
+            if any(t.transform == "bspline" for t in terms):
+                continue  # a smooth has no single hazard ratio: see its curve
             a, b, per = contrast_step(terms)
             level_pairs = [(f"{a:.6g}", f"{b:.6g}")]
         elif pairs == "reference":

@@ -194,6 +194,7 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
     blocks += timed("diagnostics_s", sec.diagnostics_section, ctx, diagnostics)
     hr_blocks, table = timed("contrasts_s", sec.contrast_section, ctx, freq)
     hr_blocks += timed("time_varying_s", sec.time_varying_section, ctx)
+    hr_blocks += timed("smooths_s", sec.smooth_section, ctx)
     surv_blocks, surv = timed("survival_s", survival_section, ctx, freq)
     blocks += hr_blocks + surv_blocks
     blocks += timed("baseline_s", sec.baseline_section, ctx, freq)

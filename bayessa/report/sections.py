@@ -264,7 +264,9 @@ def numeric_summary(ctx: Context) -> list[Block]:
         terms = [t for t in info.numeric.values() if t.column == v]
         rows.append({"variable": v, "min": q[0], "lower quartile": q[1], "median": q[2],
                      "upper quartile": q[3], "max": q[4], "reference": ref,
-                     "in the model as": "; ".join(f"{t.name} ({t.per()})" for t in terms)})  # fmt: skip
+                     "in the model as": "; ".join(dict.fromkeys(
+                         f"s({v}) (smooth)" if t.transform == "bspline" else f"{t.name} ({t.per()})"
+                         for t in terms))})  # fmt: skip
     if not rows:
         return []
     note = (
@@ -479,6 +481,45 @@ def time_varying_section(ctx: Context) -> list[Block]:
               "CrI, P(HR > 1))",
               fmt_table(shown, {"HR": ".2f", "lower": ".2f", "upper": ".2f", "P(HR>1)": ".2f"})),
     ]  # fmt: skip
+
+
+def smooth_section(ctx: Context) -> list[Block]:
+    """One figure and a short table per smooth ``s(x)`` (none without smooths).
+
+    Parameters
+    ----------
+    ctx : Context
+        The run and the report options.
+
+    Returns
+    -------
+    list of Block
+    """
+    from bayessa.posterior.smooths import smooth_columns, smooth_table
+
+    columns = smooth_columns(ctx.info)
+    if not columns:
+        return []
+    blocks = [Block("h3", "Smooth effects"),
+              Block("p", "Each smooth s(x) is a penalised cubic spline on the log-hazard scale "
+                    "(random walk of its slope). The curve is the log hazard ratio against the "
+                    "reference value of x (dotted), with its 95% band; ticks show where the "
+                    "units' values lie. A smooth has no single hazard ratio.")]  # fmt: skip
+    for col in columns:
+        table = smooth_table(ctx.dt, col, ci_prob=ctx.opts.ci_prob)
+        rug = ctx.units[col].to_numpy() if col in ctx.units else None
+        ax = plots.smooth_effect(table, plots.new_axes(6.0, 3.4), rug=rug)
+        blocks.append(_fig(f"smooth_{col}", ax, f"s({col}): log hazard ratio against "
+                           f"{col} = {table['reference'].iloc[0]:g}, posterior median and "
+                           f"{ctx.opts.ci_prob:.0%} CrI."))  # fmt: skip
+        shown = table.iloc[np.unique(np.linspace(0, len(table) - 1, 6).round().astype(int))]
+        shown = shown[["x", "hr_median", "hr_lower", "hr_upper", "p_hr_gt_1"]].rename(
+            columns={"x": col, "hr_median": "HR", "hr_lower": "lower", "hr_upper": "upper",
+                     "p_hr_gt_1": "P(HR>1)"})  # fmt: skip
+        blocks.append(Block("table", f"s({col}): hazard ratio at selected values (all in "
+                            "smooths.csv)", fmt_table(shown, {col: ".4g", "HR": ".2f",
+                            "lower": ".2f", "upper": ".2f", "P(HR>1)": ".2f"})))  # fmt: skip
+    return blocks
 
 
 def contrast_section(ctx: Context, freq: Freq) -> tuple[list[Block], pd.DataFrame]:

@@ -5,16 +5,19 @@ own time zero), the hazard
 
 .. math::
 
-    \lambda_i(t) = \exp\bigl(\alpha_{k(t)} + x_i^\top\beta + \gamma_{p(o_i + t)}
-                   + z_{p(o_i+t)}(x_i)^\top\delta + u_{c(i)}\bigr),
+    \lambda_i(t) = \exp\bigl(\alpha_{k(t)} + x_i^\top\beta + \sum_j f_j(x_{ij})
+                   + \gamma_{p(o_i + t)} + z_{p(o_i+t)}(x_i)^\top\delta + u_{c(i)}\bigr),
     \qquad u_c \sim \mathcal N(0, \sigma_u^2),
 
 where :math:`k(t)` is the age interval :math:`(a_k, a_{k+1}]`, :math:`p(\cdot)` the *current*
 calendar period (so the hazard changes when a unit crosses a calendar cut point), :math:`\beta`
-the log hazard ratios of categorical covariates and their interactions, :math:`\gamma` the period
-effects, :math:`\delta` covariate x period interactions and :math:`u` the cluster effects. The
-hazard is constant on each Lexis piece (age interval x calendar period), so the cumulative hazard
-:math:`H_i(t)` is piecewise linear and the event time is drawn by inversion,
+the log hazard ratios of categorical covariates (indicators), of numeric covariates (slopes per
+unit) and of their interactions, :math:`f_j` smooth (arbitrary) log hazard ratio functions of
+numeric covariates, :math:`\gamma` the period effects, :math:`\delta` covariate x period
+interactions and :math:`u` the cluster effects. Covariates are unit-level (drawn once, see
+:mod:`bayessa.simulate.covariates`), so the hazard is constant on each Lexis piece (age interval x
+calendar period), the cumulative hazard :math:`H_i(t)` is piecewise linear and the event time is
+drawn by inversion,
 
 .. math::
 
@@ -42,7 +45,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -52,58 +55,26 @@ from bayessa.data.columns import RESERVED, Columns, SurvivalData
 from bayessa.data.lexis import check_cuts
 from bayessa.data.read import read_data
 from bayessa.errors import SpecError
+from bayessa.simulate.covariates import (
+    AtOrigin,
+    CovariateSpec,
+    Given,
+    compile_covariates,
+    covariate_levels,
+    describe,
+    draw_codes,
+    draw_covariates,
+    is_numeric,
+)
 
-__all__ = ["AtOrigin", "Given", "Simulation", "Truth", "as_generator", "simulate_pem"]
+__all__ = ["Simulation", "Truth", "as_generator", "simulate_pem"]
 
 #: Units per block in the event-time inversion; bounds memory at about 100 MB per block.
 _BLOCK = 250_000
 _TERM = re.compile(r"\s*([^\[\]:]+?)\s*\[\s*([^\[\]]+?)\s*\]\s*")
-
-
-@dataclass(frozen=True)
-class Given:
-    """A covariate drawn conditionally on earlier covariate(s).
-
-    ``table`` maps each level of ``on`` (a tuple of levels when ``on`` names several covariates)
-    to ``{level: probability}``. Every combination of parent levels must be present.
-
-    Parameters
-    ----------
-    on : str or tuple of str
-        The earlier covariate(s).
-    table : mapping
-        Parent level (or tuple of levels) -> ``{level: probability}``.
-    """
-
-    on: str | tuple[str, ...]
-    table: Mapping[object, Mapping[str, float]]
-
-    @property
-    def parents(self) -> tuple[str, ...]:
-        """The covariates this one is drawn conditionally on."""
-        return (self.on,) if isinstance(self.on, str) else tuple(self.on)
-
-
-@dataclass(frozen=True)
-class AtOrigin:
-    r"""A covariate equal to the calendar period that contains the unit's time zero.
-
-    E.g. era *at founding*: ``AtOrigin(cuts=(1989.0, 1993.0), labels=("before", "early", "formal"))``
-    gives ``"before"`` for :math:`o_i < 1989`, ``"early"`` for :math:`1989 \le o_i < 1993`, and so on.
-
-    Parameters
-    ----------
-    cuts : sequence of float
-        Calendar cut points, increasing, on the scale of the units' time zero.
-    labels : sequence of str
-        One label per period (``len(cuts) + 1``); the first is the reference level.
-    """
-
-    cuts: Sequence[float]
-    labels: Sequence[str]
-
-
-CovariateSpec = Mapping[str, float] | Given | AtOrigin
+_NAME = re.compile(r"\s*([^\[\]:]+?)\s*")
+#: Points of the grid on which each smooth effect is recorded in the truth.
+SMOOTH_GRID = 101
 
 
 @dataclass(frozen=True)
@@ -111,9 +82,13 @@ class Truth:
     r"""The parameters a simulation used, and what it discarded.
 
     ``effects`` holds every log hazard ratio, including period effects (keyed
-    ``"<period_name>[<label>]"``); absent levels are reference levels (effect 0). ``levels`` lists
-    each covariate's levels, reference first. ``cluster_effects`` are the realised :math:`u_c`
-    (drawn iid, not centred).
+    ``"<period_name>[<label>]"``) and the slopes of numeric covariates (keyed by their name);
+    absent levels are reference levels (effect 0). ``levels`` lists each categorical covariate's
+    levels, reference first. ``cluster_effects`` are the realised :math:`u_c` (drawn iid, not
+    centred). ``numeric`` describes each numeric covariate's distribution, and ``smooth`` each
+    smooth effect :math:`f` as a table, ``{"x": [...], "f": [...]}``, of :math:`f` on 101 equally
+    spaced points from the smallest to the largest value in the frame (so it can be compared with
+    an estimate without the callable).
 
     Parameters
     ----------
@@ -145,6 +120,12 @@ class Truth:
         Units discarded because the event came before entry.
     n_unobserved : int
         Units discarded because follow-up ended before entry.
+    numeric : dict of str to dict
+        Numeric covariate -> its distribution as a plain dict (``{"distribution": "normal",
+        "mean": ..., ...}``; a callable is named, ``{"distribution": "callable", "function":
+        "module.name"}``).
+    smooth : dict of str to dict
+        Numeric covariate -> ``{"x": grid, "f": f(grid)}`` (lists of 101 floats).
     """
 
     cuts: tuple[float, ...]
@@ -161,6 +142,8 @@ class Truth:
     n_simulated: int
     n_truncated: int
     n_unobserved: int
+    numeric: dict[str, dict] = field(default_factory=dict)
+    smooth: dict[str, dict] = field(default_factory=dict)
 
     @property
     def n_discarded(self) -> int:
@@ -170,12 +153,18 @@ class Truth:
     def to_dict(self) -> dict:
         """JSON-serialisable form (an infinite last cut point is written as the string ``"inf"``).
 
+        ``numeric`` and ``smooth`` are left out when empty, so the record of a simulation with
+        categorical covariates only is unchanged.
+
         Returns
         -------
         dict
         """
         out = asdict(self)
         out["cuts"] = ["inf" if np.isinf(c) else c for c in self.cuts]
+        for key in ("numeric", "smooth"):
+            if not out[key]:
+                del out[key]
         return out
 
 
@@ -211,39 +200,31 @@ class Simulation:
 # argument checking
 
 
-def _probabilities(spec: Mapping[str, float], what: str, problems: list[str]) -> np.ndarray:
-    p = np.asarray(list(spec.values()), dtype=np.float64)
-    if p.size < 1 or np.isnan(p).any() or (p < 0).any() or not np.isclose(p.sum(), 1.0):
-        problems.append(f"{what}: probabilities must be >= 0 and sum to 1, got {dict(spec)}")
-        return np.full(max(p.size, 1), 1.0 / max(p.size, 1))
-    return p / p.sum()
-
-
-def _levels(spec: CovariateSpec) -> tuple[str, ...]:
-    if isinstance(spec, AtOrigin):
-        return tuple(str(x) for x in spec.labels)
-    if isinstance(spec, Given):
-        seen: dict[str, None] = {}
-        for row in spec.table.values():
-            seen.update(dict.fromkeys(str(k) for k in row))
-        return tuple(seen)
-    return tuple(str(k) for k in spec)
-
-
 def _parse_effect(
-    key: str, levels: Mapping[str, tuple[str, ...]], problems: list[str]
-) -> list[tuple[str, int]]:
-    terms = []
+    key: str, levels: Mapping[str, tuple[str, ...]], numeric: Sequence[str], problems: list[str]
+) -> list[tuple[str, int | None]]:
+    """An effect key's terms: ``(name, level code)`` (categorical) or ``(name, None)`` (numeric)."""
+    terms: list[tuple[str, int | None]] = []
     for part in key.split(":"):
-        m = _TERM.fullmatch(part)
+        m, bare = _TERM.fullmatch(part), _NAME.fullmatch(part)
+        if m is None and bare is not None and bare.group(1) in numeric:
+            terms.append((bare.group(1), None))
+            continue
         if m is None:
+            hint = f"; '{bare.group(1)}' is categorical" if bare and bare.group(1) in levels else ""
             problems.append(
-                f"effect '{key}': write terms as name[level], joined by ':' for interactions"
+                f"effect '{key}': write terms as name[level] (categorical) or name (numeric), "
+                f"joined by ':' for interactions{hint}"
             )
             return []
         name, level = m.groups()
-        if name not in levels:
-            problems.append(f"effect '{key}': '{name}' is not one of {sorted(levels)}")
+        if name in numeric:
+            problems.append(
+                f"effect '{key}': '{name}' is numeric and takes no level; write '{name}' "
+                "for its slope (log hazard ratio per unit)"
+            )
+        elif name not in levels:
+            problems.append(f"effect '{key}': '{name}' is not one of {sorted({*levels, *numeric})}")
         elif level not in levels[name]:
             problems.append(
                 f"effect '{key}': level '{level}' of '{name}' is not one of {list(levels[name])}"
@@ -253,82 +234,24 @@ def _parse_effect(
     return terms
 
 
+def _check_smooth(
+    smooth: Mapping[str, object], specs: Mapping[str, CovariateSpec], problems: list[str]
+) -> None:
+    """Each smooth names a numeric covariate and is a callable."""
+    for name, f in smooth.items():
+        if name not in specs:
+            problems.append(f"smooth '{name}': no covariate '{name}'; covariates: {list(specs)}")
+        elif not is_numeric(specs[name]):
+            problems.append(
+                f"smooth '{name}': '{name}' is categorical; give its log hazard ratios in "
+                "effects ('name[level]') instead"
+            )
+        if not callable(f):
+            problems.append(f"smooth '{name}': give a function f(x) -> log hazard ratio, got {f!r}")
+
+
 # --------------------------------------------------------------------------------------------
 # drawing
-
-
-def _draw(rng: np.random.Generator, probs: np.ndarray, row: np.ndarray) -> np.ndarray:
-    """Category codes: unit ``i`` draws from ``probs[row[i]]`` (rows of a probability matrix).
-
-    One uniform per unit, inverted through the row's cumulative probabilities.
-    """
-    cum = np.cumsum(probs, axis=1)[:, :-1]
-    u = rng.random(row.size)
-    if probs.shape[0] == 1:
-        return np.searchsorted(cum[0], u, side="right").astype(np.int32)
-    codes = np.empty(row.size, dtype=np.int32)
-    for r in range(probs.shape[0]):
-        idx = row == r
-        codes[idx] = np.searchsorted(cum[r], u[idx], side="right")
-    return codes
-
-
-def _compile_covariates(
-    specs: Mapping[str, CovariateSpec], levels: Mapping[str, tuple[str, ...]], problems: list[str]
-) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
-    """Check every covariate spec before anything is drawn.
-
-    Returns ``{name: (parents, array)}``: for :class:`AtOrigin` no parents and the calendar cuts
-    (a 1-d array); otherwise a probability matrix with one row per combination of parent levels.
-    """
-    out: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
-    for name, spec in specs.items():
-        lv = levels[name]
-        if isinstance(spec, AtOrigin):
-            cuts = np.asarray(spec.cuts, dtype=np.float64)
-            if len(lv) != cuts.size + 1 or not (np.diff(cuts) > 0).all():
-                problems.append(f"covariate '{name}': need increasing cuts and len(cuts)+1 labels")
-            out[name] = ((), cuts)
-        elif isinstance(spec, Given):
-            parents = spec.parents
-            missing = [p for p in parents if p not in out]
-            if missing:
-                problems.append(f"covariate '{name}': parents {missing} must be defined before it")
-                continue
-            combos = list(np.ndindex(*(len(levels[p]) for p in parents)))
-            probs = np.full((len(combos), len(lv)), 1.0 / len(lv))
-            for r, combo in enumerate(combos):
-                labels = tuple(levels[p][c] for p, c in zip(parents, combo, strict=True))
-                key = labels[0] if len(labels) == 1 else labels
-                if key not in spec.table:
-                    problems.append(f"covariate '{name}': no probabilities given for {key!r}")
-                    continue
-                row = {str(k): v for k, v in spec.table[key].items()}
-                what = f"covariate '{name}' given {key!r}"
-                probs[r] = _probabilities({lab: row.get(lab, 0.0) for lab in lv}, what, problems)
-            out[name] = (parents, probs)
-        else:
-            out[name] = ((), _probabilities(spec, f"covariate '{name}'", problems)[None, :])
-    return out
-
-
-def _draw_covariates(
-    rng: np.random.Generator,
-    compiled: Mapping[str, tuple[tuple[str, ...], np.ndarray]],
-    levels: Mapping[str, tuple[str, ...]],
-    origin: np.ndarray,
-) -> dict[str, np.ndarray]:
-    codes: dict[str, np.ndarray] = {}
-    for name, (parents, arr) in compiled.items():
-        if arr.ndim == 1:  # AtOrigin: the calendar period containing time zero
-            codes[name] = np.searchsorted(arr, origin, side="right").astype(np.int32)
-        elif parents:
-            sizes = [len(levels[p]) for p in parents]
-            row = np.ravel_multi_index(tuple(codes[p] for p in parents), sizes)
-            codes[name] = _draw(rng, arr, row)
-        else:
-            codes[name] = _draw(rng, arr, np.zeros(origin.size, dtype=np.intp))
-    return codes
 
 
 def _clusters(
@@ -419,6 +342,7 @@ def simulate_pem(
     log_baseline: Sequence[float],
     covariates: Mapping[str, CovariateSpec] | None = None,
     effects: Mapping[str, float] | None = None,
+    smooth: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
     periods: Sequence[float] = (),
     period_labels: Sequence[str] | None = None,
     period_name: str = "period",
@@ -445,13 +369,27 @@ def simulate_pem(
     log_baseline : sequence of float
         :math:`\alpha_k`, the log hazard of the reference unit in each of the :math:`K` intervals.
     covariates : mapping, optional
-        Categorical covariates, drawn in order: ``{level: probability}``, :class:`Given`
-        (conditional on earlier covariates) or :class:`AtOrigin` (calendar period at time zero).
-        The first level listed is the reference.
+        Covariates, drawn in order (see :mod:`bayessa.simulate.covariates` for the draws each
+        uses). Categorical: ``{level: probability}``, :class:`~bayessa.simulate.covariates.Given`
+        (conditional on earlier categorical covariates) or
+        :class:`~bayessa.simulate.covariates.AtOrigin` (calendar period at time zero); the first
+        level listed is the reference. Numeric (unit-level, float64 columns):
+        :class:`~bayessa.simulate.covariates.Normal`,
+        :class:`~bayessa.simulate.covariates.Uniform` or any callable ``f(rng, n)`` returning
+        ``n`` finite floats.
     effects : mapping, optional
-        Log hazard ratios keyed ``"name[level]"``; interactions join terms with ``":"``
-        (``"leader[professional]:era[formal]"``). A term may name the current calendar period
+        Log hazard ratios. A categorical term is ``"name[level]"``, a numeric one ``"name"`` (the
+        slope :math:`\beta`: log hazard ratio per unit, so ``{"age": 0.02}`` adds
+        :math:`0.02\,x_{\text{age}}`). Interactions join terms with ``":"`` and multiply them:
+        ``"leader[professional]:era[formal]"``, ``"age:sex[m]"`` (an extra slope for ``sex = m``),
+        ``"age:income"`` (the product). A term may name the current calendar period
         (``"<period_name>[label]"``), which makes the effect time-varying.
+    smooth : mapping, optional
+        ``{numeric covariate: f}``, ``f(x)`` the log hazard ratio as a function of the covariate
+        (vectorised, e.g. ``{"age": lambda a: 0.5 * np.sin(a / 10)}``). :math:`f(x)` is added to
+        the log hazard **as given**, not centred at a reference value: any constant in it is a
+        shift of the baseline. It adds to a linear ``effects`` term of the same covariate, if
+        both are given.
     periods, period_labels, period_name : optional
         Calendar cut points :math:`c_1 < \dots` (same scale as ``calendar``), their labels
         (default ``"p0"``, ``"p1"``, ...) and the name used in ``effects``.
@@ -483,29 +421,38 @@ def simulate_pem(
     -------
     Simulation
         ``frame`` columns: ``id``, ``entry`` (only with ``entry_delay``), ``time`` (exit age),
-        ``event`` (0/1), ``origin`` (calendar time of time zero), the covariates and the cluster
-        (Categoricals, reference level first). ``columns`` reads it with ``read_data``.
+        ``event`` (0/1), ``origin`` (calendar time of time zero), the covariates (Categoricals,
+        reference level first; numeric ones float64) and the cluster (Categorical).
+        ``columns`` reads it with ``read_data``, every covariate named in ``covariates``.
+
+    Raises
+    ------
+    SpecError
+        Listing every problem with the arguments, then (separately) every problem with the numeric
+        draws or the smooth functions' values (wrong length, not finite).
+
+    Notes
+    -----
+    Draws are made from one generator in this order: cluster effects, time zero, the covariates
+    (in the order of ``covariates``), cluster membership, the unit exponentials :math:`E_i`,
+    entry ages, censoring times. Smooth functions draw nothing.
     """
     rng = as_generator(seed)
     s = _setup(
-        n, cuts, log_baseline, covariates, effects, periods, period_labels, period_name,
+        n, cuts, log_baseline, covariates, effects, smooth, periods, period_labels, period_name,
         period_effects, calendar, clusters, cluster_sd, cluster_name, censoring_rate, entry_delay,
     )  # fmt: skip
     a, pc, delay = s.cuts, s.periods, s.delay
 
     # draws, in a fixed order so that a seed always gives the same data
-    if cluster_effects is not None:
-        missing = sorted(set(s.labels) - set(cluster_effects))
-        if missing:
-            raise SpecError(f"cluster_effects has no value for clusters {missing}")
-        u = np.array([float(cluster_effects[label]) for label in s.labels])
-    elif cluster_sd > 0:
-        u = rng.normal(0.0, cluster_sd, len(s.labels))
-    else:
-        u = np.zeros(len(s.labels))
+    u = _cluster_effects(rng, s.labels, cluster_sd, cluster_effects)
     origin = _origins(rng, calendar, n)
-    codes = _draw_covariates(rng, s.compiled, s.levels, origin)
-    cluster = _draw(rng, s.weights[None, :], np.zeros(n, dtype=np.intp))
+    problems: list[str] = []
+    drawn = draw_covariates(rng, s.compiled, s.levels, origin, problems)
+    offset = _smooth_sum(s.smooth, drawn, problems)
+    if problems:
+        raise SpecError(problems)
+    cluster = draw_codes(rng, s.weights[None, :], np.zeros(n, dtype=np.intp))
     e = rng.standard_exponential(n)
     if delay.size == 2:
         entry = delay[0] + (delay[1] - delay[0]) * rng.random(n)
@@ -513,7 +460,7 @@ def simulate_pem(
         entry = np.full(n, delay[0])
     censor = entry + (rng.exponential(1.0 / censoring_rate, n) if censoring_rate > 0 else np.inf)
 
-    eta = _linear_predictor(s, codes, u[cluster], period_name)
+    eta = _linear_predictor(s, drawn, u[cluster] + offset, period_name)
     t = _event_times(e, origin, a, s.alpha, pc, eta)
 
     end = np.full(n, a[-1]) if study_end is None else np.minimum(a[-1], study_end - origin)
@@ -525,8 +472,11 @@ def simulate_pem(
     if entry_delay is not None:
         out["entry"] = entry[keep]
     out |= {"time": stop[keep], "event": event[keep], "origin": origin[keep]}
-    for name, c in codes.items():
-        out[name] = pd.Categorical.from_codes(c[keep], categories=list(s.levels[name]))
+    for name, values in drawn.items():
+        if name in s.numeric:
+            out[name] = values[keep]
+        else:
+            out[name] = pd.Categorical.from_codes(values[keep], categories=list(s.levels[name]))
     if clusters is not None:
         out[cluster_name] = pd.Categorical.from_codes(cluster[keep], categories=s.labels)
     columns = Columns(
@@ -535,7 +485,7 @@ def simulate_pem(
         event="event",
         entry="entry" if entry_delay is not None else None,
         origin="origin",
-        covariates=tuple(codes),
+        covariates=tuple(drawn),
         cluster=cluster_name if clusters is not None else None,
     )
     truth = Truth(
@@ -555,8 +505,70 @@ def simulate_pem(
         n_simulated=n,
         n_truncated=int(truncated.sum()),
         n_unobserved=int((~truncated & (stop <= entry)).sum()),
+        numeric={name: describe(spec) for name, spec in s.numeric.items()},
+        smooth=_smooth_tables(s.smooth, drawn, keep if keep.any() else np.ones(n, dtype=bool)),
     )
     return Simulation(frame=pd.DataFrame(out), truth=truth, columns=columns)
+
+
+def _cluster_effects(
+    rng: np.random.Generator,
+    labels: list[str],
+    cluster_sd: float,
+    given: Mapping[str, float] | None,
+) -> np.ndarray:
+    """:math:`u_c` per cluster label: as given, drawn iid normal, or zero."""
+    if given is not None:
+        missing = sorted(set(labels) - set(given))
+        if missing:
+            raise SpecError(f"cluster_effects has no value for clusters {missing}")
+        return np.array([float(given[label]) for label in labels])
+    if cluster_sd > 0:
+        return rng.normal(0.0, cluster_sd, len(labels))
+    return np.zeros(len(labels))
+
+
+def _smooth_values(name: str, f: Callable, x: np.ndarray, problems: list[str]) -> np.ndarray:
+    """``f(x)`` as float64, checked: one finite value per ``x`` (zeros and a problem otherwise)."""
+    try:
+        fx = np.asarray(f(x), dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        problems.append(f"smooth '{name}': f(x) failed: {err}")
+        return np.zeros(x.size)
+    if fx.shape != x.shape:
+        problems.append(
+            f"smooth '{name}': f(x) must return one value per x (shape {x.shape}), got {fx.shape}"
+        )
+        return np.zeros(x.size)
+    bad = int((~np.isfinite(fx)).sum())
+    if bad:
+        problems.append(f"smooth '{name}': f(x) is not finite (NaN or inf) at {bad} units")
+    return fx
+
+
+def _smooth_sum(
+    smooth: Mapping[str, Callable], drawn: Mapping[str, np.ndarray], problems: list[str]
+) -> np.ndarray | float:
+    r""":math:`\sum_j f_j(x_{ij})` per unit (``0.0`` without smooth effects)."""
+    total: np.ndarray | float = 0.0
+    for name, f in smooth.items():
+        total = total + _smooth_values(name, f, drawn[name], problems)
+    return total
+
+
+def _smooth_tables(
+    smooth: Mapping[str, Callable], drawn: Mapping[str, np.ndarray], observed: np.ndarray
+) -> dict:
+    """``{name: {"x": grid, "f": f(grid)}}``, ``SMOOTH_GRID`` points over the observed units' x."""
+    tables = {}
+    problems: list[str] = []
+    for name, f in smooth.items():
+        x = drawn[name][observed]
+        grid = np.linspace(x.min(), x.max(), SMOOTH_GRID)
+        tables[name] = {"x": grid.tolist(), "f": _smooth_values(name, f, grid, problems).tolist()}
+    if problems:
+        raise SpecError([f"{p} (on the truth's grid)" for p in problems])
+    return tables
 
 
 @dataclass(frozen=True)
@@ -568,8 +580,10 @@ class _Setup:
     periods: np.ndarray
     period_labels: tuple[str, ...]
     levels: dict[str, tuple[str, ...]]
+    numeric: dict[str, Callable]
     effects: dict[str, float]
-    parsed: dict[str, list[tuple[str, int]]]
+    smooth: dict[str, Callable]
+    parsed: dict[str, list[tuple[str, int | None]]]
     compiled: object
     labels: list[str]
     weights: np.ndarray
@@ -577,7 +591,7 @@ class _Setup:
 
 
 def _setup(
-    n, cuts, log_baseline, covariates, effects, periods, period_labels, period_name,
+    n, cuts, log_baseline, covariates, effects, smooth, periods, period_labels, period_name,
     period_effects, calendar, clusters, cluster_sd, cluster_name, censoring_rate, entry_delay,
 ) -> _Setup:  # fmt: skip
     """Check every argument of :func:`simulate_pem`; raise one SpecError listing all problems."""
@@ -596,19 +610,26 @@ def _setup(
     if len(plabels) != pc.size + 1:
         problems.append(f"{pc.size} period cut points need {pc.size + 1} period_labels")
     specs = dict(covariates or {})
-    levels = {name: _levels(spec) for name, spec in specs.items()}
+    numeric = {name: spec for name, spec in specs.items() if is_numeric(spec)}
+    levels = {
+        name: covariate_levels(spec)
+        for name, spec in specs.items()
+        if isinstance(spec, (Mapping, Given, AtOrigin))
+    }
     # covariate and cluster names become frame columns; the period name is used in effects
     taken = {*RESERVED, "time"}
-    clash = sorted(({*levels, cluster_name} & taken) | ({*levels} & {period_name, cluster_name}))
+    clash = sorted(({*specs, cluster_name} & taken) | ({*specs} & {period_name, cluster_name}))
     if clash:
         problems.append(f"names {clash} clash with other columns or reserved names; rename them")
     levels_all = {**levels, period_name: plabels}
     all_effects = {str(k): float(v) for k, v in (effects or {}).items()}
     all_effects |= {f"{period_name}[{k}]": float(v) for k, v in (period_effects or {}).items()}
-    parsed = {k: _parse_effect(k, levels_all, problems) for k, v in all_effects.items()}
+    parsed = {k: _parse_effect(k, levels_all, list(numeric), problems) for k in all_effects}
     if not np.isfinite(list(all_effects.values()) or [0.0]).all():
         problems.append(f"effects must be finite numbers, got {all_effects}")
-    compiled = _compile_covariates(specs, levels, problems)
+    smooth = dict(smooth or {})
+    _check_smooth(smooth, specs, problems)
+    compiled = compile_covariates(specs, levels, problems)
     labels, weights = _clusters(clusters, problems)
     delay = np.ravel(np.asarray(entry_delay if entry_delay is not None else 0.0, dtype=float))
     if delay.size not in (1, 2) or not (np.isfinite(delay).all() and (np.diff(delay) >= 0).all()):
@@ -623,26 +644,32 @@ def _setup(
     if problems:
         raise SpecError(problems)
     return _Setup(
-        a, alpha, pc, plabels, levels, all_effects, parsed, compiled, labels, weights, delay
-    )
+        a, alpha, pc, plabels, levels, numeric, all_effects, smooth, parsed, compiled, labels,
+        weights, delay,
+    )  # fmt: skip
 
 
-def _linear_predictor(s: _Setup, codes, cluster_effect: np.ndarray, period_name: str) -> np.ndarray:
+def _linear_predictor(s: _Setup, drawn, offset: np.ndarray, period_name: str) -> np.ndarray:
     r"""Log hazard ratio of each unit in each calendar period, ``(n, P)``.
 
-    .. math:: \eta_{ip} = u_{g(i)} + \sum_k \beta_k \, 1[\text{unit } i \text{ and
-        period } p \text{ match term } k]
+    .. math:: \eta_{ip} = o_i + \sum_k \beta_k \prod_{j \in k} z_{ijp}
+
+    where :math:`o_i` is the offset (cluster effect plus smooth terms) and the terms :math:`j` of
+    effect :math:`k` give :math:`z_{ijp}`: an indicator (categorical level, or current period
+    :math:`p`) or a numeric covariate's value :math:`x_{ij}`.
     """
-    n, P = len(cluster_effect), s.periods.size + 1
+    n, P = len(offset), s.periods.size + 1
     eta = np.zeros((n, P))
-    eta += cluster_effect[:, None]
+    eta += offset[:, None]
     for key, terms in s.parsed.items():
-        mask = np.ones((n, 1), dtype=bool)
+        value = np.full((n, 1), s.effects[key])
         per = np.ones((1, P), dtype=bool)
         for name, code in terms:
             if name == period_name:
                 per = per & (np.arange(P) == code)[None, :]
+            elif code is None:
+                value = value * drawn[name][:, None]
             else:
-                mask = mask & (codes[name] == code)[:, None]
-        eta += np.where(mask & per, s.effects[key], 0.0)
+                value = value * (drawn[name] == code)[:, None]
+        eta += value * per
     return eta
