@@ -322,7 +322,8 @@ def _numeric_terms(cells, units, terms, kinds, reference) -> tuple[dict[str, Num
             problems.append(Problem(what, "give every unit a finite value", column, list(cells.index[bad])))
             continue
         u = table[column].to_numpy(dtype=np.float64)
-        ref = float(reference[column]) if column in reference else numeric_reference(u)
+        ref = _number(reference.get(column))  # a bad one is already a problem
+        ref = numeric_reference(u) if ref is None else ref
         sd = float(np.std(u, ddof=1)) if u.size > 1 else 0.0
         if transform == "bspline":
             basis = smooth_basis_terms(name, column, terms.smooths[name][1], u, ref)
@@ -340,6 +341,13 @@ def _numeric_terms(cells, units, terms, kinds, reference) -> tuple[dict[str, Num
         problems += found
         out[name] = term
     return out, problems
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _numeric_values(new: pd.DataFrame, numeric: Mapping[str, NumericTerm]):

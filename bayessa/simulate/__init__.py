@@ -7,8 +7,10 @@ SA-groups study (:func:`make_sa_groups`).
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
-    "AtOrigin": "bayessa.simulate.pem",
-    "Given": "bayessa.simulate.pem",
+    "AtOrigin": "bayessa.simulate.covariates",
+    "Given": "bayessa.simulate.covariates",
+    "Normal": "bayessa.simulate.covariates",
+    "Uniform": "bayessa.simulate.covariates",
     "Simulation": "bayessa.simulate.pem",
     "Truth": "bayessa.simulate.pem",
     "as_generator": "bayessa.simulate.pem",
