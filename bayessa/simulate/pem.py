@@ -87,8 +87,8 @@ class Truth:
     levels, reference first. ``cluster_effects`` are the realised :math:`u_c` (drawn iid, not
     centred). ``numeric`` describes each numeric covariate's distribution, and ``smooth`` each
     smooth effect :math:`f` as a table, ``{"x": [...], "f": [...]}``, of :math:`f` on 101 equally
-    spaced points from the smallest to the largest value in the frame (so it can be compared with
-    an estimate without the callable).
+    spaced points from the smallest to the largest value in the frame (of all units simulated if
+    none is observed), so that it can be compared with an estimate without the callable.
 
     Parameters
     ----------
@@ -367,7 +367,8 @@ def simulate_pem(
         Age cut points :math:`0 = a_0 < \dots < a_K`; the last may be ``inf``. Follow-up is censored
         at :math:`a_K`.
     log_baseline : sequence of float
-        :math:`\alpha_k`, the log hazard of the reference unit in each of the :math:`K` intervals.
+        :math:`\alpha_k`, the log hazard of the reference unit in each of the :math:`K` intervals:
+        reference levels, numeric covariates at 0 (not at their mean) and smooth terms at 0.
     covariates : mapping, optional
         Covariates, drawn in order (see :mod:`bayessa.simulate.covariates` for the draws each
         uses). Categorical: ``{level: probability}``, :class:`~bayessa.simulate.covariates.Given`
