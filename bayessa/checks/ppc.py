@@ -160,7 +160,9 @@ def _coding(tree: xr.DataTree, info: dict) -> tuple[list, dict, np.ndarray | Non
     """
     if "bayessa_design" in tree.attrs:
         d = json.loads(tree.attrs["bayessa_design"])
-        levels = [[(str(v), None if lv is None else str(lv)) for v, lv in c] for c in d["coef_levels"]]
+        levels = [
+            [(str(v), None if lv is None else str(lv)) for v, lv in c] for c in d["coef_levels"]
+        ]
         numeric = {k: NumericTerm.from_dict(t) for k, t in d.get("numeric", {}).items()}
         x_ref = np.asarray(d["x_reference"], dtype=np.float64) if numeric else None
         return levels, numeric, x_ref

@@ -102,7 +102,9 @@ def log_prior(source: Any, *, group: str = "posterior") -> xr.Dataset:
     post = tree[group].dataset
     sampled = {n: k for n, k in PRIOR_OF.items() if n in post}
     for name in (str(v) for v in post.data_vars if str(v).startswith("s_")):
-        sampled |= {name: k for suffix, k in PRIOR_OF_SMOOTH.items() if name.endswith(suffix)}
+        for suffix, key in PRIOR_OF_SMOOTH.items():
+            if name.endswith(suffix):
+                sampled[name] = key
     if "beta_z" in sampled:  # beta is then derived from beta_z, which carries the prior
         del sampled["beta"]
     out = {

@@ -44,7 +44,8 @@ class Cells:
     frame : DataFrame
         One row per cell, with the columns above.
     keys : tuple of str
-        The key columns in order: ``interval``, the period column, the covariates, the cluster.
+        The key columns in order: ``interval``, the period column, the covariates, the cluster
+        and further grouping columns.
     pieces : Pieces
         The pieces the cells were summed from.
     piece_cell : ndarray of int64, shape (n_pieces,)
@@ -111,7 +112,7 @@ def aggregate(pieces: Pieces) -> Cells:
         "interval",
         pieces.period_name,
         *pieces.covariates,
-        *([pieces.cluster] if pieces.cluster else []),
+        *pieces.grouping,
     )
     codes, values = _key_codes(f, keys)
     sizes = [len(v.categories) if isinstance(v, pd.CategoricalDtype) else len(v) for v in values]

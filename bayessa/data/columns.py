@@ -75,6 +75,9 @@ class Columns:
         Covariates read as categories whatever their type (the formula's ``C(x)``).
     numeric : tuple of str, default ()
         Covariates that must be numbers (the formula's ``log(x)``, ``scale(x)``, ...).
+    groups : tuple of str, default ()
+        Further grouping columns of random effects beside the cluster (``(1 | region)``, the
+        parts of ``(1 | region/county)``); read as labels, like the cluster.
     """
 
     id: str | None = None
@@ -90,9 +93,15 @@ class Columns:
     cluster: str | None = None
     categorical: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    @property
+    def grouping(self) -> tuple[str, ...]:
+        """The cluster, then the further grouping columns."""
+        return ((self.cluster,) if self.cluster else ()) + self.groups
 
     def __post_init__(self) -> None:
-        for name in ("covariates", "categorical", "numeric"):
+        for name in ("covariates", "categorical", "numeric", "groups"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
@@ -138,9 +147,7 @@ class Columns:
         dupes = sorted({c for c in roles if roles.count(c) > 1})
         if dupes:
             problems.append(f"column(s) {dupes} are named for more than one role")
-        clash = sorted(
-            set(self.covariates + ((self.cluster,) if self.cluster else ())) & set(RESERVED)
-        )
+        clash = sorted(set(self.covariates + self.grouping) & set(RESERVED))
         if clash:
             problems.append(
                 f"covariate/cluster name(s) {clash} clash with bayessa's reserved names "
@@ -169,11 +176,7 @@ class Columns:
             self.entry,
             self.origin,
         ]
-        return (
-            [c for c in single if c is not None]
-            + list(self.covariates)
-            + ([self.cluster] if self.cluster else [])
-        )
+        return [c for c in single if c is not None] + list(self.covariates) + list(self.grouping)
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,16 @@ class SurvivalData:
     def cluster(self) -> str | None:
         """Name of the cluster column, or None."""
         return self.columns.cluster
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Further grouping columns of random effects."""
+        return self.columns.groups
+
+    @property
+    def grouping(self) -> tuple[str, ...]:
+        """The cluster, then the further grouping columns."""
+        return self.columns.grouping
 
     @property
     def n_units(self) -> int:

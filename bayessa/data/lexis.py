@@ -137,6 +137,8 @@ class Pieces:
         Number of units split.
     notes : tuple of str, default ()
         What administrative censoring changed, and age intervals with no exposure.
+    groups : tuple of str, default ()
+        Further grouping columns of random effects (besides the cluster).
     """
 
     frame: pd.DataFrame
@@ -151,6 +153,12 @@ class Pieces:
     unit_index: np.ndarray  # row of each piece's unit in the SurvivalData frame
     n_units: int
     notes: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    @property
+    def grouping(self) -> tuple[str, ...]:
+        """The cluster, then the further grouping columns."""
+        return ((self.cluster,) if self.cluster else ()) + self.groups
 
     @property
     def interval_labels(self) -> list[str]:
@@ -262,7 +270,7 @@ def split(
     a = check_cuts(cuts)
     c, plabels = _period_setup(data, periods, period_labels)
     reserved = {"id", "interval", "start", "stop", "exposure", "event"}
-    names = set(data.covariates) | ({data.cluster} if data.cluster else set())
+    names = set(data.covariates) | set(data.grouping)
     if period_name in reserved or period_name in names:
         raise SpecError(
             f"period_name '{period_name}' clashes with a column of the pieces; choose another name"
@@ -287,7 +295,7 @@ def split(
         pcode = np.zeros(unit.size, dtype=np.int64)
     out[period_name] = pd.Categorical.from_codes(pcode, categories=list(plabels))
     out |= {"start": start, "stop": stop, "exposure": stop - start, "event": ev}
-    for name in (*data.covariates, *([data.cluster] if data.cluster else [])):
+    for name in (*data.covariates, *data.grouping):
         col = f[name].array
         if isinstance(col, pd.Categorical):
             out[name] = pd.Categorical.from_codes(col.codes[unit], dtype=col.dtype)
@@ -307,6 +315,7 @@ def split(
         unit_index=unit,
         n_units=len(f),
         notes=tuple(notes),
+        groups=data.groups,
     )
 
 

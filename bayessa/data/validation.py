@@ -388,10 +388,8 @@ def validate(
         fu = _date_follow_up(raw, columns, chk, TIME_UNITS[time_unit])
     _check_lengths(fu, columns, chk)
     cats = {c: _covariate(raw[c], c, columns, chk) for c in columns.covariates}
-    if columns.cluster is not None:
-        cats[columns.cluster] = _categorical(
-            raw[columns.cluster], columns.cluster, chk, role="cluster"
-        )
+    for g in columns.grouping:
+        cats[g] = _categorical(raw[g], g, chk, role="cluster")
     keep, exclusions = _decide(chk, on_invalid, source)
     ids = raw[columns.id].to_numpy()[keep] if columns.id is not None else np.flatnonzero(keep) + 1
     frame = pd.DataFrame(

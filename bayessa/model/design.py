@@ -52,7 +52,7 @@ from bayessa.model.formula import FormulaTerms, parse_terms
 from bayessa.model.numeric import NumericTerm, numeric_reference
 from bayessa.model.smooth import smooth_basis_terms
 
-__all__ = ["BASELINE", "Design", "RandomIntercept", "build_design"]
+__all__ = ["BASELINE", "Design", "RandomTerm", "build_design"]
 
 BASELINE = "interval"
 """Column of the cells holding the baseline (age-interval) factor, used by the rank check."""
@@ -61,22 +61,62 @@ _NUMBERS = "numeric transforms need numbers"
 
 
 @dataclass(frozen=True, eq=False)
-class RandomIntercept:
-    """A random intercept ``(1 | name)``: ``codes`` (int64, one per cell) index ``levels``.
+class RandomTerm:
+    """A random-effect term ``(1 | name)`` or ``(1 + x | name)``.
+
+    An intercept per level of the grouping factor, and optionally slopes of fixed-effect columns.
 
     Parameters
     ----------
     name : str
-        The grouping factor, e.g. ``"county"``.
+        The grouping factor, e.g. ``"county"``, or ``"region:county"`` for a factor of the
+        combinations of two columns (``(1 | region/county)``).
     codes : ndarray of int64, shape (n_cells,)
         Each cell's index into ``levels``.
     levels : list of str
-        The grouping factor's levels.
+        The grouping factor's levels (``"north:Wayne"`` for a combined factor).
+    columns : tuple of str, default ``(name,)``
+        The data columns the factor is made of.
+    slopes : list of str, default []
+        The fixed-effect coefficients that also vary by level (``["leader[professional]"]``).
+    Z : ndarray, shape (n_cells, len(slopes))
+        Those coefficients' columns of :attr:`Design.X`.
     """
 
     name: str
     codes: np.ndarray = field(repr=False)
     levels: list[str]
+    columns: tuple[str, ...] = ()
+    slopes: list[str] = field(default_factory=list)
+    Z: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.columns:
+            object.__setattr__(self, "columns", (self.name,))
+
+    def unit_labels(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's level (text) of this factor, from its columns in ``frame``.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+
+        Returns
+        -------
+        numpy.ndarray of str
+        """
+        return _combined(frame, self.columns).to_numpy()
+
+
+def _combined(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+    """Labels ``"a:b"`` of the combinations of ``columns`` (text of each, joined by ':')."""
+    if len(columns) == 1:
+        return frame[columns[0]]
+    parts = [frame[c].map(level_label).astype(str) for c in columns]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + ":" + p
+    return out.where(~pd.concat([frame[c].isna() for c in columns], axis=1).any(axis=1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,8 +138,8 @@ class Design:
         Data columns of the fixed terms (categorical and numeric).
     reference, levels : dict
         Categorical variable -> reference level; -> ordered levels, reference first.
-    random : list of RandomIntercept
-        One per ``(1 | g)``.
+    random : list of RandomTerm
+        One per grouping factor, in formula order; the first is the cluster.
     terms : list of str
         Written fixed terms in coding order.
     coef_levels : list of tuple
@@ -118,7 +158,7 @@ class Design:
     variables: list[str]
     reference: dict[str, str]
     levels: dict[str, list[str]]
-    random: list[RandomIntercept]
+    random: list[RandomTerm]
     terms: list[str]
     coef_levels: list[tuple[tuple[str, str | None], ...]] = field(repr=False)
     numeric: dict[str, NumericTerm] = field(default_factory=dict)
@@ -218,6 +258,9 @@ def build_design(
     terms, problems = parse_terms(formula, list(cells.columns))
     if terms is None or problems:
         raise SpecError(problems, source=source)
+    combined = {f: _combined(cells, c) for f, c in terms.random_columns.items() if len(c) > 1}
+    if combined:
+        cells = cells.assign(**combined)
     kinds, problems = _kinds(cells, terms)
     levels, data_problems = {}, []
     if len(cells) == 0:
@@ -248,7 +291,8 @@ def build_design(
     if aliased := _aliased(cells, X, [_key_codes(cells[v], codes.get(v)) for v in terms.variables]):
         raise SpecError(_aliased_problem(X, aliased, coef_levels, term_of_coef), source=source)
     fv = terms.variables
-    random = [RandomIntercept(g, codes[g].astype(np.int64), levels[g]) for g in terms.random]
+    random = [_random_term(g, terms, codes, levels, X - x_ref, term_of_coef, names_of(coef_levels))
+              for g in terms.random]  # fmt: skip
     names = [_coef_name(c) for c in coef_levels]
     cat = [v for v in fv if v in levels]
     ref, lev = {v: levels[v][0] for v in cat}, {v: levels[v] for v in cat}
@@ -258,9 +302,27 @@ def build_design(
     )  # fmt: skip
 
 
+def names_of(coef_levels) -> list[str]:
+    """Coefficient names of a coding."""
+    return [_coef_name(c) for c in coef_levels]
+
+
+def _random_term(g, terms: FormulaTerms, codes, levels, X, term_of_coef, names) -> RandomTerm:
+    """The grouping factor ``g`` with its slope columns (every coefficient of each slope term)."""
+    slope_terms = terms.random_slopes.get(g, [])
+    idx = [j for j, t in enumerate(term_of_coef) if t in slope_terms]
+    return RandomTerm(
+        g, codes[g].astype(np.int64), levels[g], terms.random_columns.get(g, (g,)),
+        [names[j] for j in idx], X[:, idx],
+    )  # fmt: skip
+
+
 def _kinds(cells: pd.DataFrame, terms: FormulaTerms) -> tuple[dict[str, str], list[Problem]]:
-    """Each column ``"cat"`` or ``"num"``: C(x) and grouping factors are categories, a numeric
-    transform needs numbers, a bare name goes by its dtype."""
+    """Each column ``"cat"`` or ``"num"``, and problems.
+
+    ``C(x)`` and grouping factors are categories, a numeric transform needs numbers, a bare name
+    goes by its dtype.
+    """
     kinds, problems = {}, []
     for name in dict.fromkeys([*terms.variables, *terms.random]):
         series = cells[name]
@@ -269,9 +331,15 @@ def _kinds(cells: pd.DataFrame, terms: FormulaTerms) -> tuple[dict[str, str], li
         elif name in terms.numeric_columns:
             kinds[name] = "num"
             if not _is_number(series):
-                uses = [n for n, (c, _) in [*terms.transforms.items(), *terms.smooths.items()] if c == name]
+                uses = [
+                    n
+                    for n, (c, _) in [*terms.transforms.items(), *terms.smooths.items()]
+                    if c == name
+                ]
                 what = f"'{name}' is {series.dtype}, not numeric, but the formula uses {', '.join(uses)}"
-                fix = f"{_NUMBERS}; convert the column to numbers, or write C({name}) for categories"
+                fix = (
+                    f"{_NUMBERS}; convert the column to numbers, or write C({name}) for categories"
+                )
                 problems.append(Problem(what, fix, column=name))
         else:
             kinds[name] = "num" if _is_number(series) else "cat"
@@ -319,7 +387,9 @@ def _numeric_terms(cells, units, terms, kinds, reference) -> tuple[dict[str, Num
         x = cells[column]
         if (bad := ~np.isfinite(x.to_numpy(dtype=np.float64))).any():
             what = "missing or non-finite values"
-            problems.append(Problem(what, "give every unit a finite value", column, list(cells.index[bad])))
+            problems.append(
+                Problem(what, "give every unit a finite value", column, list(cells.index[bad]))
+            )
             continue
         u = table[column].to_numpy(dtype=np.float64)
         ref = _number(reference.get(column))  # a bad one is already a problem
@@ -474,7 +544,7 @@ def _coding(terms: FormulaTerms, levels, codes, numeric: Mapping[str, NumericTer
 
 
 def _check_with_formulae(closure, coef_levels, levels, codes) -> None:
-    """formulae's coding of the purely categorical closure terms must equal ours."""
+    """Formulae's coding of the purely categorical closure terms must equal ours."""
     cat_terms = [t for t in closure if all(c in levels for c in t)]
     if not cat_terms:
         return

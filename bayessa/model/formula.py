@@ -4,7 +4,9 @@
 piecewise-exponential model supports, and says what is wrong in words when it is not.
 
 Supported: main effects and ``+``; interactions ``a:b`` and ``a * b`` (also three-way); random
-intercepts ``(1 | g)``; an optional leading ``~``; and these calls on one column:
+intercepts ``(1 | g)``, several of them ``(1 | county) + (1 | region)``, nested
+``(1 | region/county)`` (= ``(1 | region) + (1 | region:county)``) and random slopes of fixed terms
+``(1 + leader | county)``; an optional leading ``~``; and these calls on one column:
 
 * ``C(x)`` -- ``x`` as categories, whatever its type (coefficients ``x[level]``);
 * ``log(x)``, ``log2(x)``, ``log10(x)``, ``sqrt(x)``, ``center(x)``, ``scale(x)`` -- numeric
@@ -13,14 +15,13 @@ intercepts ``(1 | g)``; an optional leading ``~``; and these calls on one column
   interaction, and not beside a linear or categorical use of the same column).
 
 A bare column name is numeric or categorical by its type, as in R: numbers enter linearly, strings,
-booleans and Categoricals as treatment-coded categories. Anything else (random slopes, nesting
-``/``, ``0 +``/``-1``, ``-``, ``**``, other calls such as ``np.log(x)`` or ``I(x**2)``, calls on
+booleans and Categoricals as treatment-coded categories. Anything else (nesting ``/`` outside
+a grouping factor, ``0 +``/``-1``, ``-``, ``**``, other calls such as ``np.log(x)`` or ``I(x**2)``, calls on
 expressions, a response) raises :class:`~bayessa.errors.SpecError` naming the term.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,7 +40,7 @@ _SUPPORTED = (
     "C(x), log(x), log2(x), log10(x), sqrt(x), center(x), scale(x), s(x, k=10)"
 )
 _NO_INTERCEPT = "the interval baseline is the intercept; columns are always coded as if with one"
-_NESTING = "write 'a + a:b'; for nested random intercepts use a combined column, '(1 | a_b)'"
+_NESTING = "write 'a + a:b'; nesting is for grouping factors: '(1 | region/county)'"
 _TOKEN_PROBLEMS = {  # tokens after which formulae's terms would not show what was written
     "SLASH": ("the nesting operator '/'", _NESTING),
     "SLASH_SLASH": ("the operator '//'", _SUPPORTED),
@@ -77,6 +78,12 @@ class FormulaTerms:
         Columns written as ``C(x)``: categories whatever their type.
     smooths : dict of str to tuple of (str, int)
         Smooth components ``"s(age)"`` -> ``(column, k)`` (:mod:`bayessa.model.smooth`).
+    random_columns : dict of str to tuple of str
+        Grouping factor -> its data columns: ``("county",)``, or ``("region", "county")`` for the
+        factor ``"region:county"`` that ``(1 | region/county)`` makes.
+    random_slopes : dict of str to list of str
+        Grouping factor -> the fixed terms with a random slope, e.g. ``{"county": ["leader"]}``
+        for ``(1 + leader | county)``.
     """
 
     formula: str
@@ -87,6 +94,13 @@ class FormulaTerms:
     transforms: dict[str, tuple[str, str]] = field(default_factory=dict)
     categorical: list[str] = field(default_factory=list)
     smooths: dict[str, tuple[str, int]] = field(default_factory=dict)
+    random_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    random_slopes: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def grouping_columns(self) -> list[str]:
+        """The data columns of every grouping factor, in order of first appearance."""
+        return list(dict.fromkeys(c for f in self.random for c in self.random_columns.get(f, (f,))))
 
     @property
     def numeric_columns(self) -> list[str]:
@@ -140,10 +154,15 @@ def _scan(text: str, columns: Sequence[str] | None) -> tuple[bool, list[Problem]
     names: list[str] = []
     garbled = False  # formulae would then repeat the problem in other words, or drop terms
     depth = 0  # parentheses of calls: 'log(x)' opens one
+    group = False  # after '|' inside '( | )': nesting 'region/county' is allowed there
     for tok, nxt in zip(tokens, [*tokens[1:], None], strict=True):
         kind, lexeme = tok.kind, tok.lexeme
         if nxt is None:
             break
+        if kind in ("PIPE", "RIGHT_PAREN") and depth <= 0:
+            group = kind == "PIPE"
+        if group and kind == "SLASH":
+            continue
         if depth == -1:  # the parenthesis that opens a call
             depth = 1
             continue
@@ -218,25 +237,35 @@ def parse_terms(
     categorical: list[str] = []
     smooths: dict[str, tuple[str, int]] = {}
     for term in (t for t in model.common_terms if not isinstance(t, Intercept)):
-        names = [
-            _component(c, transforms, categorical, smooths, problems) for c in term.components
-        ]
+        names = [_component(c, transforms, categorical, smooths, problems) for c in term.components]
         if len(names) > 1 and any(n in smooths for n in names):
             what = f"the smooth in the interaction '{term.name}' is not supported"
             fix = "write the smooth on its own, s(x) + ..., or a linear interaction x:a"
             problems.append(Problem(what, fix))
         elif None not in names:
             fixed.setdefault(frozenset(names), tuple(names))
-    random = _random_terms(model, problems)
+    random, random_columns, slopes = _random_terms(model, transforms, categorical, problems)
+    for factor, terms in slopes.items():
+        for parts in terms:
+            if frozenset(parts) not in fixed:
+                what = f"the random slope of '{':'.join(parts)}' by {factor} has no fixed effect"
+                fix = f"add {':'.join(parts)} to the formula's fixed part: the random slopes vary around it"
+                problems.append(Problem(what, fix))
     term_vars = sorted(fixed.values(), key=len)  # stable: R's order, main effects first
     columns_of = {name: col for name, (col, _) in [*transforms.items(), *smooths.items()]}
     variables = list(dict.fromkeys(columns_of.get(v, v) for t in term_vars for v in t))
-    problems += _role_clashes(variables, random, transforms, categorical)
+    grouping = list(dict.fromkeys(c for f in random for c in random_columns[f]))
+    problems += _role_clashes(variables, grouping, transforms, categorical)
     problems += _smooth_clashes(term_vars, transforms, categorical, smooths)
     fixed_names = [":".join(t) for t in term_vars]
+    written = {frozenset(t): ":".join(t) for t in term_vars}
+    slope_names = {
+        f: [written.get(frozenset(p), ":".join(p)) for p in ts] for f, ts in slopes.items()
+    }
     out = FormulaTerms(
-        formula, fixed_names, term_vars, variables, random, transforms, categorical, smooths
-    )
+        formula, fixed_names, term_vars, variables, random, transforms, categorical, smooths,
+        random_columns, slope_names,
+    )  # fmt: skip
     return out, problems
 
 
@@ -245,7 +274,9 @@ def _smooth_clashes(term_vars, transforms, categorical, smooths) -> list[Problem
     problems = []
     components = {c for t in term_vars for c in t}
     for name, (col, _) in smooths.items():
-        other = [c for c in components if c != name and (c == col or transforms.get(c, ("",))[0] == col)]
+        other = [
+            c for c in components if c != name and (c == col or transforms.get(c, ("",))[0] == col)
+        ]
         if col in categorical or other:
             uses = ", ".join(sorted(other)) or f"C({col})"
             what = f"'{col}' is both smooth ({name}) and {uses}"
@@ -295,31 +326,46 @@ def _smooth(written: str, column: str, kwargs, smooths, problems) -> str | None:
     return name
 
 
-def _random_terms(model, problems: list[Problem]) -> list[str]:
-    """Grouping factors of the random intercepts; other group terms become problems."""
+def _random_terms(model, transforms, categorical, problems: list[Problem]):
+    """Grouping factors, their columns and their random slopes.
+
+    ``(1 | g)`` an intercept per level of ``g``; ``(1 + x | g)`` (or ``(x | g)``) also a slope of
+    the fixed term ``x`` per level; ``(1 | a/b)`` (formulae: ``(1 | a) + (1 | a:b)``) and
+    ``(1 | a:b)`` a factor of the combinations of ``a`` and ``b``.
+    """
     random: list[str] = []
+    columns: dict[str, tuple[str, ...]] = {}
+    slopes: dict[str, list[tuple[str, ...]]] = {}
     for term in model.group_terms:
         factor = term.factor
-        if not isinstance(term.expr, Intercept):
-            what = f"the random slope '({term.expr.name} | {factor.name})' is not supported"
-            problems.append(Problem(what, "only random intercepts '(1 | g)' are supported"))
-        elif not all(isinstance(c, Variable) for c in factor.components):
+        if not all(isinstance(c, Variable) for c in factor.components):
             problems.append(_transform_problem(factor.name))
-        elif len(factor.components) > 1:
-            what = f"the grouping factor '(1 | {factor.name})' is an interaction, not supported"
-            fix = "make one column of the combinations, e.g. a_b, and write '(1 | a_b)'"
-            problems.append(Problem(what, fix))
-        elif factor.name not in random:
-            random.append(factor.name)
-    return random
+            continue
+        name = ":".join(c.name for c in factor.components)
+        if name not in random:
+            random.append(name)
+            columns[name] = tuple(c.name for c in factor.components)
+        if isinstance(term.expr, Intercept):
+            continue
+        parts = [_component(c, transforms, categorical, {}, problems) for c in term.expr.components]
+        if None in parts:
+            continue
+        if any(p.startswith("s(") for p in parts):
+            what = f"a smooth cannot be a random slope ('{term.expr.name} | {name}')"
+            problems.append(Problem(what, "use a linear term as the random slope"))
+            continue
+        slopes.setdefault(name, [])
+        if tuple(parts) not in slopes[name]:
+            slopes[name].append(tuple(parts))
+    return random, columns, slopes
 
 
 def _role_clashes(variables, random, transforms, categorical) -> list[Problem]:
     """A column used in incompatible roles: fixed and grouping, categories and numeric."""
     problems = []
-    for name in random:
+    for name in random:  # the data columns of the grouping factors
         if name in variables:
-            what = f"'{name}' is both a fixed effect and a random-intercept grouping factor"
+            what = f"'{name}' is both a fixed effect and a random-effect grouping factor"
             problems.append(Problem(what, "use it in one place only"))
         if name == "coef":
             what = "'coef' cannot be a grouping factor: it names the coefficient dimension"

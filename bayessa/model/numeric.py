@@ -25,7 +25,7 @@ the spec's ``[model] reference`` gives one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -33,7 +33,14 @@ import pandas as pd
 
 from bayessa.errors import Problem
 
-__all__ = ["NUMERIC_TRANSFORMS", "NumericTerm", "contrast_step", "numeric_reference"]
+__all__ = [
+    "NUMERIC_TRANSFORMS",
+    "NumericTerm",
+    "bspline_column",
+    "contrast_step",
+    "knot_vector",
+    "numeric_reference",
+]
 
 #: Transforms a formula may apply to a numeric column, with the step its hazard ratio is given per.
 NUMERIC_TRANSFORMS: dict[str, str] = {
@@ -47,6 +54,7 @@ NUMERIC_TRANSFORMS: dict[str, str] = {
     "bspline": "smooth",
 }
 _POSITIVE = {"log", "log2", "log10"}
+_DEGREE = 3  # cubic B-splines for s(x) (bayessa.model.smooth)
 
 
 @dataclass(frozen=True)
@@ -109,8 +117,6 @@ class NumericTerm:
             case "sqrt":
                 return np.sqrt(x)
             case "bspline":
-                from bayessa.model.smooth import bspline_column
-
                 return bspline_column(x, self.knots, self.index)
         raise ValueError(f"unknown transform {self.transform!r}")  # pragma: no cover
 
@@ -267,3 +273,45 @@ def contrast_step(terms: list[NumericTerm]) -> tuple[float, float, str]:
         case "unit of sqrt":
             return (np.sqrt(r) + 1.0) ** 2, r, "per unit of sqrt"
     return r + 1.0, r, "per unit"
+
+
+def knot_vector(low: float, high: float, k: int) -> tuple[float, ...]:
+    """Clamped knot vector of ``k`` cubic B-splines on equally spaced knots over ``[low, high]``.
+
+    Parameters
+    ----------
+    low, high : float
+        The range of :math:`x`.
+    k : int
+        Number of basis functions.
+
+    Returns
+    -------
+    tuple of float
+        ``k + 4`` knots.
+    """
+    inner = np.linspace(low, high, k - _DEGREE + 1)
+    return tuple(float(t) for t in np.r_[[low] * _DEGREE, inner, [high] * _DEGREE])
+
+
+def bspline_column(x: np.ndarray, knots: Sequence[float], index: int) -> np.ndarray:
+    """The B-spline basis function ``index`` (0-based) at ``x``, clipped into the knot range.
+
+    Parameters
+    ----------
+    x : array_like
+    knots : sequence of float
+        From :func:`knot_vector`.
+    index : int
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    from scipy.interpolate import BSpline
+
+    t = np.asarray(knots, dtype=np.float64)
+    x = np.clip(np.asarray(x, dtype=np.float64), t[0], t[-1])
+    distinct, inverse = np.unique(x, return_inverse=True)  # cells repeat values: evaluate once
+    B = BSpline.design_matrix(distinct, t, _DEGREE).tocsc()[:, index].toarray().ravel()
+    return B[inverse]

@@ -78,7 +78,7 @@ WALK_CENTERED_MIN_EVENTS = 25.0
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Facts about a built model that the fit records (and the report prints).
+    r"""Facts about a built model that the fit records (and the report prints).
 
     Parameters
     ----------
@@ -542,8 +542,11 @@ def _fixed_effects(Xc, xbar, scale: np.ndarray, tv_idx, interval, pri, smooths=N
 
 
 def _with_smooths(scale: np.ndarray, pri, smooths: dict[str, list[int]], names: list[str]):
-    r"""``beta`` when the formula has smooths: their coefficients from :mod:`~bayessa.model.smooth`,
-    the other effects per SD as ``beta_z`` (dims ``fixed_coef``) with the ``effects`` prior."""
+    r"""``beta`` when the formula has smooths.
+
+    The smooths' coefficients come from :mod:`~bayessa.model.smooth`, the other effects are
+    sampled per SD as ``beta_z`` (dims ``fixed_coef``) with the ``effects`` prior.
+    """
     import pymc as pm
     import pytensor.tensor as pt
 

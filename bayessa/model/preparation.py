@@ -216,10 +216,14 @@ def columns_for(spec: Spec) -> Columns:
     covs = [v for v in terms.variables if v != t.period_name]
     if m.strata and m.strata not in covs:
         covs.append(m.strata)
-    cluster = terms.random[0] if terms.random else None
+    grouping = terms.grouping_columns
     categorical = [*terms.categorical, *([m.strata] if m.strata else [])]
     return d.columns(
-        tuple(covs), cluster, categorical=tuple(categorical), numeric=tuple(terms.numeric_columns)
+        tuple(covs),
+        grouping[0] if grouping else None,
+        categorical=tuple(categorical),
+        numeric=tuple(terms.numeric_columns),
+        groups=tuple(grouping[1:]),
     )
 
 

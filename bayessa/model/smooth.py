@@ -32,18 +32,16 @@ model gives those coefficients this prior instead of the ``effects`` prior.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 
-from bayessa.model.numeric import NumericTerm
+from bayessa.model.numeric import NumericTerm, knot_vector
 
 __all__ = [
     "DEFAULT_K",
     "MAX_K",
     "MIN_K",
-    "bspline_column",
-    "knot_vector",
     "smooth_basis_terms",
     "smooth_coefficients",
     "smooth_groups",
@@ -53,49 +51,7 @@ __all__ = [
 DEFAULT_K = 10
 #: The fewest and most basis functions allowed.
 MIN_K, MAX_K = 4, 40
-_DEGREE = 3
-
-
-def knot_vector(low: float, high: float, k: int) -> tuple[float, ...]:
-    """Clamped knot vector of ``k`` cubic B-splines on equally spaced knots over ``[low, high]``.
-
-    Parameters
-    ----------
-    low, high : float
-        The range of :math:`x`.
-    k : int
-        Number of basis functions.
-
-    Returns
-    -------
-    tuple of float
-        ``k + 4`` knots.
-    """
-    inner = np.linspace(low, high, k - _DEGREE + 1)
-    return tuple(float(t) for t in np.r_[[low] * _DEGREE, inner, [high] * _DEGREE])
-
-
-def bspline_column(x: np.ndarray, knots: Sequence[float], index: int) -> np.ndarray:
-    """The B-spline basis function ``index`` (0-based) at ``x``, clipped into the knot range.
-
-    Parameters
-    ----------
-    x : array_like
-    knots : sequence of float
-        From :func:`knot_vector`.
-    index : int
-
-    Returns
-    -------
-    numpy.ndarray
-    """
-    from scipy.interpolate import BSpline
-
-    t = np.asarray(knots, dtype=np.float64)
-    x = np.clip(np.asarray(x, dtype=np.float64), t[0], t[-1])
-    distinct, inverse = np.unique(x, return_inverse=True)  # cells repeat values: evaluate once
-    B = BSpline.design_matrix(distinct, t, _DEGREE).tocsc()[:, index].toarray().ravel()
-    return B[inverse]
+_DEGREE = 3  # cubic, as bayessa.model.numeric's bspline_column
 
 
 def smooth_basis_terms(
@@ -176,5 +132,7 @@ def smooth_coefficients(column: str, k: int, sd_prior, slope_prior):
     sigma = sd_prior(f"s_{column}_sd")
     slope0 = slope_prior(f"s_{column}_slope")
     z = pm.Normal(f"s_{column}_z", 0.0, 1.0, shape=(k - 2,))
-    slope = pt.concatenate([pt.reshape(slope0, (1,)), slope0 + pt.cumsum(sigma * np.sqrt(delta) * z)])
+    slope = pt.concatenate(
+        [pt.reshape(slope0, (1,)), slope0 + pt.cumsum(sigma * np.sqrt(delta) * z)]
+    )
     return pt.cumsum(slope * delta)  # b_2 ... b_k, with b_1 = 0

@@ -152,6 +152,7 @@ class DataSpec:
         *,
         categorical: tuple[str, ...] = (),
         numeric: tuple[str, ...] = (),
+        groups: tuple[str, ...] = (),
     ):
         """The :class:`bayessa.data.Columns` these roles describe, with covariates and cluster.
 
@@ -163,6 +164,8 @@ class DataSpec:
             Cluster column.
         categorical, numeric : tuple of str, default ()
             Covariates read as categories whatever their type; covariates that must be numbers.
+        groups : tuple of str, default ()
+            Further grouping columns of random effects.
 
         Returns
         -------
@@ -174,7 +177,7 @@ class DataSpec:
             id=self.id, time=self.time, event=self.event, start=self.start, stop=self.stop,
             event_date=self.event_date, censor_date=self.censor_date, entry=self.entry,
             origin=self.origin, covariates=tuple(covariates), cluster=cluster,
-            categorical=tuple(categorical), numeric=tuple(numeric),
+            categorical=tuple(categorical), numeric=tuple(numeric), groups=tuple(groups),
         )  # fmt: skip
 
 

@@ -100,8 +100,11 @@ def _data_groups(dt, prepared) -> dict:
         "exposure": ("cell", c["exposure"].to_numpy()),
         "interval": ("cell", c["interval"].cat.codes.to_numpy().astype(np.int16)),
     }
-    for v in (*data.covariates, *([data.cluster] if data.cluster else [])):
+    for v in (*data.covariates, *data.grouping):
         const[f"unit_{v}"] = ("unit", _stored(f[v]))
+    for term in prepared.design.random:  # a factor of combinations, '(1 | region/county)'
+        if len(term.columns) > 1:
+            const[f"unit_{term.name}"] = ("unit", term.unit_labels(f))
     for k in cells.keys:
         if k != "interval":
             const[f"cell_{k}"] = ("cell", _stored(c[k]))

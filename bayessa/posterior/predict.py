@@ -505,7 +505,9 @@ def _numeric_problems(frame: pd.DataFrame, column: str, numeric) -> list[str]:
         return [f"'{column}' needs numbers; got {shown}"]
     out = []
     for t in (t for t in numeric.values() if t.column == column):
-        out += [f"{p.what} (values {sorted(set(x[x.index.isin(p.ids)]))[:5]})" for p in t.problems(x)]
+        out += [
+            f"{p.what} (values {sorted(set(x[x.index.isin(p.ids)]))[:5]})" for p in t.problems(x)
+        ]
     return out
 
 

@@ -105,7 +105,9 @@ def frequentist(ctx: Context) -> Freq:
     out, info, units = Freq(), ctx.info, ctx.units
     for v in info.profile_variables:
         if v in info.numeric_columns:
-            out.notes.append(f"no log-rank test for '{v}': it is numeric (the test compares groups)")
+            out.notes.append(
+                f"no log-rank test for '{v}': it is numeric (the test compares groups)"
+            )
             continue
         if v not in units:
             out.notes.append(f"no log-rank test for '{v}': it changes over a unit's follow-up")
@@ -152,7 +154,11 @@ def _poisson_mle(ctx: Context):
         order = labels
     # interval order, not the labels' alphabetical order ("(100,inf]" before "(12,18]")
     cells["interval"] = pd.Categorical(cells["interval"], categories=order)
-    X = info.rows(cells[list(info.profile_variables)]) if info.coef_names else np.zeros((len(cells), 0))
+    X = (
+        info.rows(cells[list(info.profile_variables)])
+        if info.coef_names
+        else np.zeros((len(cells), 0))
+    )
     return poisson_pem(cells, design=(list(info.coef_names), X))
 
 

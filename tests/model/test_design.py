@@ -333,9 +333,8 @@ def test_parse_formula_checks_names_against_columns():
 @pytest.mark.parametrize(
     "formula, expected",
     [
-        ("a + (b | g)", "random slope '(b | g)'"),
+        ("a + (b | g)", "the random slope of 'b' by g has no fixed effect"),
         ("a + (0 + b | g)", "'0' (intercept removal)"),
-        ("a + (1 | g/h)", "nesting operator '/'"),
         ("a / b", "nesting operator '/'"),
         ("0 + a", "'0' (intercept removal)"),
         ("a - 1", "'-1' (intercept removal)"),
@@ -350,9 +349,8 @@ def test_parse_formula_checks_names_against_columns():
         ("a + 2", "the number 2"),
         ("a[x]", "level selection 'x[level]'"),
         ("a %in% b", "'%' operator"),
-        ("a + (1 | g:h)", "grouping factor '(1 | g:h)' is an interaction"),
         ("a + (1 | log(g))", "the term 'log(g)' is not supported"),
-        ("a + g + (1 | g)", "'g' is both a fixed effect and a random-intercept grouping factor"),
+        ("a + g + (1 | g)", "'g' is both a fixed effect and a random-effect grouping factor"),
         ("a + (1 | coef)", "'coef' cannot be a grouping factor"),
         ("", "the formula is empty"),
         ("  ~ ", "the formula is empty"),
@@ -379,8 +377,8 @@ def test_every_formula_problem_is_reported_at_once():
     with pytest.raises(SpecError) as exc:
         parse_formula("y ~ a - 1 + np.log(x) + (b | g) + (1 | g:h)", columns=["a", "b", "g"])
     msgs = [str(p) for p in exc.value.problems]
-    assert len(msgs) == 6, msgs
-    for part in ["response", "'-1'", "np.log(x)", "random slope", "g:h", "'y', 'x', 'h'"]:
+    assert len(msgs) == 5, msgs
+    for part in ["response", "'-1'", "np.log(x)", "random slope", "'y', 'x', 'h'"]:
         assert any(part in m for m in msgs), part
 
 

@@ -14,8 +14,8 @@ from bayessa.data.cells import aggregate
 from bayessa.data.lexis import split
 from bayessa.errors import DataError, SpecError
 from bayessa.model.design import build_design
+from bayessa.model.numeric import knot_vector
 from bayessa.model.pem import build_model, column_scales
-from bayessa.model.smooth import knot_vector
 from bayessa.posterior.predict import log_rate
 
 
