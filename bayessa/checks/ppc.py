@@ -51,7 +51,8 @@ import xarray as xr
 from bayessa._rng import as_generator
 from bayessa.errors import SpecError
 from bayessa.model.numeric import NumericTerm
-from bayessa.posterior.predict import coded_rows, log_rate, thin
+from bayessa.model.random import random_prefix
+from bayessa.posterior.predict import coded_rows, draws, log_rate, thin
 from bayessa.posterior.rundir import open_tree
 
 __all__ = [
@@ -97,6 +98,10 @@ class UnitLayout:
         Name of the cluster variable (None without cluster effects).
     tv_columns : tuple of int
         Columns of ``X`` with time-varying (per-interval) deviations.
+    random : tuple of (str, (n,) int, tuple of int), default ()
+        Every random-effect term: its variable prefix, each unit's level (-1: unknown, effect
+        0) and the columns of ``X`` with a random slope. The cluster's intercept is applied
+        through ``cluster`` (fitted or new); the others' intercepts and all slopes are fitted.
     """
 
     ids: np.ndarray
@@ -112,6 +117,7 @@ class UnitLayout:
     cluster: np.ndarray | None
     cluster_name: str | None
     tv_columns: tuple[int, ...]
+    random: tuple = ()
 
     @property
     def n_units(self) -> int:
@@ -240,7 +246,13 @@ def unit_layout(source: Any) -> UnitLayout:
         cluster = _codes(const[f"unit_{cname}"].to_numpy().astype(str), levels)
     coefs = list(info["coef_names"])
     tv = tuple(coefs.index(c) for c in info.get("time_varying_coefs", []))
-    return UnitLayout(ids, entry, exit_, event, origin, censor, cuts, pcuts, X, stratum, cluster, cname, tv)  # fmt: skip
+    random = []
+    for i, (g, slopes) in enumerate(zip(info.get("random_terms", []), info.get("random_slopes", []),
+                                        strict=True)):  # fmt: skip
+        codes = _codes(const[f"unit_{g}"].to_numpy().astype(str), _cluster_levels(tree, g))
+        random.append((random_prefix(i, g), codes, tuple(coefs.index(c) for c in slopes)))
+    return UnitLayout(ids, entry, exit_, event, origin, censor, cuts, pcuts, X, stratum, cluster,
+                      cname, tv, tuple(random))  # fmt: skip
 
 
 def _cluster_levels(tree: xr.DataTree, name: str) -> list[str]:
@@ -316,6 +328,16 @@ def _piece_hazard(post, lay, idx, k, p, u) -> np.ndarray:
     if u is not None and lay.cluster is not None:
         cl = lay.cluster[idx]
         lr = lr + np.where(cl >= 0, u[:, np.maximum(cl, 0)], 0.0)[:, :, None]
+    for i, (prefix, codes, slopes) in enumerate(lay.random):
+        c = codes[unit]
+        known, at = c >= 0, np.maximum(c, 0)
+        if i and f"{prefix}_effect" in post:  # the cluster's intercept came through u
+            add = np.where(known, draws(post, f"{prefix}_effect")[:, at], 0.0)
+            lr = lr + add.reshape(-1, nb, J)
+        if slopes and f"{prefix}_slope" in post:
+            Z = lay.X[unit, p.ravel()][:, list(slopes)]
+            v = draws(post, f"{prefix}_slope")[:, at]
+            lr = lr + np.where(known, np.einsum("rq,srq->sr", Z, v), 0.0).reshape(-1, nb, J)
     with np.errstate(over="ignore"):
         return np.exp(lr)
 
@@ -388,6 +410,11 @@ def replicate_lifetimes(
     if clusters not in ("fitted", "new"):
         raise SpecError(f"clusters must be 'fitted' or 'new', got {clusters!r}")
     tree = open_tree(source)
+    if clusters == "new" and "cluster_slope" in _group(tree, group):
+        raise SpecError(
+            "clusters='new' is not available with random slopes on the cluster: a new cluster "
+            "would need its intercept and slopes drawn together; use clusters='fitted'"
+        )
     post = thin(_group(tree, group), n_draws, method="per_chain")
     lay = unit_layout(tree)
     rng = as_generator(seed, allow_none=True)

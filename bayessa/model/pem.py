@@ -49,8 +49,10 @@ import numpy as np
 from bayessa.data.cells import Cells
 from bayessa.errors import SpecError
 from bayessa.model.design import Design
+from bayessa.model.priors import prior_rv
+from bayessa.model.random import random_prefix, random_term_effects
 from bayessa.model.smooth import smooth_coefficients, smooth_groups
-from bayessa.model.spec import Prior, Spec
+from bayessa.model.spec import Spec
 from bayessa.model.units import priors_in_unit
 
 if TYPE_CHECKING:
@@ -107,6 +109,11 @@ class ModelInfo:
     parameterization_by_rule, baseline_parameterization_by_rule : str, optional
         The forms the data rule (:func:`choose_parameterization`) picks, whatever was requested:
         the gate's advice names a switch only when the form in use differs from it.
+    random_terms, random_forms, random_reasons : tuple of str, default ()
+        Every random-effect term's grouping factor (the first is ``cluster``), its form
+        (centred or non-centred; non-centred with random slopes) and why.
+    random_slopes : tuple of tuple of str, default ()
+        Each term's slope coefficients (empty for intercepts only).
     coef_scales : tuple of float, default ()
         :func:`column_scales` of the design: the ``effects`` prior is on :math:`\beta_j s_j`
         (per SD for numeric columns, 1 for 0/1 columns).
@@ -127,6 +134,10 @@ class ModelInfo:
     parameterization_by_rule: str | None = None
     baseline_parameterization_by_rule: str | None = None
     coef_scales: tuple[float, ...] = ()
+    random_terms: tuple[str, ...] = ()
+    random_forms: tuple[str, ...] = ()
+    random_reasons: tuple[str, ...] = ()
+    random_slopes: tuple[tuple[str, ...], ...] = ()
 
 
 def interval_spacing(cuts: np.ndarray) -> np.ndarray:
@@ -188,22 +199,6 @@ def choose_parameterization(
     if med >= threshold:
         return "centered", f"median events per {unit} {med:g} >= {threshold:g}"
     return "noncentered", f"median events per {unit} {med:g} < {threshold:g}"
-
-
-def _prior_rv(pm, name: str, prior: Prior, **kw):
-    p = prior.params
-    match prior.dist:
-        case "normal":
-            return pm.Normal(name, mu=p["mu"], sigma=p["sigma"], **kw)
-        case "student_t":
-            return pm.StudentT(name, nu=p["nu"], mu=p["mu"], sigma=p["sigma"], **kw)
-        case "halfnormal":
-            return pm.HalfNormal(name, sigma=p["sigma"], **kw)
-        case "halfstudent_t":
-            return pm.HalfStudentT(name, nu=p["nu"], sigma=p["sigma"], **kw)
-        case "exponential":
-            return pm.Exponential(name, lam=p["lam"], **kw)
-    raise SpecError(f"unknown prior family '{prior.dist}' for {name}")  # pragma: no cover
 
 
 def build_model(
@@ -268,8 +263,8 @@ def build_model(
         coords["stratum"] = strata_levels
     if tv_idx:
         coords["tv_coef"] = list(info.time_varying_coefs)
-    if cluster is not None:
-        coords[cluster.name] = list(cluster.levels)
+    for term in design.random:
+        coords[term.name] = list(term.levels)
     strat_codes = _strata_codes(f, m.strata if strata_levels else None)
     xbar = _centre(design.X, events, center)
     scale = np.asarray(info.coef_scales)
@@ -287,8 +282,13 @@ def build_model(
         reference = centred - shift
         bdims = ("stratum", "interval") if strata_levels else ("interval",)
         pm.Deterministic("baseline", reference if strata_levels else reference[0], dims=bdims)
-        if cluster is not None:
-            eta = eta + _cluster_effects(cluster, info.parameterization, pri)[d["cluster"]]
+        for i, term in enumerate(design.random):
+            scales = scale[[design.coef_names.index(c) for c in term.slopes]]
+            codes = d["cluster"] if i == 0 else term.codes
+            eta = eta + random_term_effects(
+                term, random_prefix(i, term.name), info.random_forms[i], pri["cluster_sd"],
+                scales, codes,
+            )  # fmt: skip
         _likelihood(eta, events, log_exposure, data_containers)
     return model, info
 
@@ -335,6 +335,11 @@ def model_info(cells: Cells, design: Design, spec: Spec) -> ModelInfo:
     (baseline_rule, _), (cluster_rule, _) = _parameterizations(
         auto, events, interval, K, strat_codes, len(strata_levels), cluster
     )
+    forms = [
+        _term_form(i, t, m, events, (parameterization, reason)) for i, t in enumerate(design.random)
+    ]
+    if cluster is not None and cluster.slopes:
+        parameterization, reason = forms[0]
     return ModelInfo(
         n_cells=len(f),
         n_intervals=K,
@@ -351,7 +356,22 @@ def model_info(cells: Cells, design: Design, spec: Spec) -> ModelInfo:
         parameterization_by_rule=cluster_rule,
         baseline_parameterization_by_rule=baseline_rule,
         coef_scales=tuple(float(x) for x in _scales(design, events)),
+        random_terms=tuple(t.name for t in design.random),
+        random_forms=tuple(f for f, _ in forms),
+        random_reasons=tuple(r for _, r in forms),
+        random_slopes=tuple(tuple(t.slopes) for t in design.random),
     )
+
+
+def _term_form(i: int, term, m, events: np.ndarray, first: tuple[str, str]) -> tuple[str, str]:
+    """Centred or non-centred for one random term (always non-centred with random slopes)."""
+    if term.slopes:
+        return "noncentered", "random slopes (correlated, LKJ): always non-centred"
+    if i == 0:
+        return first
+    ev = np.bincount(term.codes, weights=events, minlength=len(term.levels))
+    requested = m.random_parameterization.get(term.name, "auto")
+    return choose_parameterization(ev, requested, unit=f"{term.name} level")
 
 
 def _check_structure(f: pd.DataFrame, design: Design, m) -> tuple[list[str], list[int]]:
@@ -388,10 +408,6 @@ def _check_structure(f: pd.DataFrame, design: Design, m) -> tuple[list[str], lis
                 f"time_varying variable '{v}' enters through a smooth s({v}); a smooth cannot vary "
                 f"by age interval: write {v} as a linear term to make it time-varying"
             )
-    if len(design.random) > 1:
-        problems.append(
-            "only one random-intercept term (the cluster) is supported, e.g. (1 | county)"
-        )
     if problems:
         raise SpecError(problems)
     return strata_levels, tv_idx
@@ -522,15 +538,15 @@ def _fixed_effects(Xc, xbar, scale: np.ndarray, tv_idx, interval, pri, smooths=N
         beta = _with_smooths(scale, pri, smooths, list(names))
     elif scale.size:
         if np.all(scale == 1.0):
-            beta = _prior_rv(pm, "beta", pri["effects"], dims="coef")
+            beta = prior_rv(pm, "beta", pri["effects"], dims="coef")
         else:
-            beta_z = _prior_rv(pm, "beta_z", pri["effects"], dims="coef")
+            beta_z = prior_rv(pm, "beta_z", pri["effects"], dims="coef")
             beta = pm.Deterministic("beta", beta_z / scale, dims="coef")
     if scale.size:
         eta = pt.dot(Xc, beta)
         shift = pt.dot(xbar, beta)
     if tv_idx:
-        tau = _prior_rv(pm, "tv_sd", pri["time_varying_sd"])
+        tau = prior_rv(pm, "tv_sd", pri["time_varying_sd"])
         delta_z = pm.ZeroSumNormal("tv_z", sigma=1.0, dims=("tv_coef", "interval"))
         per_unit = tau * delta_z
         if np.any(scale[tv_idx] != 1.0):  # sampled per SD, like beta_z; stored per unit
@@ -556,14 +572,14 @@ def _with_smooths(scale: np.ndarray, pri, smooths: dict[str, list[int]], names: 
     fixed = [j for j in range(scale.size) if j not in in_smooth]
     if fixed:
         model.add_coord("fixed_coef", [names[j] for j in fixed])
-        beta_z = _prior_rv(pm, "beta_z", pri["effects"], dims="fixed_coef")
+        beta_z = prior_rv(pm, "beta_z", pri["effects"], dims="fixed_coef")
         beta = pt.set_subtensor(beta[fixed], beta_z / scale[fixed])
     for column, idx in smooths.items():
         coef = smooth_coefficients(
             column,
             len(idx) + 1,
-            lambda name: _prior_rv(pm, name, pri["smooth_sd"]),
-            lambda name: _prior_rv(pm, name, pri["effects"]),
+            lambda name: prior_rv(pm, name, pri["smooth_sd"]),
+            lambda name: prior_rv(pm, name, pri["effects"]),
         )
         beta = pt.set_subtensor(beta[idx], coef)
     return pm.Deterministic("beta", beta, dims="coef")
@@ -583,12 +599,12 @@ def _baseline(m, pri, cuts, strata_levels, K, param):
     S = len(strata_levels) if strata_levels else 1
     if m.baseline == "iid":
         return pt.reshape(
-            _prior_rv(pm, "baseline_centred", pri["baseline_level"], dims=bdims), (S, K)
+            prior_rv(pm, "baseline_centred", pri["baseline_level"], dims=bdims), (S, K)
         )
     spacing = interval_spacing(cuts)
-    sigma_b = _prior_rv(pm, "baseline_sd", pri["baseline_smoothing"])
+    sigma_b = prior_rv(pm, "baseline_sd", pri["baseline_smoothing"])
     sdims = {"dims": "stratum"} if strata_levels else {}
-    level = pt.reshape(_prior_rv(pm, "baseline_start", pri["baseline_level"], **sdims), (S, 1))
+    level = pt.reshape(prior_rv(pm, "baseline_start", pri["baseline_level"], **sdims), (S, 1))
     step_sd = sigma_b * np.sqrt(spacing)
     if param == "centered":
         steps = pm.Normal("baseline_step", 0.0, step_sd, shape=(S, K - 1))
@@ -597,21 +613,10 @@ def _baseline(m, pri, cuts, strata_levels, K, param):
     if m.baseline == "rw1":
         walk = pt.cumsum(steps, axis=1)
     else:  # rw2: integrated random walk of the slope
-        slope0 = _prior_rv(pm, "baseline_slope", pri["baseline_slope"], **sdims)
+        slope0 = prior_rv(pm, "baseline_slope", pri["baseline_slope"], **sdims)
         slope = pt.reshape(slope0, (S, 1)) + pt.cumsum(steps, axis=1)
         walk = pt.cumsum(slope * spacing, axis=1)
     return level + pt.concatenate([pt.zeros((S, 1)), walk], axis=1)
-
-
-def _cluster_effects(cluster, param, pri):
-    r"""Sum-to-zero cluster effects :math:`u \sim \mathrm{ZeroSumNormal}(\sigma_u)`, centred or not."""
-    import pymc as pm
-
-    sd = _prior_rv(pm, "cluster_sd", pri["cluster_sd"])
-    if param == "centered":
-        return pm.ZeroSumNormal("cluster_effect", sigma=sd, dims=cluster.name)
-    u_z = pm.ZeroSumNormal("cluster_z", sigma=1.0, dims=cluster.name)
-    return pm.Deterministic("cluster_effect", sd * u_z, dims=cluster.name)
 
 
 def _likelihood(eta, events, log_exposure, data_containers: bool) -> None:

@@ -226,6 +226,10 @@ class ModelSpec:
     cluster_parameterization, baseline_parameterization : {"auto", "centered", "noncentered"}
         Form of the cluster effects and of the random-walk steps (default ``"auto"``: see
         :func:`bayessa.model.pem.choose_parameterization`).
+    random_parameterization : dict of str to str
+        The same per further grouping factor, e.g. ``{region = "centered"}`` (default: auto);
+        the first factor is the cluster (``cluster_parameterization``). Terms with random slopes
+        are always non-centred.
     """
 
     formula: str = ""
@@ -235,6 +239,7 @@ class ModelSpec:
     time_varying: tuple[str, ...] = ()
     cluster_parameterization: str = "auto"
     baseline_parameterization: str = "auto"
+    random_parameterization: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -398,6 +403,11 @@ class Spec:
             p.append(
                 f"[model] cluster_parameterization = '{m.cluster_parameterization}' is not one of {list(PARAMETERIZATIONS)}"
             )
+        for g, form in m.random_parameterization.items():
+            if form not in PARAMETERIZATIONS:
+                p.append(
+                    f"[model] random_parameterization {g} = '{form}' is not one of {list(PARAMETERIZATIONS)}"
+                )
         cuts = t.cuts
         if len(cuts) == 0:
             pass  # chosen from the data when the data are read

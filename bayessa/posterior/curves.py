@@ -435,24 +435,46 @@ class Predictor:
 
     # ------------------------------------------------------------------ county effects
 
-    def _cluster(self, cluster: str, eta: np.ndarray):
-        """Apply a county treatment to ``eta (S, P, K)``: (eta, shifts, weights, label)."""
+    def _cluster(self, cluster: str, eta: np.ndarray, frame: pd.DataFrame | None = None):
+        """Apply a county treatment to ``eta (S, P, K)``: (eta, shifts, weights, label).
+
+        ``frame`` holds the profiles (for the cluster's random slopes, when it has them).
+        """
         info, post = self.info, self.posterior
         name = info.cluster
         if name is None or "cluster_effect" not in post:
-            return eta, None, None, "no county effects in the model"
+            return eta, None, None, "no county effects in the model" + self._others()
         if cluster == "marginal":
             sd = draws(post, "cluster_sd")
             shifts, w = _hermite(sd, self.nodes or gh_nodes(float(np.max(sd))))
             label = f"marginal over {name} effects (a new {name}, u ~ N(0, {name} SD))"
-            return eta, shifts, w, label
+            if "cluster_slope" in post:
+                label += f"; {name} slopes at their mean (0)"
+            return eta, shifts, w, label + self._others()
         if cluster in info.cluster_levels:
-            u = draws(post, "cluster_effect")[:, info.cluster_levels.index(cluster)]
-            return eta + u[:, None, None], None, None, f"conditional on {name} = {cluster}"
+            g = info.cluster_levels.index(cluster)
+            u = draws(post, "cluster_effect")[:, g]
+            eta = self._slopes(eta + u[:, None, None], frame, np.full(eta.shape[1], g))
+            return eta, None, None, f"conditional on {name} = {cluster}" + self._others()
         raise SpecError(
             f"cluster must be 'marginal' or one of the {name} levels "
             f"({', '.join(info.cluster_levels[:5])}, ...); got {cluster!r}"
         )
+
+    def _slopes(self, eta: np.ndarray, frame: pd.DataFrame | None, g: np.ndarray) -> np.ndarray:
+        """Add the cluster's random slopes of level ``g[p]`` to profile ``p``'s log hazard."""
+        if frame is None or "cluster_slope" not in self.posterior:
+            return eta
+        slopes = self.posterior["cluster_slope"].coords["cluster_slope_coef"].values
+        idx = [self.info.coef_names.index(str(c)) for c in slopes]
+        Z = self.info.rows(frame)[:, idx]  # (P, q)
+        v = draws(self.posterior, "cluster_slope")[:, g]  # (S, P, q)
+        return eta + np.einsum("pq,spq->sp", Z, v)[:, :, None]
+
+    def _others(self) -> str:
+        """``"; region effects at 0 (an average region)"`` for the further random terms."""
+        others = [t for t in self.info.random_terms[1:] if f"{t}_effect" in self.posterior]
+        return "".join(f"; {t} effects at 0 (an average {t})" for t in others)
 
     # ------------------------------------------------------------------ curves
 
@@ -476,7 +498,7 @@ class Predictor:
         """
         frame = pd.DataFrame([{k: str(v) for k, v in profile.items()}])
         eta = profile_log_hazard(self.posterior, self.info, frame)
-        eta, shifts, w, how = self._cluster(cluster, eta)
+        eta, shifts, w, how = self._cluster(cluster, eta, frame)
         label = self.info.describe(frame.iloc[0].to_dict())
         return Mixture(eta, np.ones(1), self.info.cuts, label, how, shifts, w)
 
@@ -539,12 +561,12 @@ class Predictor:
         if own:
             u = draws(self.posterior, "cluster_effect")
             g = [info.cluster_levels.index(c) for c in counts[info.cluster]]
-            eta = eta + u[:, g, None]
-            how = f"each unit's own {info.cluster} effect"
+            eta = self._slopes(eta + u[:, g, None], counts, np.asarray(g))
+            how = f"each unit's own {info.cluster} effect" + self._others()
         elif cluster == "own":
             how = "no county effects in the model"
         else:
-            eta, shifts, w, how = self._cluster(cluster, eta)
+            eta, shifts, w, how = self._cluster(cluster, eta, counts)
         weights = counts["n"].to_numpy(float) / counts["n"].sum()
         parts = [f"{v} = {lv}" for v, lv in set.items()]
         scope = (

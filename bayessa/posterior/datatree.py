@@ -126,6 +126,7 @@ def _stored(column: pd.Series) -> np.ndarray:
 def _log_likelihood_group(dt, prepared, spec, info, const, log_likelihood) -> bool:
     """The per-unit log-likelihood (``log_likelihood/time``), when asked or small enough."""
     from bayessa.model.loglik import DEFAULT_MAX_ELEMENTS, unit_log_likelihood
+    from bayessa.model.random import random_prefix
     from bayessa.posterior.predict import log_rate
 
     f, c, cells, design = prepared.data.frame, prepared.cells.frame, prepared.cells, prepared.design
@@ -142,7 +143,7 @@ def _log_likelihood_group(dt, prepared, spec, info, const, log_likelihood) -> bo
             stratum=c[spec.model.strata].cat.codes.to_numpy().astype(np.int64)
             if info.strata
             else None,
-            cluster=design.random[0].codes if design.random else None,
+            random=[(random_prefix(i, t.name), t.codes, t.Z) for i, t in enumerate(design.random)],
             tv_columns=[design.coef_names.index(n) for n in info.time_varying_coefs],
         )
         # one chain at a time: the (draws x cells) temporaries stay small and are reused

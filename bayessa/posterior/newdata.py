@@ -99,7 +99,7 @@ def predict_newdata(
     tau = info.last_cut if horizon is None else float(horizon)
     profiles = _profiles(newdata, info)
     eta = profile_log_hazard(post, info, profiles)  # (S, N, K) at u = 0
-    how, shift, marginal = _cluster_terms(newdata, info, post)
+    how, shift, marginal = _cluster_terms(newdata, info, post, info.rows(profiles))
     eta = eta + shift[:, :, None]
     nodes = _nodes(post, info) if marginal.any() else None
     out = []
@@ -131,7 +131,11 @@ def _check_times(times: Sequence[float], info: DesignInfo) -> np.ndarray:
 
 
 def _profiles(newdata: pd.DataFrame, info: DesignInfo) -> pd.DataFrame:
-    """Each row's covariates as level text, checked against the levels the model knows."""
+    """Each row's covariates, checked against what the model knows.
+
+    Categories as level text, checked against the model's levels; numeric covariates as numbers,
+    checked against their transforms' domains.
+    """
     if len(newdata) == 0:
         raise SpecError("newdata has no rows")
     absent = [v for v in info.profile_variables if v not in newdata.columns]
@@ -152,6 +156,10 @@ def _profiles(newdata: pd.DataFrame, info: DesignInfo) -> pd.DataFrame:
     profiles = pd.DataFrame(index=newdata.index)
     for v in info.profile_variables:
         col = newdata[v]
+        if v in info.numeric_columns:
+            profiles[v], found = _numbers(col, v, info)
+            problems += found
+            continue
         text = np.array(["" if pd.isna(x) else level_label(x) for x in col], dtype=object)
         known = set(info.levels[v])
         bad = ~np.isin(text, list(known))
@@ -170,28 +178,80 @@ def _profiles(newdata: pd.DataFrame, info: DesignInfo) -> pd.DataFrame:
     return profiles
 
 
-def _cluster_terms(newdata: pd.DataFrame, info: DesignInfo, post) -> tuple:
-    """Per row: how the cluster enters (text), its log-hazard shift ``(S, N)``, marginal or not."""
+def _numbers(col: pd.Series, v: str, info: DesignInfo) -> tuple[np.ndarray, list[Problem]]:
+    """A numeric covariate of new rows: numbers, inside every transform's domain."""
+    x = pd.to_numeric(col, errors="coerce")
+    if (bad := ~np.isfinite(x.to_numpy(dtype=np.float64))).any():
+        what = f"missing or non-numeric values {sorted({str(t) for t in col[bad]})[:5]}"
+        return x.to_numpy(), [Problem(what, f"give '{v}' as a number", v, tuple(col.index[bad]))]
+    found = [p for t in info.numeric.values() if t.column == v for p in t.problems(x)]
+    return x.to_numpy(dtype=np.float64), list(dict.fromkeys(found))
+
+
+def _cluster_terms(newdata: pd.DataFrame, info: DesignInfo, post, X: np.ndarray) -> tuple:
+    """Per row: how the random effects enter (text), their shift ``(S, N)``, marginal or not.
+
+    The cluster: conditional on a level seen in the data (its intercept and random slopes), else
+    marginal over its intercept (slopes at their mean, 0). Further random terms: conditional on a
+    level the row gives, else at 0 (an average level); the text says which.
+    """
     n, S = len(newdata), post.sizes["chain"] * post.sizes["draw"]
     name = info.cluster
     if name is None or "cluster_effect" not in post:
         return ["no cluster effects in the model"] * n, np.zeros((S, n)), np.zeros(n, bool)
-    from bayessa.data.validation import level_label
-
-    given = newdata[name] if name in newdata.columns else pd.Series([None] * n, index=newdata.index)
+    levels = _given_levels(newdata, name)
     u = draws(post, "cluster_effect")
+    slope = _slope_parts(post, "cluster", info, X)
     shift, marginal, how = np.zeros((S, n)), np.ones(n, bool), []
-    for i, value in enumerate(given):
-        level = None if pd.isna(value) else level_label(value)
+    for i, level in enumerate(levels):
         if level in info.cluster_levels:
-            shift[:, i] = u[:, info.cluster_levels.index(level)]
+            g = info.cluster_levels.index(level)
+            shift[:, i] = u[:, g] + (slope(i, g) if slope else 0.0)
             marginal[i] = False
             how.append(f"conditional on {name} = {level}")
         elif level is None:
             how.append(f"marginal over {name} effects ({name} not given)")
         else:
             how.append(f"marginal over {name} effects ({name} '{level}' not in the data)")
+        if marginal[i] and slope:
+            how[-1] += f"; {name} slopes at their mean (0)"
+    for t in info.random_terms[1:]:
+        if f"{t}_effect" not in post:
+            continue
+        known = list(post[f"{t}_effect"].coords[t].values.astype(str))
+        v, slope = draws(post, f"{t}_effect"), _slope_parts(post, t, info, X)
+        for i, level in enumerate(_given_levels(newdata, t)):
+            if level in known:
+                g = known.index(level)
+                shift[:, i] += v[:, g] + (slope(i, g) if slope else 0.0)
+                how[i] += f"; conditional on {t} = {level}"
+            else:
+                how[i] += f"; {t} effects at 0 (an average {t})"
     return how, shift, marginal
+
+
+def _given_levels(newdata: pd.DataFrame, factor: str) -> list[str | None]:
+    """Each row's level of a grouping factor (``None`` when not given); ``a:b`` from its parts."""
+    from bayessa.data.validation import level_label
+
+    parts = factor.split(":") if factor not in newdata.columns else [factor]
+    if not all(p in newdata.columns for p in parts):
+        return [None] * len(newdata)
+    out = []
+    for _, row in newdata[parts].iterrows():
+        values = [None if pd.isna(x) else level_label(x) for x in row]
+        out.append(None if None in values else ":".join(values))
+    return out
+
+
+def _slope_parts(post, prefix: str, info: DesignInfo, X: np.ndarray):
+    """``(row, level) -> (S,)`` log-hazard shift of a term's random slopes, or None without."""
+    if f"{prefix}_slope" not in post:
+        return None
+    coefs = post[f"{prefix}_slope"].coords[f"{prefix}_slope_coef"].values
+    Z = X[:, [info.coef_names.index(str(c)) for c in coefs]]
+    v = draws(post, f"{prefix}_slope")  # (S, G, q)
+    return lambda i, g: v[:, g] @ Z[i]
 
 
 def _nodes(post, info: DesignInfo) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-_INTERNAL = ("_z",)
+_INTERNAL = ("_z", "_chol")
 
 
 def model_variables(posterior) -> list[str]:
@@ -172,13 +172,15 @@ def log_rate(
     stratum: np.ndarray | None = None,
     cluster: np.ndarray | None = None,
     tv_columns: Sequence[int] = (),
+    random: Sequence[tuple[str, np.ndarray, np.ndarray | None]] = (),
 ) -> np.ndarray:
     r"""Posterior draws of the log hazard for rows (cells or covariate profiles).
 
     .. math::
 
         \log \lambda_r = \alpha_{s(r), k(r)} + x_r^\top \beta
-            + \sum_j x_{r, j} \delta_{j, k(r)} + u_{g(r)}
+            + \sum_j x_{r, j} \delta_{j, k(r)} + u_{g(r)} + \sum_t (u^{(t)}_{g_t(r)}
+            + z_r^\top v^{(t)}_{g_t(r)})
 
     Parameters
     ----------
@@ -196,6 +198,10 @@ def log_rate(
         average effect, which is the mean cluster since the effects sum to zero).
     tv_columns : sequence of int
         Columns of ``X`` that carry time-varying deviations, in the order of ``tv_coef``.
+    random : sequence of (prefix, codes, Z)
+        Random-effect terms (:mod:`bayessa.model.random`): each row's level ``codes`` adds
+        ``<prefix>_effect`` and, with slope columns ``Z`` (``(n, q)``), ``Z @ <prefix>_slope``.
+        A code of -1 (an unknown level) adds 0. Do not list the cluster here and in ``cluster``.
 
     Returns
     -------
@@ -210,6 +216,13 @@ def log_rate(
         eta = eta + np.einsum("rj,sjr->sr", X[:, list(tv_columns)], delta[:, :, interval])
     if cluster is not None and "cluster_effect" in posterior:
         eta = eta + _draws(posterior, "cluster_effect")[:, cluster]
+    for prefix, codes, Z in random:
+        known, at = codes >= 0, np.maximum(codes, 0)
+        if f"{prefix}_effect" in posterior:
+            eta = eta + np.where(known, _draws(posterior, f"{prefix}_effect")[:, at], 0.0)
+        if Z is not None and Z.shape[1] and f"{prefix}_slope" in posterior:
+            v = _draws(posterior, f"{prefix}_slope")[:, at]  # (S, n, q)
+            eta = eta + np.where(known, np.einsum("rq,srq->sr", Z, v), 0.0)
     return eta
 
 
@@ -250,6 +263,8 @@ class DesignInfo:
     x_reference : numpy.ndarray, optional
         The raw design row of the reference profile, subtracted from every row
         (:attr:`bayessa.model.design.Design.x_reference`); zeros without numeric components.
+    random_terms : tuple of str, default ()
+        Every random-effect grouping factor; the first is ``cluster``.
     cuts : numpy.ndarray
         Age cut points :math:`a_0 = 0 < a_1 < \dots < a_K` (the last may be ``inf``).
     time_unit : str, default "years"
@@ -275,6 +290,7 @@ class DesignInfo:
     max_exit: float = float("nan")
     numeric: dict[str, NumericTerm] = field(default_factory=dict)
     x_reference: np.ndarray | None = None
+    random_terms: tuple[str, ...] = ()
 
     @classmethod
     def from_datatree(cls, dt) -> DesignInfo:
@@ -344,6 +360,9 @@ class DesignInfo:
             max_exit=float(dt["observed_data"]["time"].max()) if "observed_data" in dt else np.nan,
             numeric=numeric,
             x_reference=np.asarray(d["x_reference"], dtype=np.float64) if numeric else None,
+            random_terms=tuple(
+                info.get("random_terms", [d.get("cluster")] if d.get("cluster") else [])
+            ),
         )
 
     @property

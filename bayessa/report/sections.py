@@ -637,9 +637,47 @@ def cluster_section(ctx: Context) -> list[Block]:
     sd = summarise(draws(post, "cluster_sd")[:, None]) if "cluster_sd" in post else None
     ax = plots.cluster_effects(df, name=info.cluster)
     text = f"{info.cluster} SD (log-hazard scale): {_ci(sd, f='.2f')}." if sd else ""
-    return [Block("h2", f"{info.cluster.capitalize()} effects"), Block("p", text),
-            _fig("cluster_effects", ax, f"Hazard ratio of each {info.cluster} against the average "
-                 f"{info.cluster} (exp(u), posterior median and 95% CrI); labels give units / events.")]  # fmt: skip
+    blocks = [Block("h2", f"{info.cluster.capitalize()} effects"), Block("p", text),
+              _fig("cluster_effects", ax, f"Hazard ratio of each {info.cluster} against the average "
+                   f"{info.cluster} (exp(u), posterior median and 95% CrI); labels give units / events.")]  # fmt: skip
+    if len(info.random_terms) > 1 or "cluster_slope_sd" in post:
+        blocks.append(random_terms_table(ctx))
+    return blocks
+
+
+def random_terms_table(ctx: Context) -> Block:
+    """Every random-effect term: levels, SDs of its intercept and slopes, correlations.
+
+    Parameters
+    ----------
+    ctx : Context
+
+    Returns
+    -------
+    Block
+    """
+    post = ctx.dt["posterior"].dataset
+    mi = json.loads(ctx.dt.attrs.get("bayessa_model_info", "{}"))
+    rows = []
+    for i, (g, form) in enumerate(zip(mi.get("random_terms", []), mi.get("random_forms", []),
+                                      strict=True)):  # fmt: skip
+        p = "cluster" if i == 0 else g
+        what = [(f"SD of the {g} intercepts", draws(post, f"{p}_sd")[:, None])]
+        if f"{p}_slope_sd" in post:
+            sds = draws(post, f"{p}_slope_sd")
+            for j, c in enumerate(post[f"{p}_slope_sd"].coords[f"{p}_slope_coef"].values):
+                what.append((f"SD of the {g} slopes of {c}", sds[:, j : j + 1]))
+            corr = draws(post, f"{p}_corr")
+            for j, pair in enumerate(post[f"{p}_corr"].coords[f"{p}_corr_pair"].values):
+                what.append((f"correlation {pair}", corr[:, j : j + 1]))
+        levels = post.sizes.get(g, 0)
+        for label, d in what:
+            rows.append({"term": f"(… | {g})", "levels": levels, "parameter": label,
+                         "posterior": _ci(summarise(d), f=".2f"), "form": form})  # fmt: skip
+    note = ("Predictions are marginal over the first term's intercepts (or conditional on one of "
+            "its levels); further terms are held at 0, an average level, unless a level is given; "
+            "random slopes are at their mean unless conditional. Correlations have an LKJ(2) prior.")  # fmt: skip
+    return Block("table", f"Random-effect terms (log-hazard scale). {note}", pd.DataFrame(rows))
 
 
 def crosscheck_section(ctx: Context, freq: Freq) -> list[Block]:

@@ -45,7 +45,12 @@ __all__ = ["fit_key", "load_compiled", "store_compiled", "warm_dir"]
 #: Bump when an entry's layout or meaning changes.
 _ENTRY_VERSION = "1"
 #: Modules whose code decides the compiled model (hashed into every key).
-_SOURCES = ("model/pem.py", "model/units.py", "sampling/compile_cache.py", "sampling/warm.py")
+#: The code that builds the model graph (its data are hashed separately); see the test that
+#: every module ``model/pem.py`` builds with is listed.
+_SOURCES = (
+    "model/pem.py", "model/units.py", "model/random.py", "model/smooth.py", "model/priors.py",
+    "sampling/compile_cache.py", "sampling/warm.py",
+)  # fmt: skip
 _PACKAGES = ("numpy", "pymc", "pytensor", "numba", "nutpie")
 
 
@@ -129,7 +134,8 @@ def fit_key(cells, design, spec, *, data_containers: bool, center=None) -> str:
             columns[name] = (col.cat.codes.to_numpy(), [str(c) for c in col.cat.categories])
         else:
             columns[name] = col.to_numpy()
-    random = [(r.name, r.codes, [str(v) for v in r.levels]) for r in design.random]
+    random = [(r.name, r.codes, [str(v) for v in r.levels], list(r.slopes), r.Z)
+              for r in design.random]  # fmt: skip
     _update(h, columns)
     _update(h, np.asarray(cells.pieces.cuts, dtype=float))
     _update(h, (design.X, list(design.coef_names), list(design.term_of_coef), random))

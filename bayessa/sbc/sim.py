@@ -325,14 +325,15 @@ def _as_posterior(template: Template, truth: dict[str, np.ndarray]) -> xr.Datase
                 ("chain", "draw", *(dims_of.get(name) or ())),
                 np.asarray(truth[name])[None, None],
             )
-            for name in ("baseline", "beta", "tv_delta", "cluster_effect")
-            if name in truth
+            for name in truth
+            if name in ("baseline", "beta", "tv_delta") or name.endswith(("_effect", "_slope"))
         }
     )
 
 
 def cell_log_rate(template: Template, posterior: xr.Dataset) -> np.ndarray:
     r"""Draws x template cells of :math:`\log \lambda_c`."""
+    from bayessa.model.random import random_prefix
     from bayessa.posterior.predict import log_rate
 
     d, info, f = template.design, template.info, template.cells.frame
@@ -341,8 +342,8 @@ def cell_log_rate(template: Template, posterior: xr.Dataset) -> np.ndarray:
         interval=f["interval"].cat.codes.to_numpy().astype(np.int64),
         X=d.X,
         stratum=f[info.strata].cat.codes.to_numpy().astype(np.int64) if info.strata else None,
-        cluster=d.random[0].codes if d.random else None,
         tv_columns=[d.coef_names.index(n) for n in info.time_varying_coefs],
+        random=[(random_prefix(i, t.name), t.codes, t.Z) for i, t in enumerate(d.random)],
     )
 
 

@@ -53,6 +53,29 @@ def test_key_follows_every_input_of_the_model():
     }) == 7  # fmt: skip
 
 
+def test_key_covers_the_source_of_every_module_that_builds_the_graph():
+    """A change to any model-building module must change the key (a stale graph was loaded once
+    when random.py changed and only pem.py was hashed)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(warm.__file__).resolve().parent.parent
+    seen, todo = set(), ["model/pem.py"]
+    data_only = {"model/design.py", "model/spec.py", "model/numeric.py", "model/cells.py"}
+    while todo:  # modules pem.py imports from bayessa.model, transitively (also inside functions)
+        rel = todo.pop()
+        seen.add(rel)
+        for node in ast.walk(ast.parse((root / rel).read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "bayessa.model."
+            ):
+                dep = node.module.removeprefix("bayessa.").replace(".", "/") + ".py"
+                if dep not in seen and dep not in data_only:
+                    todo.append(dep)
+    assert seen <= set(warm._SOURCES), sorted(seen - set(warm._SOURCES))
+    assert {"model/random.py", "model/smooth.py", "model/priors.py"} <= seen
+
+
 def test_switched_off_with_pytensors_numba_cache(monkeypatch):
     monkeypatch.setenv("PYTENSOR_FLAGS", "numba__cache=False")
     assert warm.warm_dir() is None
