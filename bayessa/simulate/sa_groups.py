@@ -17,6 +17,22 @@ Model (time scale: years since founding, 1 year = 365.25 days):
 
 with :math:`u_c \sim \mathcal N(0, 0.3^2)`, administrative censoring at 1999-06-30 and independent
 exponential loss to follow-up. Era is the partnership era *at founding* (fixed per group).
+
+``founding_year`` is the founding date as a decimal calendar year,
+
+.. math::
+
+    \text{founding\_year} = Y + \frac{d - 1}{D_Y}, \quad \text{rounded to 2 decimals},
+
+for a group founded on day :math:`d` (1 = 1 January) of year :math:`Y`, which has :math:`D_Y`
+(365 or 366) days: 1985-07-01 is 1985.50, 1989-01-01 is 1989.00, and, by the rounding,
+31 December already reads as the next year (1996-12-31 is 1997.00); 0.01 is about 3.7 days. It is
+computed from ``founded`` and draws nothing, so every other column (and the truth) is what it was
+before the column was added. **It has no effect of its own in the simulation truth**: the hazard depends on the founding
+date only through ``era`` (a step function of ``founded`` at the :data:`ERA_CUTS`) and does not
+depend on the calendar period at all. A fitted ``s(founding_year)`` (``models/founding_trend.toml``)
+should therefore be flat apart from the era steps (log HR -0.10 from 1989, -0.20 from 1993, for
+consumer-led groups) -- an honest example of a smooth that finds little.
 """
 
 from __future__ import annotations
@@ -104,7 +120,7 @@ SETTING_TYPE = Given(
 )
 COLUMNS = (
     "group_id", "county", "founded", "closed", "last_contact",
-    "leader", "setting", "setting_type", "era",
+    "leader", "setting", "setting_type", "era", "founding_year",
 )  # fmt: skip
 _DAY = 365.25  # days per year on the analysis time scale
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -122,6 +138,20 @@ def _founding_days(rng: np.random.Generator, n: int) -> np.ndarray:
     era = np.searchsorted(np.cumsum(weight) / weight.sum(), rng.random(n), side="right")
     era = np.minimum(era, len(ERA_LABELS) - 1)  # guard against rounding in the cumulative sum
     return edges[era] + np.floor(rng.random(n) * (edges[era + 1] - edges[era])).astype(np.int64)
+
+
+def _decimal_year(days: np.ndarray) -> np.ndarray:
+    """Calendar year plus the elapsed fraction of it, ``Y + (day of year - 1) / days in Y``.
+
+    Rounded to 2 decimals. No value is a rounding tie (a tie would need ``(d - 1) / D_Y`` to end
+    in 5 at the third decimal, which no denominator 365 or 366 allows), so the rounding is exact.
+    """
+    date = _EPOCH + np.asarray(days, dtype=np.int64).astype("timedelta64[D]")
+    year = date.astype("datetime64[Y]")
+    start = year.astype("datetime64[D]")
+    length = ((year + np.timedelta64(1, "Y")).astype("datetime64[D]") - start).astype(np.int64)
+    elapsed = (date - start).astype(np.int64)
+    return np.round(year.astype(np.int64) + 1970 + elapsed / length, 2)
 
 
 def _iso(days: np.ndarray) -> np.ndarray:
@@ -156,7 +186,8 @@ def make_sa_groups(
     -------
     frame : DataFrame
         Columns :data:`COLUMNS`, one row per group, ordered by founding date; dates are ISO strings
-        (``closed`` is missing for groups without a recorded closure), the other columns are
+        (``closed`` is missing for groups without a recorded closure), ``founding_year`` is a float
+        (the founding date as a decimal year, see the module docstring), the other columns are
         Categoricals (reference level first). Read it with
         ``Columns(id="group_id", start="founded", event_date="closed",
         censor_date="last_contact", covariates=("leader", "setting", "era"), cluster="county")``.
@@ -209,6 +240,7 @@ def make_sa_groups(
             "closed": np.where(closed, _iso(stop), None),
             "last_contact": _iso(stop),
             **{c: f[c].array.take(order) for c in ("leader", "setting", "setting_type", "era")},
+            "founding_year": _decimal_year(founded),
         }
     )[list(COLUMNS)]
     truth = {
@@ -258,7 +290,8 @@ def write_sa_groups(out: Path, *, seed: Seed, n_groups: int = N_GROUPS) -> Path:
     truth_path = out.with_name(f"{out.stem}_truth.json")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(out, index=False, lineterminator="\n")
+        # founding_year is the only float column: always two decimals (1985.50, not 1985.5)
+        frame.to_csv(out, index=False, lineterminator="\n", float_format="%.2f")
         truth_path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     except OSError as err:
         raise SpecError(

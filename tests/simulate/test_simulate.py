@@ -31,6 +31,8 @@ from bayessa.simulate.sa_groups import (
     ERA_CUTS,
     STUDY_END,
     STUDY_START,
+    _days,
+    _decimal_year,
     make_sa_groups,
 )
 
@@ -372,6 +374,30 @@ def test_bundled_file_is_internally_consistent(bundled):
     assert f["county"].value_counts().index[0] == "Wayne"
     community = {"church", "community_center", "library"}
     assert (f["setting_type"].isin(community) == (f["setting"] == "community")).all()
+
+
+def test_founding_year_is_the_decimal_year_of_founded(bundled):
+    """``Y + (day of year - 1) / days in Y``, two decimals, recomputed with pandas' calendar."""
+    founded = pd.to_datetime(bundled["founded"])
+    length = np.where(founded.dt.is_leap_year, 366, 365)
+    expected = np.round(founded.dt.year + (founded.dt.day_of_year - 1) / length, 2)
+    assert list(bundled["founding_year"]) == [f"{v:.2f}" for v in expected]  # always 2 decimals
+    assert bundled["founding_year"].is_monotonic_increasing  # the rows are in founding order
+    frame, _ = make_sa_groups(seed=3, n_groups=200)  # in memory: a float column, same rule
+    days = pd.to_datetime(frame["founded"])
+    length = np.where(days.dt.is_leap_year, 366, 365)
+    want = np.round(days.dt.year + (days.dt.day_of_year - 1) / length, 2).to_numpy()
+    assert frame["founding_year"].dtype == np.float64
+    np.testing.assert_array_equal(frame["founding_year"].to_numpy(), want)
+
+
+@pytest.mark.parametrize(
+    ("date", "year"),
+    [("1985-07-01", 1985.50), ("1989-01-01", 1989.0), ("1992-12-30", 1992.99),
+     ("1996-12-31", 1997.0), ("1996-02-29", 1996.16), ("1999-03-31", 1999.24)],
+)  # fmt: skip
+def test_founding_year_examples(date, year):
+    assert _decimal_year(np.array([_days(date)]))[0] == year
 
 
 def test_bundled_file_mirrors_the_account(bundled, truth):
