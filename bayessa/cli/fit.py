@@ -294,6 +294,22 @@ def _timing_line(timings: dict, total: float) -> str:
     )
 
 
+def _smooth_line(column: str, curve) -> str:
+    """One line per smooth: its HR at the ends of the range and at the quartiles, vs reference."""
+    import numpy as np
+
+    ref = float(curve["reference"].iloc[0])
+    picks = curve.iloc[np.unique(np.linspace(0, len(curve) - 1, 5).round().astype(int))]
+    parts = ", ".join(
+        f"{x:.4g}: {m:.2f} [{lo:.2f}, {hi:.2f}]"
+        for x, m, lo, hi in picks[["x", "hr_median", "hr_lower", "hr_upper"]].itertuples(index=False)
+    )
+    return (
+        f"s({column}) -- hazard ratio against {column} = {ref:g} (95% interval) at {parts}; "
+        "the whole curve is in smooths.csv and the report"
+    )
+
+
 def _print_summary(result, diag) -> None:
     """Audit, notes, model, hazard ratios and the gate; a failed gate is said first and last."""
     import pandas as pd
@@ -326,9 +342,11 @@ def _print_summary(result, diag) -> None:
         title += " -- UNRELIABLE, diagnostics failed"
     with pd.option_context("display.width", 120, "display.precision", 3):
         print(f"\n{title}:")
-        print(
-            result.hazard_ratios()[["hr_median", "hr_lower", "hr_upper", "p_hr_gt_1"]].to_string()
-        )
+        hr = result.hazard_ratios()
+        cols = ["hr_median", "hr_lower", "hr_upper", "p_hr_gt_1", *(["per"] if "per" in hr else [])]
+        print(hr[cols].to_string())
+        for column, curve in result.smooths().items():
+            print(_smooth_line(column, curve))
         by_interval = result.hazard_ratios(by_interval=True)
         if not by_interval.empty:
             print(

@@ -114,6 +114,10 @@ class ModelInfo:
         (centred or non-centred; non-centred with random slopes) and why.
     random_slopes : tuple of tuple of str, default ()
         Each term's slope coefficients (empty for intercepts only).
+    smooth_forms : tuple of (str, str, str), default ()
+        Each smooth's column, the form of its random-walk steps (centred when the events per
+        basis function reach :data:`WALK_CENTERED_MIN_EVENTS`, as the baseline's walk; override
+        with ``random_parameterization = {"s(x)" = ...}``) and why.
     coef_scales : tuple of float, default ()
         :func:`column_scales` of the design: the ``effects`` prior is on :math:`\beta_j s_j`
         (per SD for numeric columns, 1 for 0/1 columns).
@@ -138,6 +142,7 @@ class ModelInfo:
     random_forms: tuple[str, ...] = ()
     random_reasons: tuple[str, ...] = ()
     random_slopes: tuple[tuple[str, ...], ...] = ()
+    smooth_forms: tuple[tuple[str, str, str], ...] = ()
 
 
 def interval_spacing(cuts: np.ndarray) -> np.ndarray:
@@ -273,8 +278,9 @@ def build_model(
     with pm.Model(coords=coords) as model:
         d = _data(design.X - xbar, xbar, interval, strat_codes, cluster, data_containers)
         eta, shift = _fixed_effects(
-            d["X"], d["xbar"], scale, tv_idx, d["interval"], pri, smooths, design.coef_names
-        )
+            d["X"], d["xbar"], scale, tv_idx, d["interval"], pri, smooths, design.coef_names,
+            {c: f for c, f, _ in info.smooth_forms},
+        )  # fmt: skip
         centred = _baseline(
             m, pri, cells.pieces.cuts, strata_levels, K, info.baseline_parameterization
         )  # (S, K): log hazard at average covariates
@@ -360,7 +366,23 @@ def model_info(cells: Cells, design: Design, spec: Spec) -> ModelInfo:
         random_forms=tuple(f for f, _ in forms),
         random_reasons=tuple(r for _, r in forms),
         random_slopes=tuple(tuple(t.slopes) for t in design.random),
+        smooth_forms=_smooth_forms(design, m, events),
     )
+
+
+def _smooth_forms(design: Design, m, events: np.ndarray) -> tuple[tuple[str, str, str], ...]:
+    """Centred or non-centred steps of each smooth, by its events per basis function."""
+    out = []
+    for name, (column, k) in _smooth_components(design).items():
+        requested = m.random_parameterization.get(name, "auto")
+        per = np.full(k, events.sum() / k)  # the rule reads a median: events per basis function
+        form, reason = choose_parameterization(per, requested, unit="basis function")
+        if requested == "auto":  # the walk's threshold, not the cluster's
+            form = "centered" if per[0] >= WALK_CENTERED_MIN_EVENTS else "noncentered"
+            sign = ">=" if form == "centered" else "<"
+            reason = f"events per basis function {per[0]:.3g} {sign} {WALK_CENTERED_MIN_EVENTS:g}"
+        out.append((column, form, reason))
+    return tuple(out)
 
 
 def _term_form(i: int, term, m, events: np.ndarray, first: tuple[str, str]) -> tuple[str, str]:
@@ -512,7 +534,9 @@ def _scales(design: Design, events: np.ndarray) -> np.ndarray:
     return scale
 
 
-def _fixed_effects(Xc, xbar, scale: np.ndarray, tv_idx, interval, pri, smooths=None, names=()):
+def _fixed_effects(
+    Xc, xbar, scale: np.ndarray, tv_idx, interval, pri, smooths=None, names=(), forms=None
+):
     r"""Linear predictor of the (centred) fixed and time-varying effects, and the shift.
 
     .. math::
@@ -535,7 +559,7 @@ def _fixed_effects(Xc, xbar, scale: np.ndarray, tv_idx, interval, pri, smooths=N
     shift = 0.0
     eta = 0.0
     if smooths:
-        beta = _with_smooths(scale, pri, smooths, list(names))
+        beta = _with_smooths(scale, pri, smooths, list(names), forms or {})
     elif scale.size:
         if np.all(scale == 1.0):
             beta = prior_rv(pm, "beta", pri["effects"], dims="coef")
@@ -557,7 +581,7 @@ def _fixed_effects(Xc, xbar, scale: np.ndarray, tv_idx, interval, pri, smooths=N
     return eta, shift
 
 
-def _with_smooths(scale: np.ndarray, pri, smooths: dict[str, list[int]], names: list[str]):
+def _with_smooths(scale: np.ndarray, pri, smooths: dict[str, list[int]], names: list[str], forms):
     r"""``beta`` when the formula has smooths.
 
     The smooths' coefficients come from :mod:`~bayessa.model.smooth`, the other effects are
@@ -580,6 +604,7 @@ def _with_smooths(scale: np.ndarray, pri, smooths: dict[str, list[int]], names: 
             len(idx) + 1,
             lambda name: prior_rv(pm, name, pri["smooth_sd"]),
             lambda name: prior_rv(pm, name, pri["effects"]),
+            forms.get(column, "noncentered"),
         )
         beta = pt.set_subtensor(beta[idx], coef)
     return pm.Deterministic("beta", beta, dims="coef")

@@ -107,7 +107,7 @@ def smooth_groups(numeric: Mapping[str, NumericTerm], coef_levels) -> dict[str, 
     return out
 
 
-def smooth_coefficients(column: str, k: int, sd_prior, slope_prior):
+def smooth_coefficients(column: str, k: int, sd_prior, slope_prior, form: str = "noncentered"):
     r"""The coefficients :math:`b_2, \dots, b_k` of one smooth, as a PyTensor vector.
 
     Creates ``s_<column>_sd`` (:math:`\sigma_s`), ``s_<column>_slope`` (:math:`\gamma_1`) and
@@ -131,8 +131,9 @@ def smooth_coefficients(column: str, k: int, sd_prior, slope_prior):
     delta = 1.0 / (k - _DEGREE)
     sigma = sd_prior(f"s_{column}_sd")
     slope0 = slope_prior(f"s_{column}_slope")
-    z = pm.Normal(f"s_{column}_z", 0.0, 1.0, shape=(k - 2,))
-    slope = pt.concatenate(
-        [pt.reshape(slope0, (1,)), slope0 + pt.cumsum(sigma * np.sqrt(delta) * z)]
-    )
+    if form == "centered":
+        steps = pm.Normal(f"s_{column}_step", 0.0, sigma * np.sqrt(delta), shape=(k - 2,))
+    else:
+        steps = sigma * np.sqrt(delta) * pm.Normal(f"s_{column}_z", 0.0, 1.0, shape=(k - 2,))
+    slope = pt.concatenate([pt.reshape(slope0, (1,)), slope0 + pt.cumsum(steps)])
     return pt.cumsum(slope * delta)  # b_2 ... b_k, with b_1 = 0

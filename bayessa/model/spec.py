@@ -110,7 +110,7 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     # SD of interval-specific deviations of a time-varying log hazard ratio.
     "time_varying_sd": Prior("halfnormal", {"sigma": 0.3}),
     # SD of the slope's random walk of a smooth s(x), per range of x (bayessa.model.smooth).
-    "smooth_sd": Prior("halfnormal", {"sigma": 1.0}),
+    "smooth_sd": Prior("halfstudent_t", {"nu": 3.0, "sigma": 1.0}),
 }
 
 

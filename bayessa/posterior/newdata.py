@@ -185,7 +185,8 @@ def _numbers(col: pd.Series, v: str, info: DesignInfo) -> tuple[np.ndarray, list
         what = f"missing or non-numeric values {sorted({str(t) for t in col[bad]})[:5]}"
         return x.to_numpy(), [Problem(what, f"give '{v}' as a number", v, tuple(col.index[bad]))]
     found = [p for t in info.numeric.values() if t.column == v for p in t.problems(x)]
-    return x.to_numpy(dtype=np.float64), list(dict.fromkeys(found))
+    unique = {p.what: p for p in found}  # the basis functions of one smooth say the same thing
+    return x.to_numpy(dtype=np.float64), list(unique.values())
 
 
 def _cluster_terms(newdata: pd.DataFrame, info: DesignInfo, post, X: np.ndarray) -> tuple:
