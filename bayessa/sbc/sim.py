@@ -208,7 +208,7 @@ def build_template(config: SBCConfig) -> Template:
     from bayessa.data.cells import aggregate
     from bayessa.data.columns import to_calendar
     from bayessa.model.design import build_design
-    from bayessa.model.pem import build_model, choose_parameterization
+    from bayessa.model.pem import build_model, choose_parameterization, model_info
     from bayessa.model.preparation import prepare, resolve_spec
     from bayessa.model.spec import CLEAR
 
@@ -239,7 +239,9 @@ def build_template(config: SBCConfig) -> Template:
     reach = units.assign(exit=horizon, event=np.zeros(len(units), np.int8))
     pieces = real.pieces.replay(replace(real.data, frame=reach))
     cells = aggregate(pieces)
-    design = build_design(cells.frame, spec.model.formula, reference=spec.model.reference or None)
+    design = build_design(
+        cells.frame, spec.model.formula, reference=spec.model.reference or None, units=units
+    )  # the units decide centre, scale, reference values and knots, as in the pipeline
     if list(design.coef_names) != list(real.design.coef_names):
         raise SpecError(
             f"the template's coefficients {design.coef_names} differ from the data's {real.design.coef_names}"
@@ -252,6 +254,12 @@ def build_template(config: SBCConfig) -> Template:
         per = np.bincount(codes, weights=ev, minlength=len(real.design.random[0].levels))
         param, _ = choose_parameterization(per, spec.model.cluster_parameterization)
         spec = spec.with_overrides(model__cluster_parameterization=param)
+    # the template has no events: fix every other term's and smooth's form from the real data
+    real_info = model_info(real.cells, real.design, spec)
+    forms = dict(zip(real_info.random_terms[1:], real_info.random_forms[1:], strict=True))
+    forms |= {f"s({c})": f for c, f, _ in real_info.smooth_forms}
+    if forms:
+        spec = spec.with_overrides(model__random_parameterization=forms)
     if spec.model.baseline != "iid" and not spec.model.strata:
         # the template has no events of its own: fix the random walk's form from the real data too
         k = real.cells.frame["interval"].cat.codes.to_numpy()
@@ -279,7 +287,10 @@ def build_template(config: SBCConfig) -> Template:
 def _quantities(model) -> list[tuple[str, str, tuple[int, ...]]]:
     """(label, variable, index) of every ranked scalar, e.g. ``("beta[era[early]]", "beta", (1,))``."""
     out = []
-    for var in RANKED:
+    # every SD and correlation of further random terms and smooths ranks too (region_sd,
+    # s_year_sd, cluster_slope_sd, cluster_corr)
+    extra = [v for v in model.named_vars if v.endswith(("_sd", "_corr")) and v not in RANKED]
+    for var in (*RANKED, *sorted(extra)):
         if var not in model.named_vars:
             continue
         dims = model.named_vars_to_dims.get(var) or ()
@@ -415,7 +426,7 @@ def simulate(
         table["sbc_origin"] = units["origin"].to_numpy()
     if template.sim_spec.data.entry:
         table["sbc_entry"] = entry
-    for c in (*template.pieces.covariates, *([p.cluster] if p.cluster else [])):
+    for c in (*template.pieces.covariates, *template.pieces.grouping):
         table[c] = units[c].array
     return pd.DataFrame(table), events, exposure
 
