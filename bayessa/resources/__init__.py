@@ -19,7 +19,9 @@ def _path(*parts: str) -> Path:
 
 
 def bundled_spec(name: str = "partnership") -> Path:
-    """Path of a bundled model spec (``partnership``, ``calendar_era``, ``stratified_setting``).
+    """Path of a bundled model spec.
+
+    ``partnership`` (the default), ``calendar_era``, ``stratified_setting``, ``founding_trend``.
 
     Parameters
     ----------

@@ -11,7 +11,9 @@ from bayessa.errors import SpecError
 from bayessa.model.spec import CLEAR, Prior, Spec, load_spec
 
 
-@pytest.mark.parametrize("name", ["partnership", "calendar_era", "stratified_setting"])
+@pytest.mark.parametrize(
+    "name", ["partnership", "calendar_era", "stratified_setting", "founding_trend"]
+)
 def test_bundled_specs_load_and_round_trip(root, name):
     spec = load_spec(root / "models" / f"{name}.toml")
     assert spec.name == name
