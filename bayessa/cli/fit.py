@@ -302,7 +302,9 @@ def _smooth_line(column: str, curve) -> str:
     picks = curve.iloc[np.unique(np.linspace(0, len(curve) - 1, 5).round().astype(int))]
     parts = ", ".join(
         f"{x:.4g}: {m:.2f} [{lo:.2f}, {hi:.2f}]"
-        for x, m, lo, hi in picks[["x", "hr_median", "hr_lower", "hr_upper"]].itertuples(index=False)
+        for x, m, lo, hi in picks[["x", "hr_median", "hr_lower", "hr_upper"]].itertuples(
+            index=False
+        )
     )
     return (
         f"s({column}) -- hazard ratio against {column} = {ref:g} (95% interval) at {parts}; "
