@@ -344,8 +344,8 @@ def model_info(cells: Cells, design: Design, spec: Spec) -> ModelInfo:
     forms = [
         _term_form(i, t, m, events, (parameterization, reason)) for i, t in enumerate(design.random)
     ]
-    if cluster is not None and cluster.slopes:
-        parameterization, reason = forms[0]
+    if cluster is not None and cluster.slopes:  # no choice to advise on: always non-centred
+        (parameterization, reason), cluster_rule = forms[0], forms[0][0]
     return ModelInfo(
         n_cells=len(f),
         n_intervals=K,
