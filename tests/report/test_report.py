@@ -240,3 +240,23 @@ def test_the_mle_baseline_follows_interval_order_not_label_order():
     crude = (cells["events"] / cells["exposure"]).to_numpy()
     mle = freq.pem.baseline["rate"].to_numpy()
     assert np.array_equal(np.argsort(crude), np.argsort(mle))
+
+
+@pytest.mark.fit
+def test_cli_fit_with_a_smooth_a_numeric_reference_and_two_random_terms(tmp_path, capsys):
+    """The formula language from the command line: a smooth, a numeric reference value and two
+    random-intercept terms, through a real (small) fit, its printed summary and its report."""
+    fit_cli = importlib.import_module("bayessa.cli.fit")
+    out = tmp_path / "run"
+    formula = "leader + s(founding_year, k=5) + (1 | county) + (1 | setting_type)"
+    loud = [a for a in SMALL if a != "--quiet"]  # the printed summary is part of the check
+    code = fit_cli.main(["--out", str(out), *loud, "--seed", "3", "--formula", formula,
+                         "--reference", "founding_year=1990"])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "s(founding_year) -- hazard ratio against founding_year = 1990" in printed
+    curves = pd.read_csv(out / "smooths.csv")
+    assert curves["reference"].unique().tolist() == [1990.0]
+    md = (out / "report.md").read_text()
+    assert "Smooth effects" in md and "report-smooth_founding_year.png" in md
+    assert "SD of the setting_type intercepts" in md and "SD of the county intercepts" in md
