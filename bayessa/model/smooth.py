@@ -111,7 +111,7 @@ def smooth_coefficients(column: str, k: int, sd_prior, slope_prior, form: str = 
     r"""The coefficients :math:`b_2, \dots, b_k` of one smooth, as a PyTensor vector.
 
     Creates ``s_<column>_sd`` (:math:`\sigma_s`), ``s_<column>_slope`` (:math:`\gamma_1`) and
-    ``s_<column>_z`` (the non-centred steps) in the current PyMC model; the coefficients become
+    ``s_<column>_z`` or ``s_<column>_step`` (the steps) in the current PyMC model; the coefficients become
     part of ``beta`` (``beta[s(x)[j]]``).
 
     Parameters
@@ -120,6 +120,10 @@ def smooth_coefficients(column: str, k: int, sd_prior, slope_prior, form: str = 
     k : int
     sd_prior, slope_prior : callable
         ``(name) -> random variable`` for :math:`\sigma_s` and :math:`\gamma_1`.
+    form : {"noncentered", "centered"}, default "noncentered"
+        Non-centred steps ``s_<column>_z`` (standard normal, scaled), or centred ones
+        ``s_<column>_step`` :math:`\sim N(0, \sigma_s^2 \Delta)` (better when the data inform
+        every basis function: :func:`bayessa.model.pem.model_info` chooses).
 
     Returns
     -------
