@@ -149,6 +149,7 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
     """
     from bayessa.posterior.predict import DesignInfo, unit_frame
     from bayessa.report import sections as sec
+    from bayessa.report import terms
     from bayessa.report.survival import survival_section
 
     opts = options or ReportOptions()
@@ -193,12 +194,12 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
     blocks += sec.model_section(ctx)
     blocks += timed("diagnostics_s", sec.diagnostics_section, ctx, diagnostics)
     hr_blocks, table = timed("contrasts_s", sec.contrast_section, ctx, freq)
-    hr_blocks += timed("time_varying_s", sec.time_varying_section, ctx)
-    hr_blocks += timed("smooths_s", sec.smooth_section, ctx)
+    hr_blocks += timed("time_varying_s", terms.time_varying_section, ctx)
+    hr_blocks += timed("smooths_s", terms.smooth_section, ctx)
     surv_blocks, surv = timed("survival_s", survival_section, ctx, freq)
     blocks += hr_blocks + surv_blocks
     blocks += timed("baseline_s", sec.baseline_section, ctx, freq)
-    blocks += timed("clusters_s", sec.cluster_section, ctx)
+    blocks += timed("clusters_s", terms.cluster_section, ctx)
     blocks += timed("crosscheck_s", sec.crosscheck_section, ctx, freq)
     blocks += sec.method_notes(ctx)
     for b in blocks:  # each figure's rendering, inside its section's time
