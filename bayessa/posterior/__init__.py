@@ -12,6 +12,7 @@ from bayessa._lazy import lazy_exports
 _EXPORTS = {
     "predict_newdata": "bayessa.posterior.newdata",
     "GH_NODES": "bayessa.posterior.curves",
+    "MAX_PATTERNS": "bayessa.posterior.curves",
     "Mixture": "bayessa.posterior.curves",
     "Predictor": "bayessa.posterior.curves",
     "cumulative_hazard": "bayessa.posterior.curves",

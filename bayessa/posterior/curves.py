@@ -49,6 +49,7 @@ from bayessa.posterior.predict import DesignInfo, draws, profile_log_hazard, thi
 
 __all__ = [
     "GH_NODES",
+    "MAX_PATTERNS",
     "Mixture",
     "gh_nodes",
     "Predictor",
@@ -388,6 +389,30 @@ def summarise(samples: np.ndarray, *, ci_prob: float = 0.95) -> dict[str, np.nda
     }
 
 
+#: Standardised curves average over at most this many covariate patterns; beyond it (numeric
+#: covariates make nearly every unit a pattern) a seeded sample of them, drawn with probability
+#: proportional to their units, stands in. The Monte Carlo error of S(t) is then the SD of the
+#: units' S(t) over sqrt(500): at most 0.5 / 22 ~ 0.022, typically (SD ~ 0.1) ~ 0.005, well
+#: inside the posterior bands; memory stays bounded (500 draws x 500 patterns x 100 times is
+#: 200 MB; a 100,000-group fit with two numeric covariates had 36,000 patterns: ~50 GB).
+MAX_PATTERNS = 500
+
+
+def _sample_patterns(counts: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, str]:
+    """At most :data:`MAX_PATTERNS` patterns (a weighted sample), and a note for the label."""
+    total = int(counts["n"].sum())
+    if len(counts) <= MAX_PATTERNS:
+        return counts, ""
+    rng = np.random.default_rng([seed, len(counts), total])
+    pick = rng.choice(len(counts), size=MAX_PATTERNS, p=counts["n"].to_numpy() / total)
+    idx, n = np.unique(pick, return_counts=True)
+    note = (
+        f"; a seeded sample of {MAX_PATTERNS:,} of the {len(counts):,} covariate patterns, drawn "
+        "in proportion to their units"
+    )
+    return counts.iloc[idx].assign(n=n).reset_index(drop=True), note
+
+
 def _count_patterns(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Distinct rows of ``frame[keys]`` (as text) with their counts ``n``.
 
@@ -429,6 +454,7 @@ class Predictor:
     ):
         self.info = DesignInfo.from_datatree(dt)
         self.posterior = thin(dt["posterior"].dataset, max_draws, seed=seed)
+        self.seed = seed
         self.units = unit_frame(dt)
         self.nodes = nodes
         self.n_samples = self.posterior.sizes["draw"]
@@ -557,6 +583,7 @@ class Predictor:
         own = cluster == "own" and info.cluster is not None and "cluster_effect" in self.posterior
         keys = list(info.profile_variables) + ([info.cluster] if own else [])
         counts = _count_patterns(frame, keys)
+        counts, sampled = _sample_patterns(counts, self.seed)
         eta = profile_log_hazard(self.posterior, info, counts)
         if own:
             u = draws(self.posterior, "cluster_effect")
@@ -576,7 +603,7 @@ class Predictor:
         )
         label = ", ".join(parts) if parts else "all units as observed"
         label += f" (standardised over {scope}, n = {int(sel.sum())}"
-        label += (", " + ", ".join(held) if held else "") + ")"
+        label += (", " + ", ".join(held) if held else "") + sampled + ")"
         if own or cluster == "own":
             return Mixture(eta, weights, info.cuts, label, how)
         return Mixture(eta, weights, info.cuts, label, how, shifts, w)

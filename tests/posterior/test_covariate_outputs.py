@@ -100,3 +100,23 @@ def test_the_report_shows_numeric_covariates_and_the_smooth(run):
     curves = pd.read_csv(d / "smooths.csv")
     assert set(curves["variable"]) == {"founding_year"} and len(curves) >= 101
     assert "no log-rank test for 'size': it is numeric" in md
+
+
+def test_standardised_curves_sample_many_covariate_patterns(run, monkeypatch):
+    """With numeric covariates nearly every unit is a pattern: beyond MAX_PATTERNS a seeded,
+    unit-weighted sample stands in (bounded memory), close to the full average, and says so."""
+    from bayessa.posterior import curves
+
+    result, _ = run
+    full = curves.Predictor(result.idata, max_draws=50, seed=1).standardised()
+    monkeypatch.setattr(curves, "MAX_PATTERNS", 100)
+    few = curves.Predictor(result.idata, max_draws=50, seed=1).standardised()
+    assert len(full.weights) > 100 and len(few.weights) <= 100
+    assert "a seeded sample of 100 of the" in few.label
+    assert abs(few.weights.sum() - 1.0) < 1e-12
+    t = np.array([1.0, 3.0, 8.0])
+    S_full, S_few = full.survival(t), few.survival(t)
+    # Monte Carlo error of a 100-pattern sample of S(t) in (0, 1): at most 0.5 / sqrt(100)
+    assert np.abs(np.median(S_full, axis=0) - np.median(S_few, axis=0)).max() < 0.05
+    again = curves.Predictor(result.idata, max_draws=50, seed=1).standardised()
+    np.testing.assert_array_equal(again.weights, few.weights)  # seeded
