@@ -10,24 +10,26 @@ parameter's bulk ESS >= 400 and no divergences; the cell count named; and in the
 hand-written PyMC row-per-piece model of the same structure, compared by bulk ESS per second.
 
 **Data** (:func:`simulate`, written once to ``benchmarks/results/covariates_{n}.csv`` with the
-truth beside it in ``covariates_{n}_truth.json``): one row per group, ``time`` (years from
-founding to closure or censoring), ``event``, ``leader`` (consumer / professional), ``setting``
-(community / mental_health / other), ``size`` (members, whole numbers: a linear effect of -0.02
-per member), ``year`` (founding year on [1985, 2020], rounded to 0.1 year: a smooth effect
-0.35 sin(2 pi (year - 1985) / 25)), ``county`` (80 levels of unequal size) and ``region``
+truth beside it in ``covariates_{n}_truth.json``): the SA study's shape at scale -- one row per
+group, ``time`` (years from founding to closure or censoring), ``event``, ``leader`` (consumer /
+professional), ``setting`` (community / mental_health / other), ``year`` (founding year, whole
+years 1985-2000: a smooth effect 0.35 sin(2 pi (year - 1985) / 25), fitted as ``s(year)``),
+``population`` (the county's population in 100,000s, a county-level numeric covariate with a
+linear effect of -0.1 per 100,000), ``county`` (80 levels of unequal size) and ``region``
 (8 levels). Follow-up is censored at 12 years (the last cut point) and by independent loss at
 0.03 a year.
 
-*Year rounded to 0.1* (about five weeks: a registry records the month of founding, not the
-day). The cells of the model are interval x leader x setting x size x year x county (region is
-a function of county, so it adds none). With ``size`` (~37 values) and 80 counties there are
-~18,000 leader/setting/size/county patterns per value of ``year``, so at 100,000 groups almost
-every piece is its own cell whatever the rounding. Data layer only, this seed, 100,000 groups:
-392,000 pieces; 391,600 cells with 2 decimals, **384,234 with 0.1**, 326,100 with whole years.
-What the rounding does decide is the number of distinct covariate patterns (leader, setting,
-size, year) that the report's standardised survival curves average over: 85,489 with 2
-decimals, 36,344 with 0.1, 5,624 with whole years. 0.1 is the realistic recording, and the
-cheaper of the two the issue named.
+*Why these two numeric covariates* (the issue names founding year, county population and group
+size for the study). The cells are interval x leader x setting x year x county (population and
+region are functions of the county, so they add none): at most 8 x 6 x 16 x 80 = 61,440, and at
+100,000 groups most of them are occupied (the run names the count). A unit-level numeric
+covariate with many values makes almost every piece its own cell instead: the first version of
+this benchmark (``size`` in whole members and ``year`` to 0.1) had 384,234 cells for 392,000
+pieces at 100,000 groups (data layer only); at 3,000 groups it took 75 s warm (11,796 cells:
+compile 17.7 s, sampling 15.3 s, report 36.9 s before the report sampled its covariate patterns)
+against 63 s for the hand-written model, whose ESS per second was 11x lower. Per-gradient work
+is proportional to the cells, so that design cannot meet 60 s on 2 cores; it is the worst case,
+kept in the closing note of issue 13.
 
 *Region*: the simulator draws one grouping column (the county), so ``region`` is a fixed
 function of it (county ``k01``..``k80`` lies in region ``r{i mod 8 + 1}``: ten counties each,
@@ -48,7 +50,7 @@ leaves out, are reported separately from ``idata.nc``.
 
 **Hand-written** (``HAND_SCRIPT``): one Poisson row per group x interval piece (bayessa's
 ``prepare`` is used only to split the groups into the same pieces), an independent
-``Normal(-2, 2)`` log hazard per interval, linear ``leader``, ``setting`` and ``size`` (per SD),
+``Normal(-2, 2)`` log hazard per interval, linear ``leader``, ``setting`` and ``population`` (per SD),
 a cubic B-spline basis of ``year`` (``scipy.interpolate.BSpline.design_matrix``, 10 functions on
 equally spaced knots over the observed range, the first dropped, each minus its value at the
 median year so that the baseline is the hazard there, as bayessa's ``s()`` does: uncentred,
@@ -76,20 +78,20 @@ import numpy as np
 
 from benchmarks.fit import RESULTS, _compiledir_env, _measure
 
-FORMULA = "leader + setting + size + s(year) + (1 | county) + (1 | region)"
+FORMULA = "leader + setting + population + s(year) + (1 | county) + (1 | region)"
 CUTS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0)
 #: Closure hazard per year of a consumer-led community group of 12 members at a smooth of 0.
 HAZARD = (0.30, 0.22, 0.16, 0.12, 0.09, 0.07, 0.05)
-SIZE_EFFECT = -0.02  # per member: larger groups close less
+POP_EFFECT = -0.10  # per 100,000 people in the county: groups in big counties close less
 EFFECTS = {
     "leader[professional]": float(np.log(2.0)),
     "setting[mental_health]": 0.15,
     "setting[other]": -0.20,
-    "size": SIZE_EFFECT,
 }
 N_COUNTIES, N_REGIONS = 80, 8
 COUNTY_SD, REGION_SD = 0.3, 0.25
-YEAR_DECIMALS = 1
+YEAR_DECIMALS = 0
+YEARS = (1985.0, 2000.0)
 DRAWS, TUNE, CHAINS, SEED = 1000, 1000, 4, 1
 TARGET_S, TARGET_ESS = 60.0, 400.0
 DEFAULT_SEED = 20261203
@@ -105,7 +107,8 @@ def _design(n: int, seed: int) -> dict:
     return {
         "n": n, "seed": seed, "cuts": CUTS, "hazard": HAZARD, "effects": EFFECTS,
         "county_sd": COUNTY_SD, "region_sd": REGION_SD, "year_decimals": YEAR_DECIMALS,
-        "counties": N_COUNTIES, "regions": N_REGIONS, "version": 1,
+        "counties": N_COUNTIES, "regions": N_REGIONS, "pop_effect": POP_EFFECT, "years": YEARS,
+        "version": 2,
     }  # fmt: skip
 
 
@@ -127,7 +130,7 @@ def simulate(n: int, seed: int = DEFAULT_SEED) -> tuple[Path, dict]:
         truth = json.loads(truth_path.read_text())
         if truth.get("design") == design:
             return path, truth
-    from bayessa.simulate import Normal, Uniform, simulate_pem
+    from bayessa.simulate import Uniform, simulate_pem
 
     effects_seq, sim_seq = np.random.SeedSequence(seed).spawn(2)
     g = np.random.default_rng(effects_seq)
@@ -137,17 +140,20 @@ def simulate(n: int, seed: int = DEFAULT_SEED) -> tuple[Path, dict]:
     weights = g.gamma(2.0, 1.0, N_COUNTIES)  # unequal county sizes
     u = g.normal(0.0, COUNTY_SD, N_COUNTIES)
     v = dict(zip(regions, g.normal(0.0, REGION_SD, N_REGIONS), strict=True))
-    county_effects = {c: float(u[i] + v[region_of[c]]) for i, c in enumerate(counties)}
-    typical_size = 12.0
+    # county population in 100,000s (log-normal, median 60,000), a county-level covariate: its
+    # effect enters through the county effects, exactly (a county's groups share it)
+    pop = np.clip(g.lognormal(np.log(0.6), 1.0, N_COUNTIES), 0.02, 20.0).round(2)
+    county_effects = {
+        c: float(u[i] + v[region_of[c]] + POP_EFFECT * pop[i]) for i, c in enumerate(counties)
+    }
     sim = simulate_pem(
         n,
         cuts=CUTS,
-        log_baseline=np.log(HAZARD) - SIZE_EFFECT * typical_size,
+        log_baseline=np.log(HAZARD),
         covariates={
             "leader": {"consumer": 0.7, "professional": 0.3},
             "setting": {"community": 0.5, "mental_health": 0.3, "other": 0.2},
-            "size": Normal(typical_size, 6.0, lower=3, upper=60, decimals=0),
-            "year": Uniform(1985.0, 2020.0, decimals=YEAR_DECIMALS),
+            "year": Uniform(*YEARS, decimals=YEAR_DECIMALS),
         },
         effects=EFFECTS,
         smooth={"year": year_effect},
@@ -159,9 +165,9 @@ def simulate(n: int, seed: int = DEFAULT_SEED) -> tuple[Path, dict]:
     )
     f = sim.frame
     out = f[["time", "event", "leader", "setting"]].copy()
-    out["size"] = f["size"].round().astype("int64")
     out["year"] = f["year"].round(YEAR_DECIMALS)
     out["county"] = f["county"].astype(str)
+    out["population"] = out["county"].map(dict(zip(counties, pop, strict=True)))
     out["region"] = out["county"].map(region_of)
     RESULTS.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
@@ -171,6 +177,8 @@ def simulate(n: int, seed: int = DEFAULT_SEED) -> tuple[Path, dict]:
         "design": design,
         "simulator": sim.truth.to_dict(),
         "county_effects_without_region": dict(zip(counties, map(float, u), strict=True)),
+        "population_effect": POP_EFFECT,
+        "county_population": dict(zip(counties, map(float, pop), strict=True)),
         "region_effects": {r: float(x) for r, x in v.items()},
         "region_of_county": region_of,
         "units": len(out),
@@ -288,8 +296,8 @@ spec = resolve_spec(data=data, formula=formula, time="time", event="event", cuts
 f = prepare(data, spec).pieces.frame    # the same pieces; one Poisson row per group x interval
 t_prep = time.perf_counter()
 X = pd.get_dummies(f[["leader", "setting"]], drop_first=True).astype(float)
-size = f["size"].to_numpy(float)
-X["size"] = (size - size.mean()) / size.std()             # per SD, so beta ~ N(0, 1) fits
+pop = f["population"].to_numpy(float)
+X["population"] = (pop - pop.mean()) / pop.std()          # per SD, so beta ~ N(0, 1) fits
 year = f["year"].to_numpy(float)
 K, DEG = 10, 3                                            # cubic B-splines, as s(year) (k = 10)
 lo, hi = float(year.min()), float(year.max())
