@@ -373,14 +373,18 @@ def model_info(cells: Cells, design: Design, spec: Spec) -> ModelInfo:
 def _smooth_forms(design: Design, m, events: np.ndarray) -> tuple[tuple[str, str, str], ...]:
     """Centred or non-centred steps of each smooth, by its events per basis function."""
     out = []
-    for name, (column, k) in _smooth_components(design).items():
-        requested = m.random_parameterization.get(name, "auto")
-        per = np.full(k, events.sum() / k)  # the rule reads a median: events per basis function
-        form, reason = choose_parameterization(per, requested, unit="basis function")
-        if requested == "auto":  # the walk's threshold, not the cluster's
-            form = "centered" if per[0] >= WALK_CENTERED_MIN_EVENTS else "noncentered"
+    for column, idx in smooth_groups(design.numeric, design.coef_levels).items():
+        requested = m.random_parameterization.get(f"s({column})", "auto")
+        per = events.sum() / (len(idx) + 1)  # k basis functions, the first fixed at 0
+        if requested != "auto":
+            form, reason = (
+                requested,
+                f"requested ({requested}); events per basis function {per:.3g}",
+            )
+        else:  # the baseline walk's threshold, not the cluster's
+            form = "centered" if per >= WALK_CENTERED_MIN_EVENTS else "noncentered"
             sign = ">=" if form == "centered" else "<"
-            reason = f"events per basis function {per[0]:.3g} {sign} {WALK_CENTERED_MIN_EVENTS:g}"
+            reason = f"events per basis function {per:.3g} {sign} {WALK_CENTERED_MIN_EVENTS:g}"
         out.append((column, form, reason))
     return tuple(out)
 
@@ -411,15 +415,13 @@ def _check_structure(f: pd.DataFrame, design: Design, m) -> tuple[list[str], lis
             )
         else:
             strata_levels = [str(c) for c in f[m.strata].cat.categories]
-    column = {n: t.column for n, t in design.numeric.items()}
-    for n, (col, _) in _smooth_components(design).items():
-        column[n] = col
+    smoothed = set(smooth_groups(design.numeric, design.coef_levels))
+    column = {n: t.column for n, t in design.numeric.items()} | {f"s({c})": c for c in smoothed}
     tv_idx = [
         j
         for j, term in enumerate(design.term_of_coef)
         if {column.get(p, p) for p in term.split(":")} & set(m.time_varying)
     ]
-    smoothed = {col for col, _ in _smooth_components(design).values()}
     for v in m.time_varying:
         if v not in design.variables:
             problems.append(
@@ -433,16 +435,6 @@ def _check_structure(f: pd.DataFrame, design: Design, m) -> tuple[list[str], lis
     if problems:
         raise SpecError(problems)
     return strata_levels, tv_idx
-
-
-def _smooth_components(design: Design) -> dict[str, tuple[str, int]]:
-    """Smooth terms of a design: ``"s(age)"`` -> (column, k)."""
-    out: dict[str, tuple[str, int]] = {}
-    for t in design.numeric.values():
-        if t.transform == "bspline":
-            name = t.name.split("[")[0]
-            out[name] = (t.column, out.get(name, (t.column, 1))[1] + 1)
-    return out
 
 
 def _parameterizations(m, events, interval, K, strat_codes, n_strata, cluster):
