@@ -48,3 +48,23 @@ def random_point(model, rng):
         v.name: rng.normal(0, 0.7, size=np.shape(model.initial_point()[v.name]))
         for v in model.value_vars
     }
+
+
+def assert_events_loglik_by_hand(model, cells, names, seed, **rows):
+    """At three random points the model's Poisson log-likelihood of the cells' events equals the
+    one computed by hand from ``log_rate`` of the point's ``names`` (``rows``: its ``X``,
+    ``cluster``, ``tv_columns``, ``random``). Returns the last point's posterior and log rate."""
+    from scipy import stats
+
+    from bayessa.posterior.predict import log_rate
+
+    rng = np.random.default_rng(seed)
+    interval = cells.frame["interval"].cat.codes.to_numpy()
+    for _ in range(3):
+        point = random_point(model, rng)
+        ll_model = model.compile_logp(vars=[model["events"]], jacobian=False)(point)
+        post = posterior_from_point(model, point, names)
+        eta = log_rate(post, interval=interval, **rows)[0]
+        ll_hand = stats.poisson.logpmf(cells.events, np.exp(eta) * cells.exposure).sum()
+        np.testing.assert_allclose(ll_model, ll_hand, rtol=1e-10)
+    return post, eta

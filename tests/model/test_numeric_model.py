@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from model_helpers import posterior_from_point, random_point, spec_for
-from scipy import stats
+from model_helpers import (
+    assert_events_loglik_by_hand,
+    posterior_from_point,
+    random_point,
+    spec_for,
+)
 from scipy.interpolate import BSpline
 
 from bayessa.data import Columns, read_data
@@ -16,7 +20,6 @@ from bayessa.errors import DataError, SpecError
 from bayessa.model.design import build_design
 from bayessa.model.numeric import knot_vector
 from bayessa.model.pem import build_model, column_scales
-from bayessa.posterior.predict import log_rate
 
 
 def units(seed=5, n=300):
@@ -160,15 +163,8 @@ def test_smooth_coefficients_follow_the_integrated_random_walk(form):
 def test_numeric_and_smooth_likelihood_equals_hand_computed_poisson():
     _, cells, d = prepared("s(size, k=5) + age * sex + log(age):sex + (1 | g)")
     model, _ = build_model(cells, d, spec_for(d.formula))
-    rng = np.random.default_rng(2)
-    for _ in range(3):
-        point = random_point(model, rng)
-        ll_model = model.compile_logp(vars=[model["events"]], jacobian=False)(point)
-        post = posterior_from_point(model, point, ["baseline", "beta", "cluster_effect"])
-        eta = log_rate(post, interval=cells.frame["interval"].cat.codes.to_numpy(), X=d.X,
-                       cluster=d.random[0].codes)[0]  # fmt: skip
-        ll_hand = stats.poisson.logpmf(cells.events, np.exp(eta) * cells.exposure).sum()
-        np.testing.assert_allclose(ll_model, ll_hand, rtol=1e-10)
+    names = ["baseline", "beta", "cluster_effect"]
+    assert_events_loglik_by_hand(model, cells, names, 2, X=d.X, cluster=d.random[0].codes)
 
 
 def test_numeric_effects_are_sampled_per_sd():
@@ -217,12 +213,5 @@ def test_time_varying_numeric_effect_likelihood_equals_hand_computed_poisson():
     _, cells, d = prepared("age + sex")
     model, info = build_model(cells, d, spec_for(d.formula, time_varying=["age"]))
     assert info.time_varying_coefs == ("age",) and info.coef_scales[0] != 1.0
-    rng = np.random.default_rng(6)
-    for _ in range(3):
-        point = random_point(model, rng)
-        ll_model = model.compile_logp(vars=[model["events"]], jacobian=False)(point)
-        post = posterior_from_point(model, point, ["baseline", "beta", "tv_delta"])
-        eta = log_rate(post, interval=cells.frame["interval"].cat.codes.to_numpy(), X=d.X,
-                       tv_columns=[0])[0]  # fmt: skip
-        ll_hand = stats.poisson.logpmf(cells.events, np.exp(eta) * cells.exposure).sum()
-        np.testing.assert_allclose(ll_model, ll_hand, rtol=1e-10)
+    names = ["baseline", "beta", "tv_delta"]
+    assert_events_loglik_by_hand(model, cells, names, 6, X=d.X, tv_columns=[0])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from model_helpers import posterior_from_point, random_point, spec_for
-from scipy import stats
+from model_helpers import assert_events_loglik_by_hand, posterior_from_point, random_point, spec_for
 
 from bayessa.data import Columns, read_data
 from bayessa.data.cells import aggregate
@@ -68,15 +67,7 @@ def test_likelihood_with_several_terms_equals_hand_computed_poisson(formula):
         for part in ("effect", *(("slope",) if t.slopes else ()))
     ]  # fmt: skip
     terms = [(random_prefix(i, t.name), t.codes, t.Z) for i, t in enumerate(d.random)]
-    rng = np.random.default_rng(4)
-    for _ in range(3):
-        point = random_point(model, rng)
-        ll_model = model.compile_logp(vars=[model["events"]], jacobian=False)(point)
-        post = posterior_from_point(model, point, names)
-        eta = log_rate(post, interval=cells.frame["interval"].cat.codes.to_numpy(), X=d.X,
-                       random=terms)[0]  # fmt: skip
-        ll_hand = stats.poisson.logpmf(cells.events, np.exp(eta) * cells.exposure).sum()
-        np.testing.assert_allclose(ll_model, ll_hand, rtol=1e-10)
+    post, eta = assert_events_loglik_by_hand(model, cells, names, 4, X=d.X, random=terms)
     # the per-unit log-likelihood sums to the cells' (minus the Poisson constant)
     ll_units = unit_log_likelihood(log_rate(post, interval=cells.frame["interval"].cat.codes
                                             .to_numpy(), X=d.X, random=terms), cells)  # fmt: skip
