@@ -18,6 +18,8 @@ _EXPORTS = {
     "SurvivalData": "bayessa.data.columns",
     "TIME_UNITS": "bayessa.data.columns",
     "to_calendar": "bayessa.data.columns",
+    "counting_follow_up": "bayessa.data.counting",
+    "order_unit_rows": "bayessa.data.counting",
     "Pieces": "bayessa.data.lexis",
     "check_cuts": "bayessa.data.lexis",
     "interval_labels": "bayessa.data.lexis",
@@ -25,8 +27,8 @@ _EXPORTS = {
     "FORMATS": "bayessa.data.read",
     "read_data": "bayessa.data.read",
     "read_table": "bayessa.data.read",
-    "MAX_NUMERIC_LEVELS": "bayessa.data.validation",
-    "level_label": "bayessa.data.validation",
+    "MAX_NUMERIC_LEVELS": "bayessa.data.parsing",
+    "level_label": "bayessa.data.parsing",
     "validate": "bayessa.data.validation",
 }
 

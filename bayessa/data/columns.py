@@ -5,7 +5,13 @@ Input is a table with one row per unit (a self-help group, a patient, a firm) in
 * **durations**: ``time`` (follow-up length) and ``event`` (0/1);
 * **dates**: ``start`` and ``stop`` (ISO 8601 dates) and ``event``;
 * **event and censoring dates**: ``start``, ``event_date`` (blank when no event) and ``censor_date``
-  (date of last contact, used when ``event_date`` is blank); the event indicator is derived.
+  (date of last contact, used when ``event_date`` is blank); the event indicator is derived;
+
+or with several rows per unit in the **counting-process** form (R's ``Surv(tstart, tstop,
+event)``): ``id``, ``tstart``, ``tstop`` (durations on the analysis time scale, or dates) and
+``event`` on the unit's last row, covariates constant within a row, so that a covariate may change
+during follow-up. A base table plus a table of changes (R's ``tmerge(..., tdc())``) becomes this
+form through :mod:`bayessa.data.changes`.
 
 Optionally: ``entry`` (delayed entry / left truncation: a duration, or a date in the date forms),
 categorical ``covariates``, a ``cluster`` column (e.g. county) and, with durations, ``start`` (the
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -65,6 +72,10 @@ class Columns:
         Date of last contact, used when ``event_date`` is blank (event-dates form).
     entry : str, optional
         Delayed entry: a duration, or a date in the date forms.
+    tstart, tstop : str, optional
+        Start and end of each row of the counting-process form (several rows per unit): durations
+        since the unit's time zero, or dates (time zero is then ``start`` when given, else the
+        unit's first ``tstart``).
     origin : str, optional
         Numeric calendar time of time zero (durations form), on the ``time_unit`` scale.
     covariates : tuple of str, default ()
@@ -89,6 +100,8 @@ class Columns:
     censor_date: str | None = None
     entry: str | None = None
     origin: str | None = None
+    tstart: str | None = None
+    tstop: str | None = None
     covariates: tuple[str, ...] = ()
     cluster: str | None = None
     categorical: tuple[str, ...] = ()
@@ -106,7 +119,9 @@ class Columns:
 
     @property
     def form(self) -> str:
-        """``"durations"``, ``"dates"`` or ``"event_dates"``."""
+        """``"durations"``, ``"dates"``, ``"event_dates"`` or ``"counting"``."""
+        if self.tstart is not None or self.tstop is not None:
+            return "counting"
         if self.time is not None:
             return "durations"
         if self.event_date is not None or self.censor_date is not None:
@@ -117,7 +132,9 @@ class Columns:
         """Raise :class:`SpecError` listing every inconsistency in the column roles."""
         problems: list[str] = []
         form = self.form
-        if form == "durations":
+        if form == "counting":
+            problems += self._check_counting()
+        elif form == "durations":
             if self.stop or self.event_date or self.censor_date:
                 problems.append(
                     "both a duration column ('time') and date columns were given; "
@@ -156,6 +173,30 @@ class Columns:
         if problems:
             raise SpecError(problems)
 
+    def _check_counting(self) -> list[str]:
+        """Problems of the counting-process roles (several rows per unit)."""
+        problems = []
+        if not (self.tstart and self.tstop):
+            problems.append(
+                "the counting-process form needs both tstart and tstop columns (each row's start "
+                "and end on the analysis time scale, or dates)"
+            )
+        other = [
+            n for n in ("time", "stop", "event_date", "censor_date", "entry") if getattr(self, n)
+        ]
+        if other:
+            problems.append(
+                f"tstart/tstop rows were given together with {other}; in the counting-process "
+                "form each row's tstart and tstop are its follow-up (a later first tstart is "
+                "delayed entry): drop the other follow-up columns"
+            )
+        if self.id is None:
+            problems.append(
+                "the counting-process form needs an id column (id=...) saying which rows belong "
+                "to one unit"
+            )
+        return problems
+
     def used(self) -> list[str]:
         """Every input column this mapping reads, in a stable order.
 
@@ -175,6 +216,8 @@ class Columns:
             self.censor_date,
             self.entry,
             self.origin,
+            self.tstart,
+            self.tstop,
         ]
         return [c for c in single if c is not None] + list(self.covariates) + list(self.grouping)
 
@@ -274,11 +317,16 @@ class Audit:
 
 @dataclass(frozen=True)
 class SurvivalData:
-    """Validated survival data, one row per unit.
+    """Validated survival data: one row per unit, or several (the counting-process form).
 
     ``frame`` has the columns ``id``, ``entry``, ``exit`` (time since the unit's time zero, in
     ``time_unit``), ``event`` (int8, 0/1), ``origin`` (calendar time of time zero on the same scale,
-    NaN if unknown), then each covariate and the cluster as pandas Categoricals under their own names.
+    NaN if unknown), then each covariate (numbers, or pandas Categoricals) and the cluster
+    (Categorical) under their own names. In the counting-process form a unit has several rows,
+    contiguous and ordered by time, each with the covariates that held during ``(entry, exit]``;
+    only the last may have ``event = 1``, and the unit's time zero and cluster are the same on all
+    of them. :attr:`units` is then one row per unit (first entry, last exit, the event, the
+    covariates at entry) and :attr:`unit_codes` maps rows to units.
 
     Parameters
     ----------
@@ -292,6 +340,9 @@ class SurvivalData:
         Rows read, kept and excluded, and notes.
     id_name : str, default "id"
         Name of the unit id.
+    counting : bool, default False
+        Whether a unit may have several rows (the counting-process form, or a change table
+        merged in); ``frame`` is then ordered by unit and time.
     """
 
     frame: pd.DataFrame
@@ -299,6 +350,7 @@ class SurvivalData:
     time_unit: str
     audit: Audit
     id_name: str = "id"
+    counting: bool = False
 
     @property
     def covariates(self) -> tuple[str, ...]:
@@ -320,10 +372,40 @@ class SurvivalData:
         """The cluster, then the further grouping columns."""
         return self.columns.grouping
 
+    @cached_property
+    def unit_codes(self) -> np.ndarray:
+        """The unit (0, 1, ... in order of first row) of each row of ``frame``, int64."""
+        if not self.counting:
+            return np.arange(len(self.frame), dtype=np.int64)
+        return pd.factorize(self.frame["id"])[0].astype(np.int64)
+
+    @cached_property
+    def units(self) -> pd.DataFrame:
+        """One row per unit: first entry, last exit, the event, time zero, covariates at entry.
+
+        Without several rows per unit this is ``frame`` itself.
+        """
+        if not self.has_paths:
+            return self.frame
+        codes = self.unit_codes
+        first = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        last = np.r_[first[1:] - 1, len(codes) - 1]
+        out = self.frame.iloc[first].reset_index(drop=True)
+        out["exit"] = self.frame["exit"].to_numpy()[last]
+        out["event"] = self.frame["event"].to_numpy()[last]
+        return out
+
+    @property
+    def has_paths(self) -> bool:
+        """Whether some unit has several rows (covariates that change during follow-up)."""
+        return self.counting and self.n_units < len(self.frame)
+
     @property
     def n_units(self) -> int:
         """Number of units."""
-        return len(self.frame)
+        if not self.counting:
+            return len(self.frame)
+        return int(self.unit_codes.max()) + 1 if len(self.frame) else 0
 
     @property
     def n_events(self) -> int:

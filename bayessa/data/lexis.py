@@ -20,8 +20,10 @@ Output contract (``Pieces.frame``), one row per piece, ordered by unit then time
 covariates     the unit's covariates and cluster (Categoricals)
 =============  ===================================================================
 
-Per unit, exposures sum to ``exit - entry`` (or to ``min(exit, a_K) - entry`` with administrative
-censoring) and events sum to the unit's event. Delayed entry starts the first piece at ``entry``.
+Per row of the data, exposures sum to ``exit - entry`` (or to ``min(exit, a_K) - entry`` with
+administrative censoring) and events sum to the row's event; a unit with several rows (the
+counting-process form) has the pieces of all of them, each carrying its row's covariates, and
+``Pieces.unit_index`` names the unit. Delayed entry starts the first piece at ``entry``.
 The cut points and arguments are stored on the result so the same split can be replayed on new data
 with :meth:`Pieces.replay` (the pammtools habit).
 """
@@ -132,13 +134,17 @@ class Pieces:
     time_unit : str
         Time scale of the ages.
     unit_index : ndarray of int, shape (n_pieces,)
-        Row of each piece's unit in the SurvivalData frame.
+        The unit of each piece (0, 1, ...: :attr:`SurvivalData.unit_codes`); with one row per
+        unit, the row of the SurvivalData frame.
     n_units : int
         Number of units split.
     notes : tuple of str, default ()
         What administrative censoring changed, and age intervals with no exposure.
     groups : tuple of str, default ()
         Further grouping columns of random effects (besides the cluster).
+    row_index : ndarray of int, optional
+        The row of the SurvivalData frame of each piece (several per unit in the
+        counting-process form); None when it is ``unit_index``.
     """
 
     frame: pd.DataFrame
@@ -154,6 +160,7 @@ class Pieces:
     n_units: int
     notes: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    row_index: np.ndarray | None = None
 
     @property
     def grouping(self) -> tuple[str, ...]:
@@ -279,28 +286,28 @@ def split(
     entry = f["entry"].to_numpy(np.float64)
     exit_, event, notes = _censor_at_last_cut(f, a[-1], data.time_unit, administrative_censoring)
     origin = f["origin"].to_numpy(np.float64)
-    unit, start, stop = _pieces(entry, exit_, a, c, origin)
+    row, start, stop = _pieces(entry, exit_, a, c, origin)
     mid = 0.5 * (start + stop)
     interval = np.searchsorted(a, mid, side="left") - 1
     notes += _empty_intervals(a, interval, stop - start)
-    ev = _event_on_last_piece(unit, event, len(f))
+    ev = _event_on_last_piece(row, event, len(f))
 
     out = {
-        "id": f["id"].to_numpy()[unit],
+        "id": f["id"].to_numpy()[row],
         "interval": pd.Categorical.from_codes(interval, categories=interval_labels(a)),
     }
     if c.size:
-        pcode = np.searchsorted(c, origin[unit] + mid, side="right")
+        pcode = np.searchsorted(c, origin[row] + mid, side="right")
     else:
-        pcode = np.zeros(unit.size, dtype=np.int64)
+        pcode = np.zeros(row.size, dtype=np.int64)
     out[period_name] = pd.Categorical.from_codes(pcode, categories=list(plabels))
     out |= {"start": start, "stop": stop, "exposure": stop - start, "event": ev}
     for name in (*data.covariates, *data.grouping):
         col = f[name].array
         if isinstance(col, pd.Categorical):
-            out[name] = pd.Categorical.from_codes(col.codes[unit], dtype=col.dtype)
+            out[name] = pd.Categorical.from_codes(col.codes[row], dtype=col.dtype)
         else:  # a numeric covariate
-            out[name] = f[name].to_numpy()[unit]
+            out[name] = f[name].to_numpy()[row]
     frame = pd.DataFrame(out)
     return Pieces(
         frame=frame,
@@ -312,10 +319,11 @@ def split(
         covariates=data.covariates,
         cluster=data.cluster,
         time_unit=data.time_unit,
-        unit_index=unit,
-        n_units=len(f),
+        unit_index=data.unit_codes[row] if data.has_paths else row,
+        n_units=data.n_units,
         notes=tuple(notes),
         groups=data.groups,
+        row_index=row if data.has_paths else None,
     )
 
 

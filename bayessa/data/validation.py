@@ -2,7 +2,7 @@
 
 :func:`validate` turns the raw table read by :func:`bayessa.data.read_data` into
 :class:`~bayessa.data.SurvivalData`. Each column parser (numbers, ISO dates, event codes,
-categories) records row-level problems as boolean masks on a :class:`_Checker`; they are raised
+categories) records row-level problems as boolean masks on a :class:`Checker`; they are raised
 together in one :class:`~bayessa.errors.DataError`, or, with ``on_invalid="exclude"``, the rows are
 excluded and listed in the audit. Parsers work on the distinct values of a column (factorised),
 so a million-row table with few distinct values validates in about a second.
@@ -10,306 +10,33 @@ so a million-row table with few distinct values validates in about a second.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from bayessa.data.columns import (
-    _EPOCH,
     TIME_UNITS,
     Audit,
     Columns,
     Exclusion,
     SurvivalData,
 )
+from bayessa.data.counting import counting_follow_up, order_unit_rows
+from bayessa.data.parsing import (
+    _HALF_DAY,
+    Checker,
+    FollowUp,
+    _blank,
+    _categorical,
+    _covariate,
+    _dates,
+    _events,
+    _numeric,
+)
 from bayessa.errors import DataError, Problem
 
-__all__ = ["MAX_NUMERIC_LEVELS", "level_label", "validate"]
-
-_TRUE = {"1", "true", "1.0"}
-_FALSE = {"0", "false", "0.0"}
-#: A column coded entirely yes/no (or y/n) is read as yes = event, with a note in the audit.
-_YES = {"yes", "y"}
-_NO = {"no", "n"}
-#: An event on the start date (date forms) is placed half a day after the start.
-_HALF_DAY = 0.5
-#: A numeric covariate with at most this many distinct whole values gets an audit note: it enters
-#: linearly, and ``C(x)`` in the formula would make it categories (integer codes often are).
-MAX_NUMERIC_LEVELS = 20
-
-
-class _Checker:
-    """Accumulates row-level problems as boolean masks, table-level problems as messages.
-
-    Unit labels for messages are built only for offending rows (building them for every row of a
-    large table would cost more than the validation itself).
-    """
-
-    def __init__(self, raw: pd.DataFrame, id_col: str | None):
-        self.raw = raw
-        self.n = len(raw)
-        self.id_col = id_col
-        self.row_problems: list[tuple[Problem, np.ndarray]] = []
-        self.table_problems: list[Problem] = []
-        # assumptions stated in the audit: (rows it concerns or None, text)
-        self.notes: list[tuple[np.ndarray | None, str]] = []
-
-    def labels(self, mask: np.ndarray) -> tuple[object, ...]:
-        """The unit id of each masked row, or ``row k`` (1-based data row) where it has none."""
-        rows = np.flatnonzero(mask)
-        if self.id_col is None:
-            return tuple(f"row {k + 1}" for k in rows)
-        ids = self.raw[self.id_col].to_numpy(dtype=object)[rows]
-        return tuple(f"row {k + 1}" if pd.isna(i) else i for k, i in zip(rows, ids, strict=True))
-
-    def rows(self, mask: np.ndarray, column: str | None, what: str, fix: str) -> None:
-        mask = np.asarray(mask, dtype=bool)
-        if mask.any():
-            self.row_problems.append((Problem(what, fix, column, self.labels(mask)), mask))
-
-    def table(self, what: str, fix: str, column: str | None = None) -> None:
-        self.table_problems.append(Problem(what, fix, column))
-
-
-def _factorize(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes and *stripped string* uniques; missing and blank values get code -1.
-
-    Work is done on the unique values only, so it is cheap on large tables with few levels.
-    """
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    codes = np.asarray(codes)
-    text = np.array([level_label(u) for u in uniques], dtype=object)
-    if text.size:
-        blank = np.append(text == "", False)  # index -1 (missing) stays -1
-        codes = np.where(blank[codes], -1, codes)
-    return codes, text
-
-
-def level_label(value: object) -> str:
-    """A value as a level label: whole floats as integers (``1.0`` -> ``"1"``), text stripped.
-
-    A column of integer codes becomes float when it has a missing value (pandas has no missing
-    integer in a float column); its levels must still read ``1``, ``15``, not ``1.0``, ``15.0``.
-
-    Parameters
-    ----------
-    value : object
-        A cell of a covariate or cluster column (not missing).
-
-    Returns
-    -------
-    str
-    """
-    if isinstance(value, float | np.floating) and np.isfinite(value) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _examples(raw: pd.Series, mask: np.ndarray) -> str:
-    return ", ".join(repr(str(v)) for v in pd.unique(raw[mask])[:3])
-
-
-def _numeric(raw: pd.Series, name: str, chk: _Checker, *, kind: str) -> np.ndarray:
-    """Float array; non-numeric, missing and infinite values are reported."""
-    if pd.api.types.is_bool_dtype(raw.dtype):
-        chk.rows(
-            np.ones(len(raw), bool),
-            name,
-            f"{kind}s must be numbers but the column holds true/false values",
-            f"give {kind}s as numbers",
-        )
-        return np.full(len(raw), np.nan)
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    missing = raw.isna().to_numpy().copy()
-    if not pd.api.types.is_numeric_dtype(raw.dtype) and np.isnan(values).any():
-        missing |= _factorize(raw)[0] == -1
-    chk.rows(
-        missing,
-        name,
-        f"missing {kind}",
-        f"fill in every {kind} (or exclude those units with on_invalid='exclude')",
-    )
-    bad = np.isnan(values) & ~missing
-    if bad.any():
-        chk.rows(
-            bad,
-            name,
-            f"{kind} values that are not numbers (e.g. {_examples(raw, bad)})",
-            f"give plain numbers in the {kind} column, without units or text",
-        )
-    chk.rows(np.isinf(values), name, f"infinite {kind}", f"give finite {kind}s")
-    return values
-
-
-def _dates(raw: pd.Series, name: str, chk: _Checker, *, allow_missing: bool = False) -> np.ndarray:
-    """Days since 1970-01-01 (float) from ISO 8601 dates; unparseable and missing reported."""
-    out = np.full(len(raw), np.nan)
-    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        missing = raw.isna().to_numpy()
-        ok = ~missing
-        out[ok] = (raw[ok].to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.float64)
-    else:
-        # Parse each distinct string once: dates repeat, and this avoids converting a
-        # million-row string column element by element.
-        codes, text = _factorize(raw)
-        missing = codes == -1
-        parsed = pd.to_datetime(pd.Series(text, dtype=object), format="ISO8601", errors="coerce")
-        days_u = (parsed.to_numpy().astype("datetime64[D]") - _EPOCH).astype(np.float64)
-        days_u[parsed.isna().to_numpy()] = np.nan
-        out = np.append(days_u, np.nan)[codes]
-        ok = ~np.isnan(out)
-    bad = ~ok & ~missing
-    if bad.any():
-        chk.rows(
-            bad,
-            name,
-            f"dates that are not ISO 8601 (e.g. {_examples(raw, bad)})",
-            "write dates as YYYY-MM-DD (ISO 8601), one format for the whole column",
-        )
-    if not allow_missing:
-        chk.rows(
-            missing,
-            name,
-            "missing dates",
-            "fill in every date (or exclude those units with on_invalid='exclude')",
-        )
-    return out
-
-
-def _blank(raw: pd.Series) -> np.ndarray:
-    """Missing or whitespace-only values."""
-    if pd.api.types.is_numeric_dtype(raw.dtype) or pd.api.types.is_bool_dtype(raw.dtype):
-        return raw.isna().to_numpy()
-    return _factorize(raw)[0] == -1
-
-
-def _events(raw: pd.Series, name: str, chk: _Checker) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(raw.dtype):
-        missing = raw.isna().to_numpy()
-        bad = np.zeros(len(raw), bool)
-        out = raw.fillna(False).to_numpy(dtype=np.int8)
-        chk.notes.append((None, f"event column '{name}' holds true/false: true read as event (1)"))
-    elif pd.api.types.is_numeric_dtype(raw.dtype):
-        v = raw.to_numpy(dtype=np.float64, na_value=np.nan)
-        missing = np.isnan(v)
-        used = set(np.unique(v[~missing]).tolist())
-        if used <= {1.0, 2.0} and 2.0 in used:
-            # R's Surv() convention for a status of 1s and 2s: 1 = censored, 2 = event
-            bad = np.zeros(len(v), bool)
-            out = (v == 2.0).astype(np.int8)
-            chk.notes.append(
-                (
-                    None,
-                    f"event column '{name}' coded 1/2 as in R's Surv(): 2 read as event, 1 as censored",
-                )
-            )
-        else:
-            bad = ~missing & ~np.isin(v, (0.0, 1.0))
-            out = (v == 1.0).astype(np.int8)
-    else:
-        codes, text = _factorize(raw)
-        lower = np.array([t.lower() for t in text], dtype=object)
-        is_true = np.append(np.isin(lower, list(_TRUE)), False)[codes]
-        is_false = np.append(np.isin(lower, list(_FALSE)), False)[codes]
-        missing = codes == -1
-        used = set(lower[np.unique(codes[codes >= 0])]) if codes.size else set()
-        if used and used <= _YES | _NO:
-            # a whole column coded yes/no is unambiguous as a coding (a mixed one is not)
-            is_true = np.append(np.isin(lower, list(_YES)), False)[codes]
-            is_false = ~missing & ~is_true
-            chk.notes.append(
-                (
-                    None,
-                    f"event column '{name}' coded yes/no: yes read as event (1), no as censored (0)",
-                )
-            )
-        elif used & {"true", "false"}:
-            chk.notes.append(
-                (None, f"event column '{name}' holds true/false: true read as event (1)")
-            )
-        bad = ~missing & ~is_true & ~is_false
-        out = is_true.astype(np.int8)
-    chk.rows(missing, name, "missing event values", "code every event as 1 (event) or 0 (censored)")
-    if bad.any():
-        chk.rows(
-            bad,
-            name,
-            f"event values outside {{0, 1, true, false}} (e.g. {_examples(raw, bad)})",
-            "recode the event column as 1 = event happened, 0 = censored (e.g. yes -> 1, no -> 0); "
-            "R's 1/2 coding (2 = event) is read when the column holds only 1s and 2s",
-        )
-    return out
-
-
-def _is_number(raw: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype)
-
-
-def _covariate(raw: pd.Series, name: str, columns: Columns, chk: _Checker):
-    """A covariate as numbers (float array) or categories, as in R: by type, or as the formula says.
-
-    ``C(x)`` in the formula (``columns.categorical``) reads any column as categories; a numeric
-    transform (``columns.numeric``) needs numbers; otherwise numbers stay numbers (entering the
-    model linearly) and everything else becomes categories.
-    """
-    if name in columns.categorical:
-        return _categorical(raw, name, chk, role="covariate")
-    if not _is_number(raw):
-        if name in columns.numeric:
-            chk.table(
-                f"covariate is {raw.dtype}, not numbers (e.g. {_examples(raw, raw.notna().to_numpy())}), "
-                "but the formula applies a numeric transform to it",
-                f"convert the column to numbers, or write C({name}) in the formula for categories",
-                name,
-            )
-        return _categorical(raw, name, chk, role="covariate")
-    values = raw.to_numpy(dtype=np.float64)
-    missing = np.isnan(values)
-    chk.rows(
-        missing,
-        name,
-        "missing covariate values",
-        "fill in the covariate or exclude those units with on_invalid='exclude'",
-    )
-    chk.rows(
-        np.isinf(values),
-        name,
-        "infinite covariate values",
-        "give a finite number, or exclude those units with on_invalid='exclude'",
-    )
-    distinct = pd.unique(values[np.isfinite(values)])
-    if distinct.size <= MAX_NUMERIC_LEVELS and (np.mod(distinct, 1) == 0).all():
-        shown = ", ".join(f"{v:g}" for v in np.sort(distinct)[:5])
-        chk.notes.append(
-            (
-                None,
-                f"covariate '{name}' is numeric with {distinct.size} distinct whole values "
-                f"({shown}{', ...' if distinct.size > 5 else ''}): it enters linearly, per unit; "
-                f"write C({name}) in the formula to treat it as categories",
-            )
-        )
-    return values
-
-
-def _categorical(raw: pd.Series, name: str, chk: _Checker, *, role: str) -> pd.Categorical:
-    """Categorical with stripped string levels (sorted, or in the input's category order)."""
-    codes, text = _factorize(raw)
-    missing = codes == -1
-    chk.rows(
-        missing,
-        name,
-        f"missing {role} values",
-        f"fill in the {role} (e.g. a level 'unknown') or exclude those units with on_invalid='exclude'",
-    )
-    if isinstance(raw.dtype, pd.CategoricalDtype):
-        order = [str(c).strip() for c in raw.cat.categories]
-        levels = [c for c in dict.fromkeys(order) if c != ""]
-    else:
-        levels = sorted({t for t in text if t != ""}, key=float if _is_number(raw) else None)
-    pos = {lvl: i for i, lvl in enumerate(levels)}
-    remap = np.array([pos.get(t, -1) for t in text] + [-1], dtype=np.int64)
-    return pd.Categorical.from_codes(remap[codes], categories=levels)
+__all__ = ["validate"]
 
 
 def _no_event_levels(frame: pd.DataFrame, columns: Columns) -> list[str]:
@@ -335,17 +62,6 @@ def _no_event_levels(frame: pd.DataFrame, columns: Columns) -> list[str]:
                 "their effects are shrunk towards zero by the cluster SD"
             )
     return notes
-
-
-@dataclass
-class _FollowUp:
-    """Each row's follow-up on the duration scale, before any row is excluded."""
-
-    entry: np.ndarray
-    exit: np.ndarray
-    event: np.ndarray
-    origin: np.ndarray
-    end_column: str  # the column(s) holding the end of follow-up, for messages
 
 
 def validate(
@@ -380,35 +96,56 @@ def validate(
         Listing every problem found.
     """
     _check_table(raw, columns, source)
-    chk = _Checker(raw, columns.id)
+    counting = columns.form == "counting"
+    chk = Checker(raw, columns.id, unique_ids=not counting)
     _check_ids(raw, columns, chk)
-    if columns.form == "durations":
-        fu = _durations(raw, columns, chk, TIME_UNITS[time_unit])
+    unit = TIME_UNITS[time_unit]
+    if counting:
+        fu = counting_follow_up(raw, columns, chk, unit)
+    elif columns.form == "durations":
+        fu = _durations(raw, columns, chk, unit)
     else:
-        fu = _date_follow_up(raw, columns, chk, TIME_UNITS[time_unit])
-    _check_lengths(fu, columns, chk)
+        fu = _date_follow_up(raw, columns, chk, unit)
+    if not counting:
+        _check_lengths(fu, columns, chk)
     cats = {c: _covariate(raw[c], c, columns, chk) for c in columns.covariates}
     for g in columns.grouping:
         cats[g] = _categorical(raw[g], g, chk, role="cluster")
-    keep, exclusions = _decide(chk, on_invalid, source)
-    ids = raw[columns.id].to_numpy()[keep] if columns.id is not None else np.flatnonzero(keep) + 1
+    order = np.arange(len(raw))
+    if counting:
+        grouping = {g: cats[g] for g in columns.grouping}
+        order = order_unit_rows(raw, columns, fu, grouping, chk)
+    keep, exclusions = _decide(chk, on_invalid, source, raw[columns.id] if counting else None)
+    rows = order[keep[order]]  # kept rows, by unit and time
+    ids = raw[columns.id].to_numpy()[rows] if columns.id is not None else rows + 1
     frame = pd.DataFrame(
         {
             "id": ids,
-            "entry": fu.entry[keep],
-            "exit": fu.exit[keep],
-            "event": fu.event[keep],
-            "origin": fu.origin[keep],
+            "entry": fu.entry[rows],
+            "exit": fu.exit[rows],
+            "event": fu.event[rows],
+            "origin": fu.origin[rows],
         }
     )
     for c, values in cats.items():
         if isinstance(values, np.ndarray):  # a numeric covariate
-            frame[c] = values[keep]
+            frame[c] = values[rows]
         else:
-            frame[c] = pd.Categorical(values[keep]).remove_unused_categories()
+            frame[c] = pd.Categorical(values[rows]).remove_unused_categories()
     _check_kept(frame, columns, chk, source)
     audit = _audit(raw, columns, chk, frame, keep, exclusions, source)
-    return SurvivalData(frame=frame, columns=columns, time_unit=time_unit, audit=audit)
+    data = SurvivalData(
+        frame=frame, columns=columns, time_unit=time_unit, audit=audit, counting=counting
+    )
+    if counting:
+        changed = int((np.bincount(data.unit_codes) > 1).sum()) if len(frame) else 0
+        audit = audit.with_note(
+            f"counting-process form: {len(frame)} rows for {data.n_units} units "
+            f"({changed} with more than one row); each row's covariates hold on its "
+            f"({columns.tstart}, {columns.tstop}]"
+        )
+        data = replace(data, audit=audit)
+    return data
 
 
 def _check_table(raw: pd.DataFrame, columns: Columns, source: str) -> None:
@@ -434,22 +171,26 @@ def _check_table(raw: pd.DataFrame, columns: Columns, source: str) -> None:
         )
 
 
-def _check_ids(raw: pd.DataFrame, columns: Columns, chk: _Checker) -> None:
+def _check_ids(raw: pd.DataFrame, columns: Columns, chk: Checker) -> None:
     """Missing and duplicated unit ids."""
     if columns.id is None:
         return
     idcol = raw[columns.id]
     chk.rows(idcol.isna().to_numpy(), columns.id, "missing unit ids", "give every unit an id")
+    if columns.form == "counting":
+        return  # several rows per unit: their ids repeat
     dup = idcol.duplicated(keep=False).to_numpy() & idcol.notna().to_numpy()
     chk.rows(
         dup,
         columns.id,
         "duplicated unit ids",
-        "give each unit (one row) a unique id; merge or renumber the duplicates",
+        "give each unit (one row) a unique id; merge or renumber the duplicates; if a unit's "
+        "covariates change during follow-up, give one row per stretch with tstart and tstop "
+        "columns (the counting-process form), or a change table",
     )
 
 
-def _durations(raw: pd.DataFrame, columns: Columns, chk: _Checker, unit: float) -> _FollowUp:
+def _durations(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float) -> FollowUp:
     """The durations form: ``time`` and ``event``, optional ``entry`` and ``start``/``origin``."""
     n = len(raw)
     exit_ = _numeric(raw[columns.time], columns.time, chk, kind="duration")
@@ -474,10 +215,10 @@ def _durations(raw: pd.DataFrame, columns: Columns, chk: _Checker, unit: float) 
             "negative entry times",
             "entry is the time since time zero at which observation began; it must be >= 0",
         )
-    return _FollowUp(entry, exit_, event, origin, columns.time)
+    return FollowUp(entry, exit_, event, origin, columns.time)
 
 
-def _date_follow_up(raw: pd.DataFrame, columns: Columns, chk: _Checker, unit: float) -> _FollowUp:
+def _date_follow_up(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float) -> FollowUp:
     """The two date forms: ``start``/``stop``/``event``, or ``start``/``event_date``/``censor_date``.
 
     Differences of whole days are taken first, then one division by the unit's length in days,
@@ -518,11 +259,11 @@ def _date_follow_up(raw: pd.DataFrame, columns: Columns, chk: _Checker, unit: fl
                 f"event on the start date ({columns.start}): placed half a day after the start",
             )
         )
-    return _FollowUp(entry, exit_, event, origin / unit, stop_name)
+    return FollowUp(entry, exit_, event, origin / unit, stop_name)
 
 
 def _event_and_censor_dates(
-    raw: pd.DataFrame, columns: Columns, chk: _Checker
+    raw: pd.DataFrame, columns: Columns, chk: Checker
 ) -> tuple[np.ndarray, np.ndarray]:
     """End of follow-up (days) and event status from an event date (blank: none) and a censor date."""
     ev_date = _dates(raw[columns.event_date], columns.event_date, chk, allow_missing=True)
@@ -538,7 +279,7 @@ def _event_and_censor_dates(
     return np.where(event == 1, ev_date, cens), event
 
 
-def _check_lengths(fu: _FollowUp, columns: Columns, chk: _Checker) -> None:
+def _check_lengths(fu: FollowUp, columns: Columns, chk: Checker) -> None:
     """Entry at or after exit (delayed entry), or zero-length follow-up from time zero."""
     entry, exit_ = fu.entry, fu.exit
     both = np.isfinite(entry) & np.isfinite(exit_) & (entry >= 0) & (exit_ >= 0)
@@ -559,12 +300,17 @@ def _check_lengths(fu: _FollowUp, columns: Columns, chk: _Checker) -> None:
 
 
 def _decide(
-    chk: _Checker, on_invalid: str, source: str
+    chk: Checker, on_invalid: str, source: str, ids: pd.Series | None = None
 ) -> tuple[np.ndarray, tuple[Exclusion, ...]]:
-    """Raise for row problems, or (``on_invalid="exclude"``) the rows kept and the exclusions."""
+    """Raise for row problems, or (``on_invalid="exclude"``) the rows kept and the exclusions.
+
+    With ``ids`` (several rows per unit) a problem in one row excludes all the unit's rows.
+    """
     bad_rows = np.zeros(chk.n, dtype=bool)
     for _, mask in chk.row_problems:
         bad_rows |= mask
+    if ids is not None and bad_rows.any():
+        bad_rows |= ids.isin(ids[bad_rows]).to_numpy()
     exclusions: tuple[Exclusion, ...] = ()
     if chk.row_problems:
         if on_invalid == "raise":
@@ -576,7 +322,7 @@ def _decide(
     return ~bad_rows, exclusions
 
 
-def _check_kept(frame: pd.DataFrame, columns: Columns, chk: _Checker, source: str) -> None:
+def _check_kept(frame: pd.DataFrame, columns: Columns, chk: Checker, source: str) -> None:
     """Table-level checks on the rows kept: some rows, some events, covariates that vary."""
     if len(frame) == 0:
         chk.table(
@@ -602,7 +348,7 @@ def _check_kept(frame: pd.DataFrame, columns: Columns, chk: _Checker, source: st
         raise DataError(chk.table_problems, source=source)
 
 
-def _audit(raw, columns: Columns, chk: _Checker, frame, keep, exclusions, source: str) -> Audit:
+def _audit(raw, columns: Columns, chk: Checker, frame, keep, exclusions, source: str) -> Audit:
     """What was read, kept and excluded, with the notes the checks made."""
     from bayessa.errors import format_ids
 

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 from formulae import design_matrices
 
-from bayessa.data.validation import level_label
+from bayessa.data.parsing import level_label
 from bayessa.errors import DataError, Problem, SpecError
 from bayessa.model.formula import FormulaTerms, parse_terms
 from bayessa.model.numeric import NumericTerm, numeric_reference

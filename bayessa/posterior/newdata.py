@@ -150,7 +150,7 @@ def _profiles(newdata: pd.DataFrame, info: DesignInfo) -> pd.DataFrame:
                 for v in absent
             ]
         )
-    from bayessa.data.validation import level_label
+    from bayessa.data.parsing import level_label
 
     problems = []
     profiles = pd.DataFrame(index=newdata.index)
@@ -233,7 +233,7 @@ def _cluster_terms(newdata: pd.DataFrame, info: DesignInfo, post, X: np.ndarray)
 
 def _given_levels(newdata: pd.DataFrame, factor: str) -> list[str | None]:
     """Each row's level of a grouping factor (``None`` when not given); ``a:b`` from its parts."""
-    from bayessa.data.validation import level_label
+    from bayessa.data.parsing import level_label
 
     parts = factor.split(":") if factor not in newdata.columns else [factor]
     if not all(p in newdata.columns for p in parts):

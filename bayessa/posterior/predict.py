@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayessa.data.validation import level_label
+from bayessa.data.parsing import level_label
 from bayessa.errors import SpecError
 from bayessa.model.numeric import NumericTerm
 
