@@ -86,7 +86,10 @@ def fit(
         :data:`bayessa.model.loglik.DEFAULT_MAX_ELEMENTS`.
     **overrides
         Column roles: ``time``, ``event``, ``start``, ``stop``, ``event_date``,
-        ``censor_date``, ``entry``, ``id``, ``origin`` (or ``columns={role: column}``). Model:
+        ``censor_date``, ``entry``, ``id``, ``origin``, ``tstart``/``tstop`` (several rows per
+        unit: the counting-process form) (or ``columns={role: column}``). A table of covariate
+        changes: ``changes`` (path or DataFrame), ``change_time`` (its column of change times or
+        dates), ``change_id`` (its id column; default the data's ``id``). Model:
         ``formula``, ``reference={variable: level}``, ``strata``, ``time_varying``,
         ``baseline``, ``cluster_parameterization``, ``baseline_parameterization``, ``cuts``
         (default: chosen from the data), ``administrative_censoring``, ``time_unit``
@@ -116,10 +119,11 @@ def fit(
     from bayessa.sampling.nuts import sample
     from bayessa.sampling.warm import fit_key
 
+    changes = overrides.get("changes")
     spec = resolve_spec(spec, data=data, **overrides)
     timings: dict[str, Any] = {}
     t0 = time.perf_counter()
-    prepared = prepare(data, spec)
+    prepared = prepare(data, spec, changes=changes if isinstance(changes, pd.DataFrame) else None)
     spec = prepared.spec  # with the cut points chosen from the data, if it gave none
     timings["prepare_s"] = time.perf_counter() - t0
     cells, design, inputs = prepared.cells, prepared.design, data_as_inputs(prepared.cells)

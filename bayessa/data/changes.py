@@ -1,11 +1,11 @@
-"""A base table plus a table of changes -> the counting-process form (R's ``tmerge(..., tdc())``).
+r"""A base table plus a table of changes -> the counting-process form (R's ``tmerge(..., tdc())``).
 
 The base table has one row per unit, as always, with each covariate's value at entry. The change
 table has one row per change: the unit id, the time of the change (a duration since the unit's
 time zero on the analysis time scale, or a date) and the new value of one or more covariates. A
 value holds from its time until the unit's next change of that covariate, so unit :math:`i` with
-change times :math:`t_1 < \\dots < t_k` inside its follow-up :math:`(e_i, x_i]` gets the rows
-:math:`(e_i, t_1], (t_1, t_2], \\dots, (t_k, x_i]`, its event on the last. This is R's
+change times :math:`t_1 < \dots < t_k` inside its follow-up :math:`(e_i, x_i]` gets the rows
+:math:`(e_i, t_1], (t_1, t_2], \dots, (t_k, x_i]`, its event on the last. This is R's
 ``tmerge(base, base, id, event(time, status))`` followed by ``tmerge(..., tdc(time, value))``,
 with R's conventions:
 
@@ -21,7 +21,6 @@ Change-table columns that are not covariates of the formula are ignored and name
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -275,20 +274,3 @@ def _notes(counts: dict, n_changes: int, ignored: list[str], source: str) -> lis
             f"change-table column(s) not in the formula were ignored: {format_ids(ignored)}"
         )
     return notes
-
-
-def read_changes(path: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Read a change table with the one reader (:func:`bayessa.data.read.read_table`).
-
-    Parameters
-    ----------
-    path : path or DataFrame
-
-    Returns
-    -------
-    (DataFrame, str)
-        The table and its name for messages.
-    """
-    from bayessa.data.read import read_table
-
-    return read_table(path)

@@ -228,8 +228,11 @@ def read_data(
     *,
     time_unit: str = "years",
     on_invalid: str = "raise",
+    changes: str | Path | pd.DataFrame | None = None,
+    change_time: str | None = None,
+    change_id: str | None = None,
 ) -> SurvivalData:
-    """Read and validate a table of units.
+    """Read and validate a table of units, and merge a table of covariate changes into it.
 
     Parameters
     ----------
@@ -243,6 +246,15 @@ def read_data(
     on_invalid : {"raise", "exclude"}
         ``"raise"`` (default): any invalid row is an error. ``"exclude"``: rows with row-level
         problems are excluded and listed in the audit.
+    changes : path or DataFrame, optional
+        A table of covariate changes (unit id, time of the change, new values), merged as R's
+        ``tmerge(..., tdc())`` (:func:`bayessa.data.changes.apply_changes`): the result has one
+        row per unit and stretch of constant covariates.
+    change_time : str, optional
+        The change table's column of change times (durations since the unit's time zero) or
+        dates; required with *changes*.
+    change_id : str, optional
+        The change table's unit id column (default: the data's id column).
 
     Returns
     -------
@@ -262,5 +274,17 @@ def read_data(
         raise SpecError(f"time_unit '{time_unit}' is not one of {sorted(TIME_UNITS)}")
     if on_invalid not in {"raise", "exclude"}:
         raise SpecError(f"on_invalid must be 'raise' or 'exclude', not '{on_invalid}'")
+    if changes is not None and (change_time is None or (change_id or columns.id) is None):
+        raise SpecError(
+            "a change table needs change_time (its column of change times or dates) and unit "
+            "ids: name the data's id column (id=...) and, if the change table calls it "
+            "differently, change_id=..."
+        )
     raw, source_name = read_table(source)
-    return validate(raw, columns, time_unit=time_unit, on_invalid=on_invalid, source=source_name)
+    data = validate(raw, columns, time_unit=time_unit, on_invalid=on_invalid, source=source_name)
+    if changes is None:
+        return data
+    from bayessa.data.changes import apply_changes
+
+    table, name = read_table(changes)
+    return apply_changes(data, table, id=change_id or columns.id, time=change_time, source=name)

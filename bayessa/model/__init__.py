@@ -15,6 +15,7 @@ _EXPORTS = {
     "round_significant": "bayessa.model.cuts",
     "priors_in_unit": "bayessa.model.units",
     "units_per_year": "bayessa.model.units",
+    "CHANGE_ARGS": "bayessa.model.preparation",
     "ROLES": "bayessa.model.preparation",
     "BASELINE": "bayessa.model.design",
     "Design": "bayessa.model.design",

@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_SPEC",
     "OVERRIDES",
     "Prepared",
+    "CHANGE_ARGS",
     "ROLES",
     "columns_for",
     "prepare",
@@ -64,9 +65,23 @@ OVERRIDES = {
     "on_invalid": "data__on_invalid",
 }
 #: Column roles accepted as keyword arguments (``time="days"``) or in ``columns={...}``.
-ROLES = ("id", "time", "event", "start", "stop", "event_date", "censor_date", "entry", "origin")
+ROLES = (
+    "id",
+    "time",
+    "event",
+    "start",
+    "stop",
+    "event_date",
+    "censor_date",
+    "entry",
+    "origin",
+    "tstart",
+    "tstop",
+)
 #: The roles that together say how follow-up is given; naming one replaces the spec's form.
-_FOLLOW_UP = ("time", "event", "start", "stop", "event_date", "censor_date")
+_FOLLOW_UP = ("time", "event", "start", "stop", "event_date", "censor_date", "tstart", "tstop")
+#: Arguments naming a change table (``[data.changes]``): its path, time column and id column.
+CHANGE_ARGS = {"changes": "path", "change_time": "time", "change_id": "id"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +134,9 @@ def resolve_spec(
     **overrides
         Keys of :data:`OVERRIDES` (``draws``, ``formula``, ``cuts``, ``time_unit``,
         ``reference={...}``, ``strata``, ...), column roles (``time="t"``, ``event="status"``,
-        ``id``, ``start``, ``stop``, ``entry``, ...) and ``columns={role: column}``. ``None``
+        ``id``, ``start``, ``stop``, ``entry``, ``tstart``, ``tstop``, ...),
+        ``columns={role: column}``, and a change table's ``changes`` (a path; a DataFrame is
+        passed to :func:`prepare` instead), ``change_time`` and ``change_id``. ``None``
         values are ignored. Naming a follow-up column replaces the spec's follow-up form.
         Giving ``draws`` or ``chains`` without ``ess`` drops the spec's ESS target: that
         amount of sampling is what is asked for.
@@ -134,6 +151,11 @@ def resolve_spec(
         An unknown override, a spec-free analysis without a formula, or a value the spec refuses.
     """
     roles = dict(overrides.pop("columns", None) or {})
+    given = {key: overrides.pop(arg, None) for arg, key in CHANGE_ARGS.items()}
+    # a change table given as a DataFrame goes to prepare() itself, not into the spec
+    change = {
+        k: v for k, v in given.items() if v is not None and not isinstance(v, pd.DataFrame)
+    }
     for role in ROLES:
         if role in overrides:
             value = overrides.pop(role)
@@ -160,6 +182,8 @@ def resolve_spec(
         # a new follow-up form replaces the spec's: clear its follow-up columns first
         changes |= {f"data__{r}": CLEAR for r in _FOLLOW_UP}
     changes |= {f"data__{k}": (CLEAR if v is None else v) for k, v in roles.items()}
+    if change:
+        changes["data__changes"] = {**spec.data.changes, **{k: str(v) for k, v in change.items()}}
     if ({"sampler__draws", "sampler__chains"} & set(changes)) and "sampler__ess" not in changes:
         # an explicit amount of sampling is what is asked for: no ESS target adds chains to it
         changes["sampler__ess"] = 0
@@ -227,7 +251,12 @@ def columns_for(spec: Spec) -> Columns:
     )
 
 
-def prepare(data: str | Path | pd.DataFrame | None, spec: Spec) -> Prepared:
+def prepare(
+    data: str | Path | pd.DataFrame | None,
+    spec: Spec,
+    *,
+    changes: str | Path | pd.DataFrame | None = None,
+) -> Prepared:
     """Read, validate, split, aggregate and build the design for ``spec``.
 
     Parameters
@@ -235,6 +264,8 @@ def prepare(data: str | Path | pd.DataFrame | None, spec: Spec) -> Prepared:
     data : path, DataFrame or None
         The units; ``None`` takes the spec's ``[data] path``.
     spec : Spec
+    changes : path or DataFrame, optional
+        A table of covariate changes; ``None`` takes the spec's ``[data.changes] path``, if any.
 
     Returns
     -------
@@ -251,7 +282,23 @@ def prepare(data: str | Path | pd.DataFrame | None, spec: Spec) -> Prepared:
     if source is None:
         raise SpecError("no data given: pass a path or DataFrame, or set [data] path in the spec")
     columns = columns_for(spec)
-    sd = read_data(source, columns, time_unit=spec.data.time_unit, on_invalid=spec.data.on_invalid)
+    ch = spec.data.changes
+    if changes is None:
+        changes = ch.get("path")
+    elif ch.get("time") is None:
+        raise SpecError(
+            "a change table needs the column of its change times: change_time=... "
+            "(--change-time COL; [data.changes] time)"
+        )
+    sd = read_data(
+        source,
+        columns,
+        time_unit=spec.data.time_unit,
+        on_invalid=spec.data.on_invalid,
+        changes=changes,
+        change_time=ch.get("time"),
+        change_id=ch.get("id"),
+    )
     t = spec.time
     notes: tuple[str, ...] = ()
     if not t.cuts:
@@ -272,6 +319,6 @@ def prepare(data: str | Path | pd.DataFrame | None, spec: Spec) -> Prepared:
         pieces = replace(pieces, notes=notes + pieces.notes)
     cells = aggregate(pieces)
     design = build_design(
-        cells.frame, spec.model.formula, reference=spec.model.reference or None, units=sd.frame
+        cells.frame, spec.model.formula, reference=spec.model.reference or None, units=sd.units
     )
     return Prepared(data=sd, pieces=pieces, cells=cells, design=design, spec=spec)

@@ -124,12 +124,18 @@ class DataSpec:
     ----------
     path : str, optional
         The data file; a relative path in a spec file is resolved against the spec's folder.
-    id, time, event, start, stop, event_date, censor_date, entry, origin : str, optional
-        Column names of the roles of :class:`bayessa.data.Columns`.
+    id, time, event, start, stop, event_date, censor_date, entry, origin, tstart, tstop : str, optional
+        Column names of the roles of :class:`bayessa.data.Columns` (``tstart``/``tstop``: the
+        counting-process form, several rows per unit).
     time_unit : str, default "years"
         Time scale of durations, a key of :data:`bayessa.data.columns.TIME_UNITS`.
     on_invalid : {"raise", "exclude"}, default "raise"
         Raise on invalid rows, or exclude those units (listed in the audit).
+    changes : dict of str to str, default {}
+        The ``[data.changes]`` table: a table of covariate changes merged into the data
+        (:func:`bayessa.data.changes.apply_changes`): ``path`` (relative to the spec's folder),
+        ``time`` (its column of change times or dates) and ``id`` (its unit id column; default
+        the data's ``id``).
     """
 
     path: str | None = None
@@ -142,8 +148,11 @@ class DataSpec:
     censor_date: str | None = None
     entry: str | None = None
     origin: str | None = None
+    tstart: str | None = None
+    tstop: str | None = None
     time_unit: str = "years"
     on_invalid: str = "raise"
+    changes: dict[str, str] = field(default_factory=dict)
 
     def columns(
         self,
@@ -176,7 +185,8 @@ class DataSpec:
         return Columns(
             id=self.id, time=self.time, event=self.event, start=self.start, stop=self.stop,
             event_date=self.event_date, censor_date=self.censor_date, entry=self.entry,
-            origin=self.origin, covariates=tuple(covariates), cluster=cluster,
+            origin=self.origin, tstart=self.tstart, tstop=self.tstop,
+            covariates=tuple(covariates), cluster=cluster,
             categorical=tuple(categorical), numeric=tuple(numeric), groups=tuple(groups),
         )  # fmt: skip
 
@@ -371,6 +381,10 @@ class Spec:
             p = Path(sections["data"].path)
             if not p.is_absolute():
                 sections["data"] = replace(sections["data"], path=str((base_dir / p).resolve()))
+        changes = sections["data"].changes if sections["data"] is not None else {}
+        if base_dir is not None and changes.get("path") and not Path(changes["path"]).is_absolute():
+            changes = {**changes, "path": str((base_dir / changes["path"]).resolve())}
+            sections["data"] = replace(sections["data"], changes=changes)
         spec = None
         if not problems:
             spec = cls(
@@ -447,6 +461,13 @@ class Spec:
             p.append(f"[data] time_unit = '{dd.time_unit}' is not one of {sorted(TIME_UNITS)}")
         if dd.on_invalid not in ("raise", "exclude"):
             p.append(f"[data] on_invalid = '{dd.on_invalid}' must be 'raise' or 'exclude'")
+        if unknown := sorted(set(dd.changes) - {"path", "id", "time"}):
+            p.append(f"[data.changes] has unknown key(s) {unknown} (allowed: path, id, time)")
+        if dd.changes and "time" not in dd.changes:
+            p.append(
+                '[data.changes] needs time = "<column>", the change table\'s column of change '
+                "times (durations since each unit's time zero) or dates"
+            )
         return p
 
     def with_overrides(self, **changes: Any) -> Spec:
