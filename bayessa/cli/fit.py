@@ -98,6 +98,28 @@ def build_parser() -> ArgumentParser:
         "--entry", metavar="COL", help="delayed-entry column (duration, or date with --start)"
     )
     cols.add_argument(
+        "--tstart",
+        metavar="COL",
+        help="start of each row when a unit has several rows (covariates that change during "
+        "follow-up; R's Surv(tstart, tstop, event)): a duration since the unit's time zero, or "
+        "a date; needs --id, --tstop and --event",
+    )
+    cols.add_argument("--tstop", metavar="COL", help="end of each row (with --tstart)")
+    cols.add_argument(
+        "--changes",
+        metavar="PATH",
+        help="a table of covariate changes (unit id, time of the change, new values), merged "
+        "into the one-row-per-unit data as R's tmerge(..., tdc()); needs --change-time",
+    )
+    cols.add_argument(
+        "--change-time",
+        metavar="COL",
+        help="the change table's column of change times (durations since time zero) or dates",
+    )
+    cols.add_argument(
+        "--change-id", metavar="COL", help="the change table's id column (default: --id's name)"
+    )
+    cols.add_argument(
         "--time-unit",
         choices=["days", "weeks", "months", "years"],
         help="unit of durations (dates become this unit); outputs stay in it (default years)",
@@ -187,6 +209,7 @@ def _overrides(args) -> dict:
     out = {
         k: getattr(args, k)
         for k in ("id", "time", "event", "start", "stop", "event_date", "censor_date", "entry")
+        + ("tstart", "tstop", "changes", "change_time", "change_id")
         + ("time_unit", "on_invalid", "formula", "strata", "cuts", "baseline")
         + ("cluster_parameterization", "baseline_parameterization")
         + ("draws", "tune", "chains", "seed", "target_accept", "ess", "max_chains")
@@ -195,8 +218,11 @@ def _overrides(args) -> dict:
     out["reference"] = dict(args.reference) if args.reference else None
     out["time_varying"] = args.time_varying
     out["administrative_censoring"] = True if args.admin_censor else None
-    if args.event and not (args.time or args.stop or args.event_date):
-        raise SpecError("--event needs a follow-up form: --time COL, or --start COL --stop COL")
+    if args.event and not (args.time or args.stop or args.event_date or args.tstop):
+        raise SpecError(
+            "--event needs a follow-up form: --time COL, --start COL --stop COL, or "
+            "--tstart COL --tstop COL (several rows per unit)"
+        )
     if args.ess is not None and not args.ess >= 0:
         raise SpecError(f"--ess must be 0 (no target) or a positive ESS, got {args.ess:g}")
     if args.target_accept is not None and not 0 < args.target_accept < 1:

@@ -7,6 +7,9 @@ posterior          model parameters (``baseline``, ``beta``, ``cluster_effect``,
 sample_stats       sampler statistics (divergences, energy, tree depth, ...)
 observed_data      ``time`` (unit): exit time; ``events`` (cell): events per cell
 constant_data      ``time`` (unit): event status (1 event, 0 censored), same name as the times;
+                   with covariates that change during follow-up also ``row_unit``,
+                   ``row_entry``, ``row_exit`` and ``row_<covariate>`` (row): each unit's rows
+                   (unit covariates are then the values at entry);
                    ``entry`` (unit); ``origin`` (unit, calendar time of time zero, NaN if
                    unknown); ``exposure`` (cell); ``interval`` (cell); unit covariates
 log_likelihood     ``time`` (chain, draw, unit): per-unit survival log-likelihood, for LOO
@@ -87,7 +90,7 @@ def assemble(dt, prepared, spec, info, *, log_likelihood: bool | str = "auto"):
 def _data_groups(dt, prepared) -> dict:
     """``observed_data`` and ``constant_data``: unit times and status, cell events and exposure."""
     data, cells = prepared.data, prepared.cells
-    f, c = data.frame, cells.frame
+    f, c = data.units, cells.frame
     units = f["id"].astype(str).to_numpy()
     unit_vars = {
         "time": ("unit", f["exit"].to_numpy()),
@@ -109,6 +112,14 @@ def _data_groups(dt, prepared) -> dict:
         if k != "interval":
             const[f"cell_{k}"] = ("cell", _stored(c[k]))
     coords = {"unit": units, "cell": np.arange(len(c))}
+    if data.has_paths:  # covariates that change: each unit's rows, for replicates along paths
+        rows = data.frame
+        const["row_unit"] = ("row", data.unit_codes.astype(np.int64))
+        const["row_entry"] = ("row", rows["entry"].to_numpy())
+        const["row_exit"] = ("row", rows["exit"].to_numpy())
+        for v in data.covariates:
+            const[f"row_{v}"] = ("row", _stored(rows[v]))
+        coords["row"] = np.arange(len(rows))
     dt["observed_data"] = xr.Dataset(
         {**unit_vars, "events": ("cell", c["events"].to_numpy())}, coords=coords
     )
@@ -129,7 +140,7 @@ def _log_likelihood_group(dt, prepared, spec, info, const, log_likelihood) -> bo
     from bayessa.model.random import random_prefix
     from bayessa.posterior.predict import log_rate
 
-    f, c, cells, design = prepared.data.frame, prepared.cells.frame, prepared.cells, prepared.design
+    f, c, cells, design = prepared.data.units, prepared.cells.frame, prepared.cells, prepared.design
     units = f["id"].astype(str).to_numpy()
     post = dt["posterior"].dataset
     S = post.sizes["chain"] * post.sizes["draw"]
