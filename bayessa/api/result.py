@@ -110,6 +110,8 @@ class FitResult:
         ci_prob: float = 0.95,
         max_draws: int | None = 1000,
         seed: int = 0,
+        id: str | None = None,  # noqa: A002 - the id column, as in fit()
+        tstart: str | None = None,
     ) -> pd.DataFrame:
         """Survival, cumulative hazard and hazard of new units at ``times``.
 
@@ -131,18 +133,22 @@ class FitResult:
             Posterior samples used (seeded thinning); ``None``: all.
         seed : int, default 0
             Seed of the thinning.
+        id, tstart : str, optional
+            Covariate paths: rows sharing an ``id`` are one new unit whose covariates change,
+            each row holding from its ``tstart`` (0 first), e.g. consumer-led until year 2 and
+            professional-led after; survival, RMST and median follow the path.
 
         Returns
         -------
         DataFrame
             Long: one row per new unit and time (``survival``, ``cumhaz``, ``hazard`` with
-            limits), with the unit's RMST and median survival.
+            limits), with the unit's RMST and median survival (and ``path`` for paths).
         """
         from bayessa.posterior.newdata import predict_newdata
 
         return predict_newdata(
             self.idata, newdata, times=times, horizon=horizon, ci_prob=ci_prob,
-            max_draws=max_draws, seed=seed,
+            max_draws=max_draws, seed=seed, id=id, tstart=tstart,
         )  # fmt: skip
 
     def hazard_ratios(self, *, ci_prob: float = 0.95, by_interval: bool = False) -> pd.DataFrame:

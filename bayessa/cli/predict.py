@@ -43,6 +43,16 @@ def build_parser() -> ArgumentParser:
     )
     p.add_argument("run", metavar="RUN_DIR", help="run directory (from bayessa.fit)")
     p.add_argument("--newdata", metavar="PATH", required=True, help="table of new units")
+    p.add_argument(
+        "--id",
+        metavar="COL",
+        help="covariate paths: rows with the same id are one new unit (with --tstart)",
+    )
+    p.add_argument(
+        "--tstart",
+        metavar="COL",
+        help="time from which each row's covariates hold (0 for a unit's first row)",
+    )
     p.add_argument("--times", type=csv_floats, metavar="LIST", required=True,
                    help="times in the run's unit, e.g. 30,90,365")  # fmt: skip
     p.add_argument("--horizon", type=float, metavar="T", help="RMST horizon (default: last cut)")
@@ -78,16 +88,15 @@ def _run(args) -> int:
     newdata, _ = read_table(args.newdata)
     table = predict_newdata(
         tree, newdata, times=args.times, horizon=args.horizon, max_draws=args.max_draws,
-        seed=args.seed,
+        seed=args.seed, id=args.id, tstart=args.tstart,
     )  # fmt: skip
     if args.out:
         out = Path(args.out)
         tmp = out.with_name(f".{out.name}.tmp")
         table.to_csv(tmp, index=False)
         tmp.replace(out)
-        print(
-            f"{len(table)} rows ({len(newdata)} units x {len(args.times)} times) written to {out}"
-        )
+        units = newdata[args.id].nunique() if args.id else len(newdata)
+        print(f"{len(table)} rows ({units} units x {len(args.times)} times) written to {out}")
     else:
         print(table.to_csv(index=False), end="")
     return EXIT_OK

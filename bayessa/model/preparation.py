@@ -153,9 +153,7 @@ def resolve_spec(
     roles = dict(overrides.pop("columns", None) or {})
     given = {key: overrides.pop(arg, None) for arg, key in CHANGE_ARGS.items()}
     # a change table given as a DataFrame goes to prepare() itself, not into the spec
-    change = {
-        k: v for k, v in given.items() if v is not None and not isinstance(v, pd.DataFrame)
-    }
+    change = {k: v for k, v in given.items() if v is not None and not isinstance(v, pd.DataFrame)}
     for role in ROLES:
         if role in overrides:
             value = overrides.pop(role)

@@ -55,6 +55,7 @@ __all__ = [
     "Predictor",
     "cumulative_hazard",
     "median_survival",
+    "path_log_hazard",
     "rmst",
     "summarise",
     "survival",
@@ -207,6 +208,41 @@ def median_survival(log_hazard: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     lk = np.take_along_axis(lam, k[..., None], axis=-1)[..., 0]
     t = cuts[k] + (np.log(2.0) - Hk) / lk
     return np.where(reached.any(axis=-1), t, np.inf)
+
+
+def path_log_hazard(
+    log_hazard: np.ndarray, starts: np.ndarray, cuts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The log hazard of a covariate path, on the cut points refined by its change times.
+
+    Profile :math:`r` holds on :math:`(s_r, s_{r+1}]` (:math:`s_0 = 0`), so along the path the
+    hazard is :math:`\eta_{r(t), k(t)}`, piecewise constant between the union of the cut points
+    :math:`a_k` and the change times :math:`s_r` -- again a piecewise-exponential curve, on finer
+    cut points, and every curve function applies to it unchanged.
+
+    Parameters
+    ----------
+    log_hazard : (S, R, K) float
+        Log hazard of each draw, profile of the path (in order) and interval.
+    starts : (R,) float
+        Time from which each profile holds: ``starts[0] == 0``, strictly increasing.
+    cuts : (K + 1,) float
+        The model's cut points.
+
+    Returns
+    -------
+    log_hazard : (S, 1, K') float
+        The path's log hazard on the refined intervals.
+    cuts : (K' + 1,) float
+        The refined cut points.
+    """
+    starts = np.asarray(starts, dtype=np.float64)
+    inside = starts[(starts > cuts[0]) & (starts < cuts[-1])]
+    refined = np.union1d(cuts, inside)
+    lo = refined[:-1]
+    k = np.searchsorted(cuts, lo, side="right") - 1  # the model interval holding (lo, next]
+    r = np.searchsorted(starts, lo, side="right") - 1  # the profile that holds from lo
+    return log_hazard[:, r, k][:, None, :], refined
 
 
 def _hermite(sd: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,12 @@ of two ways, said in the ``cluster_effect`` column of every row:
 Each quantity is summarised over the posterior draws by its median and equal-tailed interval.
 The restricted mean survival time to ``horizon`` and the median survival time are given per row
 (repeated on each of its time rows).
+
+**Covariate paths.** With ``id`` and ``tstart``, rows sharing an id are one new unit whose
+covariates change: each row's values hold from its ``tstart`` (the first 0) until the next
+row's, e.g. consumer-led until year 2 and professional-led after. Its hazard is the rows' hazards
+stitched together at the change times (:func:`bayessa.posterior.curves.path_log_hazard`), so
+survival, RMST and median follow the path; the ``path`` column describes it.
 """
 
 from __future__ import annotations
@@ -35,7 +41,14 @@ import numpy as np
 import pandas as pd
 
 from bayessa.errors import DataError, Problem, SpecError
-from bayessa.posterior.curves import Mixture, _hermite, cumulative_hazard, gh_nodes, summarise
+from bayessa.posterior.curves import (
+    Mixture,
+    _hermite,
+    cumulative_hazard,
+    gh_nodes,
+    path_log_hazard,
+    summarise,
+)
 from bayessa.posterior.predict import DesignInfo, draws, profile_log_hazard, thin
 from bayessa.posterior.rundir import open_tree
 
@@ -51,6 +64,8 @@ def predict_newdata(
     ci_prob: float = 0.95,
     max_draws: int | None = 1000,
     seed: int = 0,
+    id: str | None = None,  # noqa: A002 - the id column, as in fit()
+    tstart: str | None = None,
 ) -> pd.DataFrame:
     r"""Survival, cumulative hazard and hazard of each row of ``newdata`` at each of ``times``.
 
@@ -73,11 +88,16 @@ def predict_newdata(
         Posterior samples used (seeded random thinning); ``None``: all.
     seed : int, default 0
         Seed of the thinning.
+    id, tstart : str, optional
+        Covariate paths: rows with the same ``id`` are one new unit, each row's covariates
+        holding from its ``tstart`` (0 for the unit's first row) until the next row's.
 
     Returns
     -------
     DataFrame
-        Long: one row per ``newdata`` row and time, with ``row`` (its index in ``newdata``),
+        Long: one row per ``newdata`` row (or path) and time, with ``row`` (its index in
+        ``newdata``; a path's first row), with paths the id and ``path`` (the path in words; the
+        covariate columns then hold the values in force at each time),
         the row's covariates, its cluster as given (when the model has one),
         ``cluster_effect`` (how the cluster entered), ``time``,
         ``survival``, ``cumhaz``, ``hazard`` (posterior medians) with ``_lower``/``_upper``,
@@ -102,14 +122,24 @@ def predict_newdata(
     how, shift, marginal = _cluster_terms(newdata, info, post, info.rows(profiles))
     eta = eta + shift[:, :, None]
     nodes = _nodes(post, info) if marginal.any() else None
+    paths = _paths(newdata, id, tstart, info)
     out = []
-    for i in range(len(newdata)):
+    for rows, starts in paths:
+        i = rows[0]
         quad = nodes if marginal[i] else None
-        cols = _row(eta[:, i : i + 1, :], info.cuts, times, tau, quad, ci_prob)
+        e, cuts = eta[:, rows, :], info.cuts
+        if len(rows) > 1:
+            e, cuts = path_log_hazard(e, starts, cuts)
+        cols = _row(e, cuts, times, tau, quad, ci_prob)
         frame = pd.DataFrame({"row": newdata.index[i], "time": times, **cols})
+        in_force = np.asarray(rows)[np.searchsorted(starts, times, side="left") - 1]
         for v in info.profile_variables:
-            frame.insert(1, v, profiles[v].iloc[i])
+            frame.insert(1, v, profiles[v].to_numpy()[in_force])
         at = len(info.profile_variables) + 1
+        if id is not None:
+            frame.insert(1, id, newdata[id].iloc[i])
+            frame.insert(2, "path", _describe_path(profiles, rows, starts, info))
+            at += 2
         if info.cluster is not None:
             value = newdata[info.cluster].iloc[i] if info.cluster in newdata.columns else None
             frame.insert(at, info.cluster, None if pd.isna(value) else str(value))
@@ -117,6 +147,58 @@ def predict_newdata(
         frame.insert(at, "cluster_effect", how[i])
         out.append(frame)
     return pd.concat(out, ignore_index=True)
+
+
+def _paths(
+    newdata: pd.DataFrame, id: str | None, tstart: str | None, info: DesignInfo
+) -> list[tuple[list[int], np.ndarray]]:
+    """The rows of each new unit and the times from which they hold (checked)."""
+    if id is None and tstart is None:
+        return [([i], np.zeros(1)) for i in range(len(newdata))]
+    if id is None or tstart is None:
+        raise SpecError("covariate paths need both id and tstart (the rows of one new unit)")
+    for col in (id, tstart):
+        if col not in newdata.columns:
+            raise DataError(Problem(f"column '{col}' not found", "name a column of newdata", col))
+    start = pd.to_numeric(newdata[tstart], errors="coerce").to_numpy(dtype=np.float64)
+    problems, out = [], []
+    for key, idx in newdata.groupby(id, sort=False).indices.items():
+        idx = idx[np.argsort(start[idx], kind="stable")]
+        s = start[idx]
+        if not np.isfinite(s).all() or s[0] != 0 or (np.diff(s) <= 0).any():
+            problems.append(key)
+            continue
+        if info.cluster is not None and info.cluster in newdata.columns:
+            if newdata[info.cluster].iloc[idx].astype(str).nunique() > 1:
+                problems.append(key)
+                continue
+        out.append((list(idx), s))
+    if problems:
+        raise DataError(
+            Problem(
+                "paths whose tstart values do not start at 0 and increase, or whose cluster "
+                "changes",
+                f"give each new unit rows with {tstart} = 0 for the values at time zero and "
+                f"strictly increasing {tstart} for each change; one cluster per unit",
+                tstart,
+                tuple(problems),
+            ),
+            source="newdata",
+        )
+    return out
+
+
+def _describe_path(profiles: pd.DataFrame, rows: list[int], starts: np.ndarray, info) -> str:
+    """``"transplant = 0; from 30: transplant = 1"`` (only what changes after the first row)."""
+    first = profiles.iloc[rows[0]]
+    text = [", ".join(f"{v} = {first[v]}" for v in info.profile_variables)]
+    prev = first
+    for r, s in zip(rows[1:], starts[1:], strict=True):
+        row = profiles.iloc[r]
+        changed = [f"{v} = {row[v]}" for v in info.profile_variables if row[v] != prev[v]]
+        text.append(f"from {s:g} {info.time_unit}: " + (", ".join(changed) or "no change"))
+        prev = row
+    return "; ".join(text)
 
 
 def _check_times(times: Sequence[float], info: DesignInfo) -> np.ndarray:

@@ -112,3 +112,43 @@ def test_levels_match_as_text_and_bad_rows_are_named():
         predict_newdata(tree, pd.DataFrame({"y": [1]}), times=[1.0])
     with pytest.raises(SpecError, match="times must be numbers"):
         predict_newdata(tree, pd.DataFrame({"x": [1]}), times=[0.0])
+
+
+def _H_path(t: float, s: float, before: float, after: float) -> float:
+    """Cumulative hazard at t of a unit with log HR ``before`` until s and ``after`` from s."""
+    return math.exp(before) * _H0(min(t, s)) + math.exp(after) * max(_H0(t) - _H0(s), 0.0)
+
+
+def test_a_covariate_path_stitches_the_hazards_at_the_change_time():
+    # x = a until 2 (inside the second interval), x = b after; conditional on county A
+    new = pd.DataFrame(
+        {"unit": ["u", "u", "w"], "from": [2.0, 0.0, 0.0], "x": ["b", "a", "a"],
+         "county": ["A", "A", "A"]}
+    )  # fmt: skip
+    times = [0.5, 2.0, 2.5, 5.0]
+    out = predict_newdata(_tree(), new, times=times, horizon=4.0, id="unit", tstart="from")
+    path = out[out["unit"] == "u"]
+    assert set(path["path"]) == {"x = a; from 2 years: x = b"}
+    assert list(path["x"]) == ["a", "a", "b", "b"]  # the value in force at each time
+    H = np.array([_H_path(t, 2.0, U["A"], BETA + U["A"]) for t in times])
+    np.testing.assert_allclose(path["cumhaz"], H, rtol=1e-12)
+    np.testing.assert_allclose(path["survival"], np.exp(-H), rtol=1e-12)
+    np.testing.assert_allclose(
+        path["hazard"], LAM[[0, 1, 1, 2]] * np.exp([U["A"], U["A"], BETA + U["A"], BETA + U["A"]])
+    )
+    rmst, _ = integrate.quad(
+        lambda t: math.exp(-_H_path(t, 2.0, U["A"], BETA + U["A"])), 0, 4.0, points=[1, 2, 3]
+    )
+    assert path["rmst"].iloc[0] == pytest.approx(rmst, rel=1e-9)
+    # the unit that stays at x = a is the one-row prediction
+    alone = predict_newdata(_tree(), new.iloc[[2]].drop(columns=["unit", "from"]), times=times)
+    np.testing.assert_allclose(out[out["unit"] == "w"]["survival"], alone["survival"])
+
+
+def test_path_rows_must_start_at_zero_and_increase():
+    new = pd.DataFrame({"unit": ["u", "u"], "from": [1.0, 2.0], "x": ["a", "b"]})
+    with pytest.raises(DataError, match="start at 0") as err:
+        predict_newdata(_tree(), new, times=[1.0], id="unit", tstart="from")
+    assert "u" in str(err.value)
+    with pytest.raises(SpecError, match="both id and tstart"):
+        predict_newdata(_tree(), new, times=[1.0], id="unit")
