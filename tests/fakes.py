@@ -126,9 +126,12 @@ def fake_run(
     draws: int = 100,
     seed: int = 0,
     log_likelihood: bool = True,
+    data=None,
     **overrides,
 ):
     """A :class:`~bayessa.result.FitResult` of the bundled data with seeded fake draws.
+
+    With ``data`` (a path or DataFrame) and column roles in ``overrides``, of that table instead.
 
     Everything but sampling is real: the data are prepared, the design built and the DataTree
     assembled by :func:`bayessa.result.assemble`. Draws: baseline log hazard around
@@ -139,8 +142,8 @@ def fake_run(
     from bayessa.model.preparation import prepare, resolve_spec
     from bayessa.posterior.datatree import assemble
 
-    spec = resolve_spec(spec_path, **overrides)
-    prepared = prepare(None, spec)
+    spec = resolve_spec(spec_path, data=data, **overrides)
+    prepared = prepare(data, spec)
     design, cells = prepared.design, prepared.cells
     rng = np.random.default_rng(seed)
     K = len(prepared.pieces.cuts) - 1

@@ -57,6 +57,7 @@ from bayessa.posterior.rundir import open_tree
 
 __all__ = [
     "UnitLayout",
+    "UnitPaths",
     "censoring_times",
     "unit_cumulative_hazard",
     "prior_draws",
@@ -102,6 +103,9 @@ class UnitLayout:
         Every random-effect term: its variable prefix, each unit's level (-1: unknown, effect
         0) and the columns of ``X`` with a random slope. The cluster's intercept is applied
         through ``cluster`` (fitted or new); the others' intercepts and all slopes are fitted.
+    paths : UnitPaths, optional
+        Covariates that change during follow-up: ``X`` then has one row per data row (not per
+        unit), and each unit's replicate follows its observed path.
     """
 
     ids: np.ndarray
@@ -118,11 +122,58 @@ class UnitLayout:
     cluster_name: str | None
     tv_columns: tuple[int, ...]
     random: tuple = ()
+    paths: UnitPaths | None = None
 
     @property
     def n_units(self) -> int:
         """Number of units."""
         return len(self.ids)
+
+
+@dataclass(frozen=True)
+class UnitPaths:
+    """Each unit's rows, for replicates that follow its observed covariate path.
+
+    A unit's row :math:`r` holds on :math:`(s_r, e_r]`; its covariates hold until the next row
+    starts, the last row's beyond the observed exit (to the potential censoring age). Between
+    two rows (a gap: not at risk) the hazard is zero, as in the likelihood.
+
+    Parameters
+    ----------
+    first : (n,) int
+        Each unit's first row.
+    starts, ends : (n, m) float
+        Start and end of each unit's rows (``m`` the most rows of a unit), padded with ``inf``.
+    """
+
+    first: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def from_rows(cls, unit: np.ndarray, start: np.ndarray, end: np.ndarray, n: int) -> UnitPaths:
+        """Build from the rows' unit, start and end (rows ordered by unit and time).
+
+        Parameters
+        ----------
+        unit : (R,) int
+            The unit of each row.
+        start, end : (R,) float
+            Each row's interval.
+        n : int
+            Number of units.
+
+        Returns
+        -------
+        UnitPaths
+        """
+        counts = np.bincount(unit, minlength=n)
+        first = np.cumsum(counts) - counts
+        pos = np.arange(unit.size) - first[unit]
+        starts = np.full((n, max(int(counts.max()), 1)), np.inf)
+        ends = starts.copy()
+        starts[unit, pos], ends[unit, pos] = start, end
+        return cls(first, starts, ends)
 
 
 def _attr_json(tree: xr.DataTree, name: str) -> Any:
@@ -228,10 +279,20 @@ def unit_layout(source: Any) -> UnitLayout:
         pcuts, plabels = np.empty(0), plabels[:1]
     elif not calendar:
         raise SpecError("the formula uses the calendar period but unit origins are unknown")
+    paths, prefix, n_rows = None, "unit", n
+    if "row_unit" in const:  # covariates that change: one design row per data row
+        paths = UnitPaths.from_rows(
+            const["row_unit"].to_numpy(),
+            const["row_entry"].to_numpy().astype(np.float64),
+            const["row_exit"].to_numpy().astype(np.float64),
+            n,
+        )
+        prefix, n_rows = "row", const.sizes["row"]
     values = pd.DataFrame(
-        {v: const[f"unit_{v}"].to_numpy() for v in variables if v != pname}, index=range(n)
+        {v: const[f"{prefix}_{v}"].to_numpy() for v in variables if v != pname},
+        index=range(n_rows),
     )
-    X = np.empty((n, len(plabels), len(coef_levels)))
+    X = np.empty((n_rows, len(plabels), len(coef_levels)))
     for p, label in enumerate(plabels):
         X[:, p] = coded_rows(coef_levels, numeric, x_ref, values.assign(**{pname: label}))
 
@@ -252,7 +313,7 @@ def unit_layout(source: Any) -> UnitLayout:
         codes = _codes(const[f"unit_{g}"].to_numpy().astype(str), _cluster_levels(tree, g))
         random.append((random_prefix(i, g), codes, tuple(coefs.index(c) for c in slopes)))
     return UnitLayout(ids, entry, exit_, event, origin, censor, cuts, pcuts, X, stratum, cluster,
-                      cname, tv, tuple(random))  # fmt: skip
+                      cname, tv, tuple(random), paths)  # fmt: skip
 
 
 def _cluster_levels(tree: xr.DataTree, name: str) -> list[str]:
@@ -293,7 +354,8 @@ def _pieces(lay: UnitLayout, idx: np.ndarray, end: np.ndarray):
     """Pieces of the follow-up ``(entry, end]`` of units ``idx``.
 
     Pieces of the follow-up ``(entry, end]`` of units ``idx``: starts, widths, interval and
-    period index, each ``(len(idx), J)``; pieces outside the follow-up have width 0.
+    period index and the row of ``lay.X`` they use, each ``(len(idx), J)``; pieces outside the
+    follow-up (or in a gap between a unit's rows) have width 0.
     """
     a, c = lay.cuts, lay.period_cuts
     e = lay.entry[idx]
@@ -301,6 +363,8 @@ def _pieces(lay: UnitLayout, idx: np.ndarray, end: np.ndarray):
     cols = [e[:, None], np.broadcast_to(a[1:-1], (idx.size, a.size - 2))]
     if c.size:
         cols.append(c[None, :] - lay.origin[idx, None])
+    if lay.paths is not None:
+        cols += [lay.paths.starts[idx], lay.paths.ends[idx]]
     cols.append(stop[:, None])
     bp = np.clip(np.concatenate(cols, axis=1), e[:, None], stop[:, None])
     bp.sort(axis=1)
@@ -311,17 +375,25 @@ def _pieces(lay: UnitLayout, idx: np.ndarray, end: np.ndarray):
         p = np.searchsorted(c, lay.origin[idx, None] + mid, side="right")
     else:
         p = np.zeros_like(k)
-    return lo, hi - lo, k, p
+    width = hi - lo
+    if lay.paths is None:
+        return lo, width, k, p, np.broadcast_to(idx[:, None], k.shape)
+    starts, ends = lay.paths.starts[idx], lay.paths.ends[idx]
+    pos = np.maximum((starts[:, None, :] <= lo[:, :, None]).sum(-1) - 1, 0)
+    n_rows = np.isfinite(starts).sum(axis=1)
+    in_gap = (lo >= np.take_along_axis(ends, pos, 1)) & (pos < n_rows[:, None] - 1)
+    return lo, np.where(in_gap, 0.0, width), k, p, lay.paths.first[idx][:, None] + pos
 
 
-def _piece_hazard(post, lay, idx, k, p, u) -> np.ndarray:
+def _piece_hazard(post, lay, idx, k, p, row, u) -> np.ndarray:
     """Hazard of each piece, ``(S, len(idx), J)``; ``u`` are cluster effects ``(S, G)``."""
     nb, J = k.shape
     unit = np.repeat(idx, J)
+    row = row.ravel()
     lr = log_rate(
         post,
         interval=k.ravel(),
-        X=lay.X[unit, p.ravel()],
+        X=lay.X[row, p.ravel()],
         stratum=lay.stratum[unit] if lay.stratum is not None else None,
         tv_columns=lay.tv_columns,
     ).reshape(-1, nb, J)
@@ -335,11 +407,16 @@ def _piece_hazard(post, lay, idx, k, p, u) -> np.ndarray:
             add = np.where(known, draws(post, f"{prefix}_effect")[:, at], 0.0)
             lr = lr + add.reshape(-1, nb, J)
         if slopes and f"{prefix}_slope" in post:
-            Z = lay.X[unit, p.ravel()][:, list(slopes)]
+            Z = lay.X[row, p.ravel()][:, list(slopes)]
             v = draws(post, f"{prefix}_slope")[:, at]
             lr = lr + np.where(known, np.einsum("rq,srq->sr", Z, v), 0.0).reshape(-1, nb, J)
     with np.errstate(over="ignore"):
         return np.exp(lr)
+
+
+def _path_columns(lay: UnitLayout) -> int:
+    """Break points a unit's rows add to its pieces (none without covariate paths)."""
+    return 0 if lay.paths is None else 2 * lay.paths.starts.shape[1]
 
 
 def _blocks(n: int, per_unit: int):
@@ -423,10 +500,10 @@ def replicate_lifetimes(
     u = _cluster_effects(post, clusters, rng)
     time = np.empty((S, n))
     event = np.empty((S, n), dtype=np.int8)
-    J = lay.cuts.size + lay.period_cuts.size
+    J = lay.cuts.size + lay.period_cuts.size + _path_columns(lay)
     for idx in _blocks(n, S * J):
-        lo, w, k, p = _pieces(lay, idx, lay.censor)
-        h = _piece_hazard(post, lay, idx, k, p, u)
+        lo, w, k, p, row = _pieces(lay, idx, lay.censor)
+        h = _piece_hazard(post, lay, idx, k, p, row, u)
         with np.errstate(invalid="ignore", over="ignore"):
             cum = np.cumsum(np.where(w > 0, h * w, 0.0), axis=-1)
         E = rng.standard_exponential((S, idx.size))
@@ -487,9 +564,11 @@ def unit_cumulative_hazard(
     end = np.minimum(lay.exit if end is None else np.asarray(end, dtype=float), lay.cuts[-1])
     u = _cluster_effects(post, "fitted", np.random.default_rng(0))
     H = np.empty((S, lay.n_units))
-    for idx in _blocks(lay.n_units, S * (lay.cuts.size + lay.period_cuts.size)):
-        _, w, k, p = _pieces(lay, idx, end)
-        h = _piece_hazard(post, lay, idx, k, p, u)
+    for idx in _blocks(
+        lay.n_units, S * (lay.cuts.size + lay.period_cuts.size + _path_columns(lay))
+    ):
+        _, w, k, p, row = _pieces(lay, idx, end)
+        h = _piece_hazard(post, lay, idx, k, p, row, u)
         with np.errstate(invalid="ignore", over="ignore"):
             H[:, idx] = np.where(w > 0, h * w, 0.0).sum(axis=-1)
     return H

@@ -27,6 +27,7 @@ import pandas as pd
 
 from bayessa.data.columns import TIME_UNITS, SurvivalData
 from bayessa.data.parsing import Checker, _dates, _factorize, _is_number, _numeric
+from bayessa.data.validation import single_valued
 from bayessa.errors import DataError, Problem, SpecError, format_ids
 
 __all__ = ["apply_changes"]
@@ -102,6 +103,8 @@ def apply_changes(
             source=source,
         )
     frame, counts = _merge(units, code, t, values)
+    if single := single_valued(frame, base.covariates):
+        raise DataError(single, source=source)
     audit = base.audit
     for note in _notes(counts, len(changes), ignored, source):
         audit = audit.with_note(note)
@@ -135,7 +138,8 @@ def _change_times(
     raw: pd.Series, name: str, base: SurvivalData, code: np.ndarray, chk: Checker
 ) -> np.ndarray:
     """Change times on the analysis scale: numbers as given, dates minus the unit's time zero."""
-    if _is_number(raw):
+    as_numbers = pd.to_numeric(raw, errors="coerce")
+    if _is_number(raw) or as_numbers.notna().any():  # a stray text value is reported as such
         return _numeric(raw, name, chk, kind="change time")
     if not base.has_calendar:
         raise SpecError(

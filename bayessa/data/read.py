@@ -281,7 +281,14 @@ def read_data(
             "differently, change_id=..."
         )
     raw, source_name = read_table(source)
-    data = validate(raw, columns, time_unit=time_unit, on_invalid=on_invalid, source=source_name)
+    data = validate(
+        raw,
+        columns,
+        time_unit=time_unit,
+        on_invalid=on_invalid,
+        source=source_name,
+        vary_later=changes is not None,
+    )
     if changes is None:
         return data
     from bayessa.data.changes import apply_changes

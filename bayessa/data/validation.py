@@ -36,7 +36,7 @@ from bayessa.data.parsing import (
 )
 from bayessa.errors import DataError, Problem
 
-__all__ = ["validate"]
+__all__ = ["single_valued", "validate"]
 
 
 def _no_event_levels(frame: pd.DataFrame, columns: Columns) -> list[str]:
@@ -65,7 +65,13 @@ def _no_event_levels(frame: pd.DataFrame, columns: Columns) -> list[str]:
 
 
 def validate(
-    raw: pd.DataFrame, columns: Columns, *, time_unit: str, on_invalid: str, source: str
+    raw: pd.DataFrame,
+    columns: Columns,
+    *,
+    time_unit: str,
+    on_invalid: str,
+    source: str,
+    vary_later: bool = False,
 ) -> SurvivalData:
     """Validate a raw table of units and normalise it to :class:`SurvivalData`.
 
@@ -85,6 +91,9 @@ def validate(
         Row-level problems raise, or exclude their rows (listed in the audit).
     source : str
         A name for messages (the path).
+    vary_later : bool, default False
+        A change table will be merged: a covariate with a single value at entry is not yet an
+        error (:func:`bayessa.data.changes.apply_changes` checks it after the merge).
 
     Returns
     -------
@@ -132,7 +141,7 @@ def validate(
             frame[c] = values[rows]
         else:
             frame[c] = pd.Categorical(values[rows]).remove_unused_categories()
-    _check_kept(frame, columns, chk, source)
+    _check_kept(frame, columns, chk, source, vary_later)
     audit = _audit(raw, columns, chk, frame, keep, exclusions, source)
     data = SurvivalData(
         frame=frame, columns=columns, time_unit=time_unit, audit=audit, counting=counting
@@ -322,8 +331,13 @@ def _decide(
     return ~bad_rows, exclusions
 
 
-def _check_kept(frame: pd.DataFrame, columns: Columns, chk: Checker, source: str) -> None:
-    """Table-level checks on the rows kept: some rows, some events, covariates that vary."""
+def _check_kept(
+    frame: pd.DataFrame, columns: Columns, chk: Checker, source: str, vary_later: bool
+) -> None:
+    """Table-level checks on the rows kept: some rows, some events, covariates that vary.
+
+    With ``vary_later`` (a change table follows) a covariate may have one value at entry.
+    """
     if len(frame) == 0:
         chk.table(
             "no rows left after excluding invalid ones", "fix the problems listed in the audit"
@@ -334,18 +348,41 @@ def _check_kept(frame: pd.DataFrame, columns: Columns, chk: Checker, source: str
             "a hazard cannot be estimated without events; check the event column coding (1 = event)",
             columns.event or columns.event_date,
         )
-    for c in columns.covariates:
+    if not vary_later:
+        chk.table_problems += single_valued(frame, columns.covariates)
+    if chk.table_problems:
+        raise DataError(chk.table_problems, source=source)
+
+
+def single_valued(frame: pd.DataFrame, covariates: tuple[str, ...]) -> list[Problem]:
+    """A problem for each covariate with a single value or level (its effect is not estimable).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Validated rows.
+    covariates : tuple of str
+        The covariate columns.
+
+    Returns
+    -------
+    list of Problem
+    """
+    problems = []
+    for c in covariates:
         numeric = not isinstance(frame[c].dtype, pd.CategoricalDtype)
         values = pd.unique(frame[c]) if numeric else list(frame[c].cat.categories)
         if len(frame) and len(values) < 2:
             lvl = [f"{v:g}" for v in values] if numeric else values
-            chk.table(
-                f"covariate has a single {'value' if numeric else 'level'} {lvl}",
-                "its effect cannot be estimated; remove it from the covariates (and the formula)",
-                c,
+            problems.append(
+                Problem(
+                    f"covariate has a single {'value' if numeric else 'level'} {lvl}",
+                    "its effect cannot be estimated; remove it from the covariates (and the "
+                    "formula)",
+                    c,
+                )
             )
-    if chk.table_problems:
-        raise DataError(chk.table_problems, source=source)
+    return problems
 
 
 def _audit(raw, columns: Columns, chk: Checker, frame, keep, exclusions, source: str) -> Audit:
