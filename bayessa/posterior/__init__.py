@@ -39,6 +39,7 @@ _EXPORTS = {
     "model_variables": "bayessa.posterior.predict",
     "profile_log_hazard": "bayessa.posterior.predict",
     "thin": "bayessa.posterior.predict",
+    "row_frame": "bayessa.posterior.predict",
     "unit_frame": "bayessa.posterior.predict",
     "check_output_dir": "bayessa.posterior.rundir",
     "open_tree": "bayessa.posterior.rundir",

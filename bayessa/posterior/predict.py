@@ -36,6 +36,7 @@ __all__ = [
     "model_variables",
     "profile_log_hazard",
     "thin",
+    "row_frame",
     "unit_frame",
 ]
 
@@ -669,4 +670,41 @@ def unit_frame(dt) -> pd.DataFrame:
         if str(name).startswith("unit_"):
             values = const[name].to_numpy()
             frame[str(name)[5:]] = values if values.dtype.kind == "f" else values.astype(str)
+    return frame
+
+
+def row_frame(dt) -> pd.DataFrame | None:
+    r"""The data rows of a run whose covariates change during follow-up, or None.
+
+    One row per stretch of constant covariates (the counting-process form): ``id``, ``entry``
+    (the row's start), ``time`` (its end), ``event`` (the unit's event, on its last row only)
+    and each covariate's value during the row (``constant_data`` ``row_<name>``), with the
+    cluster and other unit-level columns of :func:`unit_frame`. Risk sets built from these rows
+    (at risk at :math:`t` when entry :math:`< t \le` time) count each unit by its *current*
+    covariates.
+
+    Parameters
+    ----------
+    dt : xarray.DataTree
+        A run's DataTree.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        None when every unit has one row.
+    """
+    const = dt["constant_data"].dataset
+    if "row_unit" not in const:
+        return None
+    units = unit_frame(dt)
+    u = const["row_unit"].to_numpy().astype(np.int64)
+    last = np.r_[u[1:] != u[:-1], True]
+    frame = units.iloc[u].reset_index(drop=True)
+    frame["entry"] = const["row_entry"].to_numpy().astype(float)
+    frame["time"] = const["row_exit"].to_numpy().astype(float)
+    frame["event"] = np.where(last, frame["event"].to_numpy(), 0)
+    for name in const.data_vars:
+        if str(name).startswith("row_") and name not in ("row_unit", "row_entry", "row_exit"):
+            values = const[name].to_numpy()
+            frame[str(name)[4:]] = values if values.dtype.kind == "f" else values.astype(str)
     return frame

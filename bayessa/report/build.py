@@ -147,7 +147,7 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
         ``focus`` is not a covariate of the formula, or ``horizon`` or ``times`` lie outside the
         modelled follow-up.
     """
-    from bayessa.posterior.predict import DesignInfo, unit_frame
+    from bayessa.posterior.predict import DesignInfo, row_frame, unit_frame
     from bayessa.report import sections as sec
     from bayessa.report import terms
     from bayessa.report.survival import survival_section
@@ -175,7 +175,7 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
         )
     spec = tomllib.loads(dt.attrs["bayessa_spec"])
     units = unit_frame(dt)
-    ctx = sec.Context(dt=dt, info=info, spec=spec, units=units, opts=opts)
+    ctx = sec.Context(dt=dt, info=info, spec=spec, units=units, opts=opts, rows=row_frame(dt))
     timings: dict[str, float] = {}
 
     def timed(name, fn, *args, **kw):

@@ -36,6 +36,9 @@ class Context:
         What the report computes.
     cache : dict, optional
         Values one section leaves for another (e.g. ``"held"``).
+    rows : pandas.DataFrame, optional
+        With covariates that change during follow-up, the data rows with each row's current
+        values (:func:`bayessa.posterior.predict.row_frame`); None otherwise.
     """
 
     dt: Any
@@ -44,6 +47,14 @@ class Context:
     units: pd.DataFrame
     opts: Any
     cache: dict = field(default_factory=dict)
+    rows: pd.DataFrame | None = None
+
+    def changing(self, variable: str) -> int:
+        """How many units' ``variable`` changes during follow-up (0 without data rows)."""
+        if self.rows is None or variable not in self.rows:
+            return 0
+        n = self.rows.groupby("id", sort=False)[variable].nunique()
+        return int((n > 1).sum())
 
     @property
     def focus(self) -> str | None:
@@ -57,8 +68,8 @@ class Context:
 
     @property
     def entry(self) -> str | None:
-        """``'entry'`` when some unit has delayed entry, else None."""
-        return "entry" if (self.units["entry"] > 0).any() else None
+        """``'entry'`` when some unit has delayed entry (or several rows), else None."""
+        return "entry" if (self.units["entry"] > 0).any() or self.rows is not None else None
 
 
 def _fig(name: str, ax, caption: str) -> Block:
@@ -111,8 +122,9 @@ def frequentist(ctx: Context) -> Freq:
         if v not in units:
             out.notes.append(f"no log-rank test for '{v}': it changes over a unit's follow-up")
             continue
+        table = units if ctx.rows is None else ctx.rows
         try:
-            out.logrank.append((v, logrank(units, time="time", event="event", group=v,
+            out.logrank.append((v, logrank(table, time="time", event="event", group=v,
                                            entry=ctx.entry)))  # fmt: skip
         except BayessaError as err:
             out.notes.append(f"no log-rank test for '{v}': {err}")
@@ -126,6 +138,12 @@ def frequentist(ctx: Context) -> Freq:
     if info.cluster:
         out.notes.append(
             f"the Poisson MLE has no '{info.cluster}' effects: random effects are left out of it"
+        )
+    if ctx.rows is not None:
+        out.notes.append(
+            "covariates change during follow-up: the log-rank tests count each unit in the risk "
+            "set of its current group (the data rows, as R's survdiff cannot and coxph's score "
+            "test does)"
         )
     return out
 
@@ -219,13 +237,15 @@ def audit_section(ctx: Context) -> list[Block]:
     items += [f"note: {n}" for n in a.get("notes", [])]
     items += [f"split: {n}" for n in json.loads(ctx.dt.attrs.get("bayessa_split_notes", "[]"))]
     blocks.append(Block("list", items=items))
-    u = ctx.units.assign(exposure=ctx.units["time"] - ctx.units["entry"])
+    table = ctx.units if ctx.rows is None else ctx.rows
+    u = table.assign(exposure=table["time"] - table["entry"])
     rows = []
     for v in ctx.info.profile_variables:
         if v not in u or v in ctx.info.numeric_columns:
             continue
         for lv, g in u.groupby(v, sort=False):
-            rows.append({"variable": v, "level": lv, "units": len(g), "events": int(g["event"].sum()),
+            rows.append({"variable": v, "level": lv, "units": g["id"].nunique(),
+                         "events": int(g["event"].sum()),
                          f"follow-up ({ctx.unit})": g["exposure"].sum(),
                          f"crude rate (per {ctx.unit.rstrip('s')})": g["event"].sum() / g["exposure"].sum()})  # fmt: skip
     if rows:
@@ -235,7 +255,13 @@ def audit_section(ctx: Context) -> list[Block]:
         df = df.sort_values(["variable", "order"], key=lambda s: s.map(
             {v: i for i, v in enumerate(ctx.info.profile_variables)}) if s.name == "variable" else s
         ).drop(columns="order")  # fmt: skip
-        blocks.append(Block("table", "Units, events and crude event rates by covariate",
+        by = (
+            ""
+            if ctx.rows is None
+            else " (by the current value: follow-up and events of the "
+            "rows at each level; a unit that changes counts under each level it had)"
+        )
+        blocks.append(Block("table", "Units, events and crude event rates by covariate" + by,
                             fmt_table(df, {f"follow-up ({ctx.unit})": ".1f",
                                       f"crude rate (per {ctx.unit.rstrip('s')})": ".3f"})))  # fmt: skip
     if numeric := numeric_summary(ctx):

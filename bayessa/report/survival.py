@@ -249,6 +249,15 @@ def _km_overlay(ctx, pred, col) -> list[Block]:
         + (f" and {panel}" if panel else "") + f". Each posterior curve averages the units of its "
         f"panel and {focus}, {how}, so it estimates what Kaplan–Meier estimates."
     )  # fmt: skip
+    if changed := ctx.changing(focus):
+        caption = (
+            f"Units grouped by their {focus} at entry; {changed} of {len(units)} units change "
+            f"{focus} during follow-up. Kaplan–Meier (dashed) follows each group whatever its "
+            f"later {focus}; the posterior curves (solid, 95% band; {how}) hold each unit's "
+            f"covariates at their values at entry, so where many units change the two estimate "
+            "different things: the predictive check (replicates follow each unit's observed "
+            "path) is the like-for-like comparison."
+        )
     return [figure_block("km_overlay", axes[0].figure, caption)]
 
 
