@@ -20,6 +20,7 @@ _EXPORTS = {
     "loo": "bayessa.checks.elpd",
     "same_units": "bayessa.checks.elpd",
     "UnitLayout": "bayessa.checks.ppc",
+    "UnitPaths": "bayessa.checks.ppc",
     "censoring_times": "bayessa.checks.ppc",
     "prior_draws": "bayessa.checks.ppc",
     "replicate_lifetimes": "bayessa.checks.ppc",

@@ -10,6 +10,7 @@ from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
     "Cells": "bayessa.data.cells",
+    "apply_changes": "bayessa.data.changes",
     "aggregate": "bayessa.data.cells",
     "Audit": "bayessa.data.columns",
     "Columns": "bayessa.data.columns",

@@ -18,6 +18,7 @@ _EXPORTS = {
     "cumulative_hazard": "bayessa.posterior.curves",
     "gh_nodes": "bayessa.posterior.curves",
     "median_survival": "bayessa.posterior.curves",
+    "path_log_hazard": "bayessa.posterior.curves",
     "rmst": "bayessa.posterior.curves",
     "summarise": "bayessa.posterior.curves",
     "survival": "bayessa.posterior.curves",

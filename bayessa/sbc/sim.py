@@ -156,6 +156,9 @@ class Template:
         Label, variable and index of every ranked scalar.
     _key_index : pandas.MultiIndex, optional
         :meth:`key_index` of the template cells (set by :func:`build_template`).
+    rows : pandas.DataFrame, optional
+        With covariates that change during follow-up: every unit's rows up to its horizon
+        (its observed path, the last row extended to the horizon); simulated units keep them.
     """
 
     config: SBCConfig
@@ -171,6 +174,7 @@ class Template:
     info: Any
     quantities: list[tuple[str, str, tuple[int, ...]]] = field(default_factory=list)
     _key_index: pd.MultiIndex | None = None
+    rows: pd.DataFrame | None = None
 
     def key_index(self, frame: pd.DataFrame) -> pd.MultiIndex:
         """The cells' keys as text, for matching cells made by the pipeline to the template.
@@ -215,7 +219,7 @@ def build_template(config: SBCConfig) -> Template:
     config.check()
     spec = resolve_spec(config.model)
     real = prepare(config.data, spec)
-    f = real.data.frame
+    f = real.data.units
     cuts = real.pieces.cuts
     if real.data.has_calendar:
         calendar_end = (
@@ -236,7 +240,10 @@ def build_template(config: SBCConfig) -> Template:
         raise SpecError("no unit can be followed before the study end; check --study-end")
     units = f.loc[keep].reset_index(drop=True)
     horizon = horizon[keep]
-    reach = units.assign(exit=horizon, event=np.zeros(len(units), np.int8))
+    if real.data.has_paths:
+        reach = _reach_rows(real.data, keep, horizon)
+    else:
+        reach = units.assign(exit=horizon, event=np.zeros(len(units), np.int8))
     pieces = real.pieces.replay(replace(real.data, frame=reach))
     cells = aggregate(pieces)
     design = build_design(
@@ -275,13 +282,36 @@ def build_template(config: SBCConfig) -> Template:
     data_cols |= dict(start=CLEAR, stop=CLEAR, event_date=CLEAR, censor_date=CLEAR, path=CLEAR)
     data_cols |= dict(origin="sbc_origin" if real.data.has_calendar else CLEAR)
     data_cols |= dict(entry="sbc_entry" if (units["entry"] > 0).any() else CLEAR)
+    data_cols |= dict(tstart=CLEAR, tstop=CLEAR, changes=CLEAR)
+    if real.data.has_paths:  # each unit's rows, ending at its simulated exit
+        data_cols |= dict(time=CLEAR, entry=CLEAR, tstart="sbc_tstart", tstop="sbc_tstop")
     sim_spec = spec.with_overrides(**{f"data__{k}": v for k, v in data_cols.items()})
     template = Template(
         config, spec, sim_spec, units, horizon, pieces, cells, design, center, model, info
     )
     template.quantities = _quantities(model)
     template._key_index = template.key_index(cells.frame)
+    template.rows = reach if real.data.has_paths else None
     return template
+
+
+def _reach_rows(data, keep: np.ndarray, horizon: np.ndarray) -> pd.DataFrame:
+    """The rows of the units kept, up to their horizons, the last row extended to it, no events.
+
+    A unit's covariate path is its observed one; beyond its last row its last values hold.
+    """
+    f = data.frame
+    unit = data.unit_codes
+    kept = keep[unit]
+    h = np.full(data.n_units, np.nan)
+    h[np.flatnonzero(keep)] = horizon
+    rows = f.loc[kept & (f["entry"].to_numpy() < h[unit])].reset_index(drop=True)
+    u = pd.factorize(rows["id"])[0]
+    last = np.r_[u[1:] != u[:-1], True]
+    end = h[unit[kept & (f["entry"].to_numpy() < h[unit])]]
+    rows["exit"] = np.where(last, end, np.minimum(rows["exit"].to_numpy(), end))
+    rows["event"] = np.zeros(len(rows), np.int8)
+    return rows
 
 
 def _quantities(model) -> list[tuple[str, str, tuple[int, ...]]]:
@@ -420,6 +450,8 @@ def simulate(
     n_cells = template.cells.n_cells
     events = np.bincount(cell, weights=ev, minlength=n_cells).round().astype(np.int64)
     exposure = np.bincount(cell, weights=expo, minlength=n_cells)
+    if template.sim_spec.data.tstart:
+        return _path_table(template, exit_, event), events, exposure
     table = {"sbc_id": units["id"].astype(str).to_numpy(), "sbc_time": exit_}
     table["sbc_event"] = event.astype(np.int8)
     if template.sim_spec.data.origin:
@@ -429,6 +461,27 @@ def simulate(
     for c in (*template.pieces.covariates, *template.pieces.grouping):
         table[c] = units[c].array
     return pd.DataFrame(table), events, exposure
+
+
+def _path_table(template: Template, exit_: np.ndarray, event: np.ndarray) -> pd.DataFrame:
+    """Counting-process rows of the simulated units: each unit's rows cut at its exit."""
+    rows = template.rows
+    unit = pd.factorize(rows["id"])[0]
+    keep = rows["entry"].to_numpy() < exit_[unit]
+    r, u = rows.loc[keep].reset_index(drop=True), unit[keep]
+    last = np.r_[u[1:] != u[:-1], True]
+    stop = np.minimum(r["exit"].to_numpy(), exit_[u])
+    table = {
+        "sbc_id": r["id"].astype(str).to_numpy(),
+        "sbc_tstart": r["entry"].to_numpy(),
+        "sbc_tstop": stop,
+        "sbc_event": (last & event[u] & (stop == exit_[u])).astype(np.int8),
+    }
+    if template.sim_spec.data.origin:
+        table["sbc_origin"] = r["origin"].to_numpy()
+    for c in (*template.pieces.covariates, *template.pieces.grouping):
+        table[c] = r[c].array
+    return pd.DataFrame(table)
 
 
 def pipeline_cells(template: Template, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

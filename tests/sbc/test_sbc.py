@@ -276,3 +276,37 @@ def test_cli_end_to_end_on_dask_and_serial_agree(tmp_path, capsys):
     b = pd.read_csv(tmp_path / "serial" / "ranks.csv")
     cols = [c for c in a.columns if c.startswith("rank:")] + ["n_events", "fit_seed"]
     pd.testing.assert_frame_equal(a[cols], b[cols])  # seeds are per simulation, not per worker
+
+
+# ------------------------------------------------------------------ covariates that change
+
+
+@pytest.fixture(scope="module")
+def heart_template(tmp_path_factory):
+    heart = Path(__file__).parents[1] / "reference" / "tvc" / "heart.csv"
+    spec = tmp_path_factory.mktemp("heart") / "heart.toml"
+    spec.write_text(
+        f'name = "heart"\n[data]\npath = "{heart}"\nid = "id"\ntstart = "start"\n'
+        'tstop = "stop"\nevent = "event"\ntime_unit = "days"\n'
+        '[time]\ncuts = [0, 30, 100, 365, 2000]\n[model]\nformula = "C(transplant) + surgery"\n'
+    )
+    return build_template(SBCConfig(model=str(spec), sims=4, dropout=0.001))
+
+
+def test_simulated_units_follow_their_observed_paths(heart_template):
+    t = heart_template
+    assert t.rows is not None and len(t.units) == 103
+    assert t.sim_spec.data.tstart == "sbc_tstart" and t.sim_spec.data.time is None
+    prior = draw_prior(t, 5, seed=3)
+    rng = np.random.default_rng(8)
+    for truth in prior:
+        table, events, exposure = simulate(t, truth, rng)
+        p_events, p_exposure = pipeline_cells(t, table)
+        np.testing.assert_array_equal(p_events, events)
+        np.testing.assert_allclose(p_exposure, exposure, rtol=1e-12, atol=1e-9)
+        # each unit's rows are its observed ones, cut at its simulated exit
+        first = table.groupby("sbc_id", sort=False).first()
+        assert (first["sbc_tstart"] == 0).all()
+        assert table.groupby("sbc_id")["sbc_event"].sum().le(1).all()
+        switched = table.groupby("sbc_id")["transplant"].nunique().gt(1)
+        assert switched.any()  # some simulated units live past their transplant
