@@ -51,7 +51,12 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--event", help="column with the event indicator (1/0)")
     p.add_argument("--group", required=True, help="column with the groups to compare")
     p.add_argument("--strata", help="column to stratify by (stratified test)")
-    p.add_argument("--entry", help="column with the delayed-entry time (entry < time)")
+    p.add_argument(
+        "--entry",
+        help="column with the delayed-entry time (entry < time); with several rows per unit "
+        "(counting-process rows: --entry tstart --time tstop) each unit is in the risk set of "
+        "its current group (as coxph's score test)",
+    )
     p.add_argument("--rho", type=float, default=0.0, help="weight S(t-)^rho (1 = Peto-Peto)")
     p.add_argument("--gamma", type=float, default=0.0, help="weight (1 - S(t-))^gamma")
     p.add_argument(
@@ -107,11 +112,18 @@ def _read_with_spec(args) -> tuple[pd.DataFrame, dict]:
 
     d = load_spec(args.model).data
     covs = tuple(dict.fromkeys(c for c in (args.group, args.strata) if c))
-    data = read_data(args.data, d.columns(covs), time_unit=d.time_unit, on_invalid=d.on_invalid)
+    data = read_data(
+        args.data, d.columns(covs), time_unit=d.time_unit, on_invalid=d.on_invalid,
+        changes=d.changes.get("path"), change_time=d.changes.get("time"),
+        change_id=d.changes.get("id"),
+    )  # fmt: skip
+    # several rows per unit (tstart/tstop, or a change table): each row is at risk from its
+    # start, so a unit counts in the risk set of its current group
     f = data.frame.rename(columns={"exit": "time"})
     f.index = pd.RangeIndex(1, len(f) + 1)
     kw = dict(time="time", event="event", group=args.group, strata=args.strata)
-    kw |= dict(rho=args.rho, gamma=args.gamma, entry="entry" if (f["entry"] > 0).any() else None)
+    delayed = (f["entry"] > 0).any() or data.has_paths
+    kw |= dict(rho=args.rho, gamma=args.gamma, entry="entry" if delayed else None)
     print(str(data.audit) + "\n")
     return f, kw
 
