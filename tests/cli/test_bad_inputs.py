@@ -52,6 +52,48 @@ def durations(**changes) -> pd.DataFrame:
     return d
 
 
+CP_SPEC = """name = "rows"
+[data]
+id = "gid"
+tstart = "t0"
+tstop = "t1"
+event = "closed"
+[time]
+cuts = [0, 1, 2, 5, 10]
+[model]
+formula = "leader + (1 | county)"
+"""
+
+
+def counting_rows(**changes) -> pd.DataFrame:
+    """20 units of two rows each (leader changes at 1); ``changes`` maps column -> {row: value}."""
+    d = pd.DataFrame(
+        {
+            "gid": [f"u{i // 2}" for i in range(40)],
+            "t0": [0.0, 1.0] * 20,
+            "t1": [1.0 if i % 2 == 0 else 1.5 + (i // 2) * 0.3 for i in range(40)],
+            "closed": [0 if i % 2 == 0 else (i // 2) % 3 != 2 for i in range(40)],
+            "leader": ["consumer", "professional"] * 20,
+            "county": [["A", "B", "C", "D"][(i // 2) % 4] for i in range(40)],
+        }
+    ).astype({"closed": int})
+    for col, rows in changes.items():
+        for r, v in rows.items():
+            d.loc[r, col] = v
+    return d
+
+
+def with_changes(changes: pd.DataFrame) -> Callable[[Path], str]:
+    """The durations table as data and ``changes`` as ch.csv (pass --changes ch.csv)."""
+
+    def make(d: Path) -> str:
+        durations().to_csv(d / "in.csv", index=False)
+        changes.to_csv(d / "ch.csv", index=False)
+        return "in.csv"
+
+    return make
+
+
 def bundled(n: int = 60) -> pd.DataFrame:
     return pd.read_csv(BUNDLED, dtype=str, keep_default_na=False).head(n)
 
@@ -68,6 +110,7 @@ def no_sampling(monkeypatch):
 def work(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "dur.toml").write_text(DUR_SPEC)
+    (tmp_path / "cp.toml").write_text(CP_SPEC)
     durations().to_csv(tmp_path / "dur.csv", index=False)
     bundled().to_csv(tmp_path / "dates.csv", index=False)
     return tmp_path
@@ -98,6 +141,8 @@ def spec_file(text: str) -> Callable[[Path], str]:
 
 
 DUR = ["--model", "dur.toml"]
+CP = ["--model", "cp.toml"]
+CHANGES = [*DUR, "--changes", "ch.csv", "--change-time", "at"]
 # (id, make data file or None, extra args, model-spec maker or None, expected message parts)
 CASES = [
     ("wrong-delimiter", csv(bundled(), sep=";"), [], None, ["separated by semicolons", "comma-separated"]),
@@ -141,6 +186,14 @@ CASES = [
     ("event-flag-without-form", None, ["--event", "closed"], None, ["--event needs a follow-up form"]),
     ("target-accept-out-of-range", None, ["--target-accept", "1.5"], None, ["between 0 and 1"]),
     ("draws-not-a-number", None, ["--draws", "abc"], None, ["expected a whole number"]),
+    ("rows-overlap", csv(counting_rows(t0={7: 0.5})), CP, None, ["overlapping rows of a unit", "u3", "disjoint"]),
+    ("rows-event-before-last", csv(counting_rows(closed={4: 1})), CP, None, ["event on a row that is not the unit's last", "u2", "last row"]),
+    ("rows-empty", csv(counting_rows(t1={8: 0.0})), CP, None, ["t1 at or before t0", "u4", "t1 > t0"]),
+    ("rows-cluster-changes", csv(counting_rows(county={11: "Z"})), CP, None, ["'county' changes between the rows of a unit", "u5"]),
+    ("rows-without-id", csv(counting_rows()), [], spec_file(CP_SPEC.replace('id = "gid"\n', "")), ["needs an id column", "which rows belong"]),
+    ("changes-unknown-id", with_changes(pd.DataFrame({"gid": ["g1", "zz"], "at": [0.5, 1.0], "leader": ["professional"] * 2})), CHANGES, None, ["ids that are not in the base table", "zz"]),
+    ("changes-conflicting", with_changes(pd.DataFrame({"gid": ["g3", "g3"], "at": [1.0, 1.0], "leader": ["professional", "consumer"]})), CHANGES, None, ["conflicting changes", "g3", "one change"]),
+    ("changes-without-time-column", with_changes(pd.DataFrame({"gid": ["g1"], "when": [1.0], "leader": ["professional"]})), CHANGES, None, ["column 'at' not found", "when"]),
 ]  # fmt: skip
 
 
