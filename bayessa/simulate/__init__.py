@@ -1,7 +1,8 @@
-"""Simulation: the general PEM simulator and the synthetic SA-groups study.
+"""Simulation: the general PEM simulator, switching covariates and the synthetic SA-groups study.
 
-Simulation: the general piecewise-exponential simulator (:func:`simulate_pem`) and the synthetic
-SA-groups study (:func:`make_sa_groups`).
+Simulation: the general piecewise-exponential simulator (:func:`simulate_pem`), a covariate that
+switches during follow-up (:func:`simulate_switching`) and the synthetic SA-groups study
+(:func:`make_sa_groups`).
 """
 
 from bayessa._lazy import lazy_exports
@@ -15,6 +16,8 @@ _EXPORTS = {
     "Truth": "bayessa.simulate.pem",
     "as_generator": "bayessa.simulate.pem",
     "simulate_pem": "bayessa.simulate.pem",
+    "Switching": "bayessa.simulate.paths",
+    "simulate_switching": "bayessa.simulate.paths",
     "COLUMNS": "bayessa.simulate.sa_groups",
     "ERA_CUTS": "bayessa.simulate.sa_groups",
     "N_GROUPS": "bayessa.simulate.sa_groups",
