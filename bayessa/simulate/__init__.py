@@ -2,7 +2,7 @@
 
 Simulation: the general piecewise-exponential simulator (:func:`simulate_pem`), a covariate that
 switches during follow-up (:func:`simulate_switching`) and the synthetic SA-groups study
-(:func:`make_sa_groups`).
+(:func:`make_sa_groups`, with its leaders' changes :func:`make_leadership_changes`).
 """
 
 from bayessa._lazy import lazy_exports
@@ -20,10 +20,13 @@ _EXPORTS = {
     "simulate_switching": "bayessa.simulate.paths",
     "COLUMNS": "bayessa.simulate.sa_groups",
     "ERA_CUTS": "bayessa.simulate.sa_groups",
+    "LEADER_CHANGE_RATE": "bayessa.simulate.sa_groups",
     "N_GROUPS": "bayessa.simulate.sa_groups",
     "STUDY_END": "bayessa.simulate.sa_groups",
     "STUDY_START": "bayessa.simulate.sa_groups",
+    "make_leadership_changes": "bayessa.simulate.sa_groups",
     "make_sa_groups": "bayessa.simulate.sa_groups",
+    "write_leadership_changes": "bayessa.simulate.sa_groups",
     "write_sa_groups": "bayessa.simulate.sa_groups",
     "write_sa_groups_dataset": "bayessa.simulate.sa_groups",
 }

@@ -7,6 +7,11 @@ mental-health settings and more were led by professionals; professional-led grou
 Everything else (era boundaries, founding rates, probabilities, hazards, county effects) is
 assumed and documented in ``data/README.md``.
 
+The groups' changes of leader type (``data/sa_leadership_changes.csv``) are drawn afterwards by
+:func:`make_leadership_changes`, independently of the closure times: the closure hazard depends on
+the leader *at founding*, not on the current leader (see ``data/README.md`` for what a model of
+the current leader then finds).
+
 Model (time scale: years since founding, 1 year = 365.25 days):
 
 .. math::
@@ -51,7 +56,10 @@ __all__ = [
     "N_GROUPS",
     "STUDY_END",
     "STUDY_START",
+    "LEADER_CHANGE_RATE",
+    "make_leadership_changes",
     "make_sa_groups",
+    "write_leadership_changes",
     "write_sa_groups",
     "write_sa_groups_dataset",
 ]
@@ -76,6 +84,15 @@ EFFECTS = {
     "leader[professional]:era[formal]": 0.10,
 }
 COUNTY_SD = 0.3
+#: Assumed hazard per year of a change of leader type, by (leader at founding, setting): consumer-led
+#: groups are taken over by a professional, professional-led groups hand over to consumers. At most
+#: one change per group; drawn independently of the closure times (``make_leadership_changes``).
+LEADER_CHANGE_RATE = {
+    ("consumer", "community"): 0.05,
+    ("consumer", "mental_health"): 0.15,
+    ("professional", "community"): 0.04,
+    ("professional", "mental_health"): 0.04,
+}
 LOSS_TO_FOLLOW_UP = 0.02  # per year, counted from founding
 #: Real Michigan counties with assumed relative numbers of groups (Detroit area heaviest).
 COUNTIES = {
@@ -380,3 +397,105 @@ def write_sa_groups_dataset(
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return out / "truth.json", [out / f"part-{i:05d}.parquet" for i in range(partitions)]
+
+
+def make_leadership_changes(groups: pd.DataFrame, *, seed: Seed) -> pd.DataFrame:
+    r"""Draw changes of leader type for the SA groups: a change table in the date form.
+
+    Each group changes its leader type at most once (consumer to professional: a takeover;
+    professional to consumer: a handover), at a time :math:`S_i` after founding,
+
+    .. math::
+
+        S_i = E_i / \nu_{\text{leader}_i, \text{setting}_i}, \qquad E_i \sim \mathrm{Exp}(1),
+
+    with the rates :data:`LEADER_CHANGE_RATE` per year (by the leader at founding and the
+    setting), drawn **independently of the closure times**. The change is dated
+    ``founded + max(1, round(365.25 S_i))`` days and recorded only when that date is before the
+    group's ``last_contact`` (the group was still followed then); later changes were never seen.
+
+    Parameters
+    ----------
+    groups : DataFrame
+        The groups, as in ``sa_groups.csv``: ``group_id``, ``founded``, ``last_contact`` (ISO
+        dates), ``leader`` and ``setting``; one :math:`E_i` is drawn per row, in row order.
+    seed : int or numpy.random.Generator
+        Randomness source (the bundled file uses the seed given in ``data/README.md``).
+
+    Returns
+    -------
+    DataFrame
+        ``group_id``, ``date`` (ISO date of the change) and ``leader`` (the new leader type), one
+        row per recorded change, in the order of ``groups``.
+
+    Raises
+    ------
+    SpecError
+        A column is missing, or a (leader, setting) pair has no rate.
+    """
+    from bayessa.errors import SpecError
+
+    need = ["group_id", "founded", "last_contact", "leader", "setting"]
+    missing = [c for c in need if c not in groups.columns]
+    if missing:
+        raise SpecError(f"groups lacks the column(s) {missing}; give the sa_groups.csv table")
+    leader = groups["leader"].astype(str).to_numpy()
+    pairs = list(zip(leader, groups["setting"].astype(str), strict=True))
+    unknown = sorted(set(pairs) - set(LEADER_CHANGE_RATE))
+    if unknown:
+        raise SpecError(f"no leader-change rate for (leader, setting) {unknown}")
+    rate = np.array([LEADER_CHANGE_RATE[p] for p in pairs])
+    rng = as_generator(seed)
+    wait = rng.standard_exponential(len(groups)) / rate
+    founded = np.array([_days(d) for d in groups["founded"]], dtype=np.int64)
+    last = np.array([_days(d) for d in groups["last_contact"]], dtype=np.int64)
+    day = founded + np.maximum(1, np.rint(wait * _DAY)).astype(np.int64)
+    seen = day < last
+    new = np.where(leader == "consumer", "professional", "consumer")
+    return pd.DataFrame(
+        {
+            "group_id": groups["group_id"].to_numpy()[seen],
+            "date": _iso(day[seen]),
+            "leader": new[seen],
+        }
+    )
+
+
+def write_leadership_changes(
+    out: Path, *, seed: Seed, groups: str | Path | pd.DataFrame | None = None
+) -> Path:
+    """Draw the SA groups' changes of leader type and write them as a CSV file.
+
+    Parameters
+    ----------
+    out : path
+        The CSV file to write (its folder is created).
+    seed : int or numpy.random.Generator
+    groups : path or DataFrame, optional
+        The groups (default: the bundled ``sa_groups.csv``).
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    SpecError
+        The file cannot be written (the reason and a fix).
+    """
+    from bayessa.errors import SpecError
+    from bayessa.resources import bundled_data
+
+    if not isinstance(groups, pd.DataFrame):
+        groups = pd.read_csv(groups or bundled_data(), dtype=str, keep_default_na=False)
+    frame = make_leadership_changes(groups, seed=seed)
+    out = Path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out, index=False, lineterminator="\n")
+    except OSError as err:
+        raise SpecError(
+            f"cannot write {out}: {err.strerror or err}; choose a writable path"
+        ) from None
+    return out

@@ -1,4 +1,4 @@
-"""Tests of the switching-covariate simulator.
+"""Tests of the switching-covariate simulator and the bundled changes of leader type.
 
 Tolerances come from Monte Carlo error, as in ``test_simulate.py``: a proportion :math:`\\hat p`
 from :math:`n` independent units has SE :math:`\\sqrt{p(1-p)/n}` (with the true :math:`p`), and a
@@ -17,13 +17,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bayessa.data import read_data
 from bayessa.errors import SpecError
 from bayessa.frequentist import poisson_pem
 from bayessa.model.preparation import prepare, resolve_spec
 from bayessa.simulate import Normal, Uniform, simulate_switching
 from bayessa.simulate.covariates import AtOrigin
+from bayessa.simulate.sa_groups import (
+    LEADER_CHANGE_RATE,
+    make_leadership_changes,
+    write_leadership_changes,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
+GROUPS = ROOT / "data" / "sa_groups.csv"
+CHANGES = ROOT / "data" / "sa_leadership_changes.csv"
 Z = 4.0  # tolerance in standard errors (see the module docstring)
 CUTS = [0.0, 1.0, 3.0, 6.0]
 HAZARD = np.array([0.30, 0.20, 0.10])  # per interval, a unit at A with reference levels
@@ -213,3 +221,86 @@ def test_argument_problems_are_collected():
         assert text in msg, text
     with pytest.raises(SpecError, match="form must be"):
         sim(n=10).read("wide")
+
+
+# --------------------------------------------------------------------------------------------
+# the bundled changes of leader type
+
+
+def _groups() -> pd.DataFrame:
+    return pd.read_csv(GROUPS, dtype=str, keep_default_na=False)
+
+
+def test_bundled_changes_are_what_the_documented_command_regenerates(tmp_path):
+    command = "write_leadership_changes('data/sa_leadership_changes.csv', seed=1986)"
+    assert command in (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    out = write_leadership_changes(tmp_path / "changes.csv", seed=1986)
+    assert out.read_bytes() == CHANGES.read_bytes()
+    assert CHANGES.is_symlink() and CHANGES.resolve().parent.name == "data"
+    assert CHANGES.resolve().parent.parent.name == "resources"
+
+
+def test_bundled_changes_fit_the_groups():
+    groups, ch = _groups().set_index("group_id"), pd.read_csv(CHANGES, dtype=str)
+    assert list(ch.columns) == ["group_id", "date", "leader"]
+    assert ch["group_id"].is_unique and ch["group_id"].isin(groups.index).all()
+    g = groups.loc[ch["group_id"]]
+    assert (ch["date"].to_numpy() > g["founded"].to_numpy()).all()
+    assert (ch["date"].to_numpy() < g["last_contact"].to_numpy()).all()
+    assert (ch["leader"].to_numpy() != g["leader"].to_numpy()).all()
+    # the counts data/README.md states
+    assert len(ch) == 67 and (ch["leader"] == "professional").sum() == 55
+    # merged as the spec does: one extra row per change, leader the current one
+    columns = dict(id="group_id", start="founded", event_date="closed",
+                   censor_date="last_contact", covariates=("leader", "setting", "era"))  # fmt: skip
+    merged = read_data(GROUPS, columns, changes=CHANGES, change_time="date")
+    assert len(merged.frame) == 360 + 67 and merged.n_units == 360
+
+
+def test_leadership_changes_draw_from_the_documented_rates():
+    """Many copies of the groups, no follow-up limit: P(change by 1 year) = 1 - exp(-rate)."""
+    g = _groups()
+    big = pd.concat([g] * 50, ignore_index=True).assign(last_contact="2100-01-01")
+    big["group_id"] = [f"G{i}" for i in range(len(big))]
+    ch = make_leadership_changes(big, seed=3).set_index("group_id")
+    founded = pd.to_datetime(big.set_index("group_id").loc[ch.index, "founded"])
+    days = (pd.to_datetime(ch["date"]) - founded).dt.days
+    # a change within a year: round(365.25 S) <= 365, i.e. S < 365.5 / 365.25 years
+    within = big["group_id"].isin(days.index[days <= 365]).to_numpy()
+    for (leader, setting), rate in LEADER_CHANGE_RATE.items():
+        mask = ((big["leader"] == leader) & (big["setting"] == setting)).to_numpy()
+        p = 1 - math.exp(-rate * 365.5 / 365.25)
+        check_proportion(within[mask], p, f"{leader}, {setting}")
+
+
+@pytest.mark.slow
+def test_pseudo_true_hazard_ratios_in_the_readme():
+    """The large-sample values data/README.md states for a model of the current leader (~7 s)."""
+    import json
+
+    from bayessa.simulate.sa_groups import make_sa_groups
+
+    effects = json.loads((ROOT / "data" / "sa_groups_truth.json").read_text())["cluster_effects"]
+    groups, _ = make_sa_groups(seed=7, n_groups=400_000, county_effects=effects)
+    changes = make_leadership_changes(groups, seed=8)
+    formula = "leader * era + setting + county"
+    spec = resolve_spec(ROOT / "models" / "current_leader.toml", formula=formula)
+    p = prepare(groups, spec, changes=changes)
+    b = poisson_pem(p.cells.frame, design=(p.design.coef_names, p.design.X)).table["log_hr"]
+    lead = b["leader[professional]"]
+    hr = {
+        "before": lead,
+        "early": lead + b["leader[professional]:era[early]"],
+        "formal": lead + b["leader[professional]:era[formal]"],
+        "setting": b["setting[mental_health]"],
+    }
+    stated = {"before": 1.45, "early": 1.64, "formal": 1.95, "setting": 1.25}
+    assert {k: round(math.exp(v), 2) for k, v in hr.items()} == stated
+
+
+def test_bundled_current_leader_spec_prepares():
+    spec_path = ROOT / "models" / "current_leader.toml"
+    assert spec_path.is_symlink()
+    p = prepare(None, resolve_spec(spec_path))
+    assert p.data.n_units == 360 and len(p.data.frame) == 360 + 67
+    assert "leader[professional]" in p.design.coef_names
