@@ -19,7 +19,9 @@ are reported.
 ``covariates`` (issue 13, item 7; not in the default list: one to two hours at 100,000 groups)
 fits 100,000 simulated groups with numeric covariates, a smooth and two random intercepts and
 a hand-written PyMC model of the same structure (:mod:`benchmarks.covariates`);
-``covariates:3000`` runs it at another size.
+``covariates:3000`` runs it at another size. ``paths`` (issue 14, item 7; not in the default
+list) fits 100,000 units with covariates that change, about three counting-process rows each
+(:mod:`benchmarks.paths`); ``paths:3000`` another size.
 
 ``ess`` (issue 17) checks the ESS promise at seeds 1-10 and on held-out data
 (:mod:`benchmarks.ess`). ``phases`` (issue 17) runs the bundled fit warm five times and prints the wall time of each
@@ -303,13 +305,17 @@ def main(which: str = "phases,ess,bundled,refit,100k,1m,baseline") -> dict:
         from benchmarks import ess
 
         results["ess"] = ess.main()
-    for part in parts:  # "covariates" (100,000 groups) or "covariates:N"
+    for part in parts:  # "covariates" / "paths" (100,000 units) or "covariates:N" / "paths:N"
         name, _, size = part.partition(":")
+        n = int(size.replace("_", "")) if size else 100_000
         if name == "covariates":
             from benchmarks import covariates
 
-            n = int(size.replace("_", "")) if size else 100_000
             results[f"covariates_{n}"] = covariates.run(n)
+        elif name == "paths":
+            from benchmarks import paths
+
+            results[f"paths_{n}"] = paths.run(n)
     targets = {
         "bundled": (None, 15.0, None),
         "100k": (100_000, 45.0, None),
