@@ -50,7 +50,18 @@ class Context:
     rows: pd.DataFrame | None = None
 
     def changing(self, variable: str) -> int:
-        """How many units' ``variable`` changes during follow-up (0 without data rows)."""
+        """How many units' ``variable`` changes during follow-up.
+
+        Parameters
+        ----------
+        variable : str
+            A covariate.
+
+        Returns
+        -------
+        int
+            Units with more than one value of it among their rows (0 without data rows).
+        """
         if self.rows is None or variable not in self.rows:
             return 0
         n = self.rows.groupby("id", sort=False)[variable].nunique()
