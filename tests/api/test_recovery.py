@@ -141,12 +141,16 @@ def test_smooth_recovery_coverage_of_90_percent_bands():
 def test_recovery_along_covariate_paths_coverage_of_90_percent_intervals():
     """Covariates that change: 90% intervals of the current value's effect cover the truth ~90%.
 
-    Ten seeded data sets of 3,000 units from :func:`bayessa.simulate.simulate_switching` (a
+    Forty seeded data sets of 3,000 units from :func:`bayessa.simulate.simulate_switching` (a
     consumer-led unit is taken over at rate 0.2 a year; log HR 0.5 for the current value, 0.3
     for a fixed setting, -0.4 for the current value within that setting: one log HR that exists
     only after a switch), fitted as counting-process rows; the log HRs and the five baseline log
     hazards (with a weak-ish iid baseline prior so the baseline is the hazard of the
-    reference profile) make 80 intervals. Accept [0.75, 0.99] as in the test above.
+    reference profile) make 320 intervals. Accept [0.75, 0.99] as in the test above. (The
+    simulator itself is checked against the Poisson MLE over 100 seeds: z-scores with SD 0.76-1.02
+    and 3.8% beyond 2. Intervals of one fit are correlated, so the share covered varies much
+    more than a binomial's: over the MLE, seeds 2000-2019 miss 19% of the 90% intervals and
+    2020-2039 8%; hence forty data sets, not ten.)
     """
     from bayessa.simulate import simulate_switching
 
@@ -154,7 +158,7 @@ def test_recovery_along_covariate_paths_coverage_of_90_percent_intervals():
     effects = {"leader[professional]": 0.5, "setting[mh]": 0.3,
                "leader[professional]:setting[mh]": -0.4}  # fmt: skip
     covered, total = 0, 0
-    for r in range(10):
+    for r in range(40):
         sim = simulate_switching(
             3000, cuts=cuts, log_baseline=base, effects=effects, switch_hazard=0.2,
             name="leader", levels=("consumer", "professional"), initial=0.2,
@@ -176,5 +180,5 @@ def test_recovery_along_covariate_paths_coverage_of_90_percent_intervals():
             values = [truth[str(c)] for c in v["coef"].values] if truth else base
             inside = (lo.to_numpy() <= values) & (np.asarray(values) <= hi.to_numpy())
             covered, total = covered + int(inside.sum()), total + inside.size
-    assert total == 80
+    assert total == 320
     assert 0.75 <= covered / total <= 0.99, (covered, total)
