@@ -559,7 +559,7 @@ def fit_one(config: SBCConfig, index: int, truth: dict[str, np.ndarray]) -> dict
         data_rng, fit_seed, rank_rng = _seeds(config, index)
         record["fit_seed"] = fit_seed
         table, events, exposure = simulate(template, truth, data_rng)
-        record |= {"n_events": int(events.sum()), "n_units": len(table)}
+        record |= {"n_events": int(events.sum()), "n_units": int(table["sbc_id"].nunique())}
         try:
             p_events, p_exposure = pipeline_cells(template, table)
             agree = np.array_equal(p_events, events) and np.allclose(
