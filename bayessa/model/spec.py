@@ -465,7 +465,7 @@ class Spec:
             p.append(f"[data.changes] has unknown key(s) {unknown} (allowed: path, id, time)")
         if dd.changes and "time" not in dd.changes:
             p.append(
-                '[data.changes] needs time = "<column>", the change table\'s column of change '
+                '[data.changes] needs time = "<column>" (--change-time COL; change_time=...), the change table\'s column of change '
                 "times (durations since each unit's time zero) or dates"
             )
         return p
