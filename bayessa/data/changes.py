@@ -106,6 +106,7 @@ def apply_changes(
     if single := single_valued(frame, base.covariates):
         raise DataError(single, source=source)
     audit = base.audit
+    counts["rows"] = len(frame)
     for note in _notes(counts, len(changes), ignored, source):
         audit = audit.with_note(note)
     return replace(base, frame=frame, audit=audit, counting=True)
@@ -271,7 +272,8 @@ def _notes(counts: dict, n_changes: int, ignored: list[str], source: str) -> lis
     notes = [
         f"{n_changes} changes read from {source}: {counts['inside']} during follow-up "
         f"(in {counts['units']} units), {counts['early']} at or before a unit's entry (they set "
-        f"the value from entry), {counts['late']} at or after a unit's exit (ignored)"
+        f"the value from entry), {counts['late']} at or after a unit's exit (ignored); "
+        f"follow-up is now {counts['rows']} rows, each with the values in force on it"
     ]
     if ignored:
         notes.append(

@@ -173,8 +173,10 @@ def _standardised_figure(ctx, col, std, overall, levels, ref) -> Block:
     axes[0, 1].set_title(f"Difference in survival probability vs {focus} = {ref}", fontsize=10)
     return figure_block("standardised", axes[0, 0].figure, (
         f"Standardised (population-averaged) survival per {focus}: S(t) averaged over the observed "
-        f"covariates of all {len(ctx.units)} units with {focus} set to each level, "
-        f"{std[ref].cluster}"
+        f"covariates of all {len(ctx.units)} units with {focus} set to each level"
+        + (f" for the whole follow-up (it changes for {n} units in the data; the other "
+           "covariates at their values at entry)" if (n := ctx.changing(focus)) else "")
+        + f", {std[ref].cluster}"
         + (f"; {', '.join(ctx.cache['held'])} throughout (it changes over follow-up, so units "
            "have no single value)" if ctx.cache["held"] else "")
         + ". Bands: 95% CrI. Right: posterior of the paired difference."))  # fmt: skip

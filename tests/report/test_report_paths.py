@@ -27,3 +27,4 @@ def test_report_counts_current_values_and_labels_entry_groups():
     assert "(by the current value" in md
     assert "| transplant | 1 | 69 | 45 | 25998.5 |" in md
     assert "Units grouped by their transplant at entry; 69 of 103 units change" in md
+    assert "set to each level for the whole follow-up (it changes for 69 units" in md
