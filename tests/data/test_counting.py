@@ -157,3 +157,19 @@ def test_pieces_keep_their_rows_covariates_and_cells_are_exact():
     ll_cells = np.sum(cells["events"] * np.log(lam_c) - lam_c * cells["exposure"])
     assert ll_rows == pytest.approx(ll_pieces, rel=1e-12)
     assert ll_pieces == pytest.approx(ll_cells, rel=1e-12)
+
+
+def test_calendar_periods_split_each_row_at_the_calendar_cut():
+    df = _rows(o=[2000.0, 2000.0, 2001.0, 1999.0, 1999.0, 1999.0])
+    data = read_data(df, {**ROLES, "origin": "o"})
+    pieces = split(data, [0, 10], periods=[2003.0], period_labels=["early", "late"])
+    f = pieces.frame
+    # unit 1 (time zero 2000): rows (0, 2] and (2, 5]; 2003 falls at age 3, inside the second row
+    one = f[f["id"] == 1]
+    assert list(zip(one["start"], one["stop"], one["period"], one["x"], strict=True)) == [
+        (0.0, 2.0, "early", "a"),
+        (2.0, 3.0, "early", "b"),
+        (3.0, 5.0, "late", "b"),
+    ]
+    # per unit, exposure is the sum over its rows
+    np.testing.assert_allclose(f.groupby("id")["exposure"].sum().loc[[1, 2, 3]], [5.0, 3.0, 6.0])
