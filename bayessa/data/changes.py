@@ -157,23 +157,20 @@ def _change_times(
 
 
 def _values(raw: pd.Series, name: str, base_col: pd.Series, chk: Checker):
-    """New values of one covariate (NaN / -1 code where blank: no change), typed as in the base."""
-    if not isinstance(base_col.dtype, pd.CategoricalDtype):
-        if not _is_number(raw) and (_factorize(raw)[0] >= 0).any():
-            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-            text_codes = _factorize(raw)[0]
-            chk.rows(
-                np.isnan(values) & (text_codes >= 0),
-                name,
-                "new values that are not numbers (the covariate is numeric in the base table)",
-                "give numbers, or a blank where the covariate does not change",
-            )
-            return values
-        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-        chk.rows(np.isinf(values), name, "infinite new values", "give finite numbers")
-        return values
-    codes, text = _factorize(raw)
-    return pd.Categorical(np.where(codes >= 0, np.append(text, "")[codes], None))
+    """New values of one covariate (NaN / None where blank: no change), typed as in the base."""
+    codes, text = _factorize(raw)  # level labels: 1.0 reads "1", as in the base table
+    blank = codes < 0
+    if isinstance(base_col.dtype, pd.CategoricalDtype):
+        return pd.Categorical(np.append(text, None)[codes])
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    chk.rows(
+        np.isnan(values) & ~blank,
+        name,
+        "new values that are not numbers (the covariate is numeric in the base table)",
+        "give numbers, or a blank where the covariate does not change",
+    )
+    chk.rows(np.isinf(values), name, "infinite new values", "give finite numbers")
+    return values
 
 
 def _conflicts(code: np.ndarray, t: np.ndarray, values: dict, id_name: str, chk: Checker) -> None:
@@ -199,7 +196,11 @@ def _merge(units: pd.DataFrame, code: np.ndarray, t: np.ndarray, values: dict):
     entry, exit_ = units["entry"].to_numpy(), units["exit"].to_numpy()
     e_u, x_u = entry[code], exit_[code]
     early, late = t <= e_u, t >= x_u
-    inside = ~early & ~late
+    # a change with every value blank changes nothing and splits no row (R's na.rm = TRUE)
+    given = np.zeros(len(code), dtype=bool)
+    for v in values.values():
+        given |= ~pd.isna(np.asarray(v, dtype=object))
+    inside = ~early & ~late & given
     breaks = pd.DataFrame({"u": code[inside], "t": t[inside]}).drop_duplicates()
     breaks = breaks.sort_values(["u", "t"], kind="stable")
     n = len(units)
@@ -232,6 +233,7 @@ def _merge(units: pd.DataFrame, code: np.ndarray, t: np.ndarray, values: dict):
         "early": int(early.sum()),
         "inside": int(inside.sum()),
         "late": int(late.sum()),
+        "blank": int((~early & ~late & ~given).sum()),
         "units": int(np.unique(code[inside]).size),
     }
     return frame, counts
@@ -275,6 +277,11 @@ def _notes(counts: dict, n_changes: int, ignored: list[str], source: str) -> lis
         f"the value from entry), {counts['late']} at or after a unit's exit (ignored); "
         f"follow-up is now {counts['rows']} rows, each with the values in force on it"
     ]
+    if counts["blank"]:
+        notes.append(
+            f"{counts['blank']} changes during follow-up had every value blank: they change "
+            "nothing and split no row"
+        )
     if ignored:
         notes.append(
             f"change-table column(s) not in the formula were ignored: {format_ids(ignored)}"

@@ -129,3 +129,13 @@ def test_read_data_merges_a_change_table_and_needs_its_time_column():
     with pytest.raises(SpecError, match="needs change_time"):
         read_data(BASE, ROLES, changes=changes)
     np.testing.assert_array_equal(m.units["exit"], BASE["years"])
+
+
+def test_category_labels_match_the_base_table_whatever_the_change_tables_type():
+    base = BASE.assign(grade=["1", "2", "1"])
+    roles = {**ROLES, "covariates": ("leader", "grade"), "categorical": ("grade",)}
+    changes = pd.DataFrame({"gid": ["g1", "g2"], "at": [1.0, 1.0], "grade": [2.0, None]})
+    m = read_data(base, roles, changes=changes, change_time="at")
+    assert list(m.frame["grade"].astype(str)) == ["1", "2", "2", "1"]  # g2: a blank, no split
+    assert list(m.frame["grade"].cat.categories) == ["1", "2"]
+    assert any("1 changes during follow-up had every value blank" in n for n in m.audit.notes)
