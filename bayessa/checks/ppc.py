@@ -90,9 +90,10 @@ class UnitLayout:
     period_cuts : (P - 1,) float
         Calendar cut points, only when the hazard depends on the calendar period, else empty.
     X : (n, P, p) float
-        Fixed-effect row of each unit in each calendar period.
+        Fixed-effect row of each unit in each calendar period (of each data row, with
+        ``paths``).
     stratum : (n,) int or None
-        Baseline stratum of each unit (stratified models).
+        Baseline stratum of each unit, or of each data row with ``paths`` (stratified models).
     cluster : (n,) int or None
         Index of each unit's cluster among the model's clusters (-1: unknown, effect 0).
     cluster_name : str or None
@@ -299,7 +300,7 @@ def unit_layout(source: Any) -> UnitLayout:
     stratum = None
     if info.get("strata"):
         levels = list(info["strata_levels"])
-        stratum = _codes(const[f"unit_{info['strata']}"].to_numpy().astype(str), levels)
+        stratum = _codes(const[f"{prefix}_{info['strata']}"].to_numpy().astype(str), levels)
     cname = info.get("cluster")
     cluster = None
     if cname:
@@ -394,7 +395,7 @@ def _piece_hazard(post, lay, idx, k, p, row, u) -> np.ndarray:
         post,
         interval=k.ravel(),
         X=lay.X[row, p.ravel()],
-        stratum=lay.stratum[unit] if lay.stratum is not None else None,
+        stratum=lay.stratum[row] if lay.stratum is not None else None,
         tv_columns=lay.tv_columns,
     ).reshape(-1, nb, J)
     if u is not None and lay.cluster is not None:

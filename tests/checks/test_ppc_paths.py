@@ -63,3 +63,17 @@ def test_replicates_use_the_path_and_agree_with_the_likelihood():
     rep = replicate_lifetimes(tree, seed=3, n_draws=10)
     assert rep["time"].sizes["unit"] == 103
     assert np.all(rep["time"].values >= lay.entry)
+
+
+def test_a_stratum_that_changes_is_followed_row_by_row():
+    # strata by the current transplant status: each row's baseline is its own stratum's
+    run = fake_run(
+        data=HEART, formula="age", strata="transplant", cuts=[0, 30, 100, 365, 2000], **ROLES
+    )
+    tree = run.idata
+    lay = unit_layout(tree)
+    assert lay.stratum.shape == (172,)
+    H = unit_cumulative_hazard(tree)
+    ll = tree["log_likelihood"]["time"].values.reshape(H.shape)
+    censored = tree["constant_data"]["time"].values == 0
+    np.testing.assert_allclose(H[:, censored], -ll[:, censored], rtol=1e-12)
