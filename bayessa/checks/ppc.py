@@ -622,7 +622,8 @@ def prior_draws(
     spec = source.spec if hasattr(source, "spec") else resolve_spec(source)
     if prepared is None:
         prepared = prepare(data, spec)
-    model, info = build_model(prepared.cells, prepared.design, spec)
+    # the per-cell Poisson: prior predictive sampling draws from it (not from a Potential)
+    model, info = build_model(prepared.cells, prepared.design, spec, likelihood="cells")
     names = [v.name for v in (*model.free_RVs, *model.deterministics)]
     prior = pm.sample_prior_predictive(
         draws, model=model, var_names=names, random_seed=seed, return_inferencedata=True

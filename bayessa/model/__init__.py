@@ -9,6 +9,12 @@ Imports the data layer; nothing above it.
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "MIN_CELLS": "bayessa.model.patterns",
+    "MIN_CELLS_PER_PATTERN": "bayessa.model.patterns",
+    "Patterns": "bayessa.model.patterns",
+    "add_pattern_likelihood": "bayessa.model.patterns",
+    "cell_patterns": "bayessa.model.patterns",
+    "use_patterns": "bayessa.model.patterns",
     "MAX_INTERVALS": "bayessa.model.cuts",
     "automatic_cuts": "bayessa.model.cuts",
     "describe_rule": "bayessa.model.cuts",

@@ -386,6 +386,9 @@ def model_section(ctx: Context) -> list[Block]:
         items.append("the effects prior is on the log hazard ratio per SD of each numeric "
                      f"column (event-weighted SD: {', '.join(scaled)}), as rstanarm's "
                      "autoscaled priors; per unit its scale is divided by that SD")  # fmt: skip
+    if mi.get("likelihood") == "patterns":
+        items.append(f"likelihood computed per covariate pattern ({mi['n_patterns']:,} patterns "
+                     f"for {mi['n_cells']:,} cells; exact, less work per gradient)")  # fmt: skip
     u = f"u[{info.cluster}]" if info.cluster else ""
     model = "log λ = baseline[interval] + x·β" + (f" + {u}" if u else "")
     return [

@@ -49,6 +49,7 @@ _ENTRY_VERSION = "1"
 #: every module ``model/pem.py`` builds with is listed.
 _SOURCES = (
     "model/pem.py", "model/units.py", "model/random.py", "model/smooth.py", "model/priors.py",
+    "model/patterns.py",
     "sampling/compile_cache.py", "sampling/warm.py",
 )  # fmt: skip
 _PACKAGES = ("numpy", "pymc", "pytensor", "numba", "nutpie")
