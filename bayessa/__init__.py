@@ -52,6 +52,8 @@ _EXPORTS: dict[str, str] = {
     "km_rmst": "bayessa.frequentist",
     "logrank": "bayessa.frequentist",
     "logrank_trend": "bayessa.frequentist",
+    "cumulative_incidence": "bayessa.frequentist",
+    "gray_test": "bayessa.frequentist",
     "LogRankResult": "bayessa.frequentist",
     "poisson_glm": "bayessa.frequentist",
     "poisson_pem": "bayessa.frequentist",

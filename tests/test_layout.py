@@ -32,7 +32,8 @@ LAYERS = {
     "api": 9,
     "cli": 10,
     # entry points: python -m bayessa[.fit|.logrank|.compare|.compile|.report|.sbc|.simulate]
-    "fit": 11, "predict": 11, "logrank": 11, "compare": 11, "compile": 11, "__main__": 11,
+    "fit": 11, "predict": 11, "logrank": 11, "cuminc": 11, "compare": 11, "compile": 11,
+    "__main__": 11,
 }  # fmt: skip
 
 

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "compare": "PSIS-LOO of runs and their comparison",
     "predict": "predict survival of new units from a run",
     "logrank": "log-rank family tests on a table of units",
+    "cuminc": "cumulative incidence of competing risks and Gray's test",
     "sbc": "simulation-based calibration of a spec's model",
     "compile": "compile a spec's model into the cache",
     "simulate": "simulate survival data sets",

@@ -5,11 +5,18 @@ Every number is pinned to R ``survival`` / ``stats::glm`` by ``tests/frequentist
 
 * :func:`kaplan_meier`, :func:`km_summary`, :func:`km_median`, :func:`km_rmst`
 * :func:`logrank`, :func:`logrank_trend` -> :class:`LogRankResult`
+* :func:`cumulative_incidence`, :func:`gray_test`, :func:`cause_specific_logrank` (competing risks)
 * :func:`poisson_glm` -> :class:`GLMResult`; :func:`poisson_pem` -> :class:`PEMResult`
 """
 
 from __future__ import annotations
 
+from bayessa.frequentist.cuminc import (
+    GrayTestResult,
+    cause_specific_logrank,
+    cumulative_incidence,
+    gray_test,
+)
 from bayessa.frequentist.glm import GLMResult, PEMResult, poisson_glm, poisson_pem
 from bayessa.frequentist.km import ConfType, kaplan_meier, km_arrays, km_median, km_rmst, km_summary
 from bayessa.frequentist.rank_tests import LogRankResult, logrank, logrank_trend
@@ -17,8 +24,12 @@ from bayessa.frequentist.rank_tests import LogRankResult, logrank, logrank_trend
 __all__ = [
     "ConfType",
     "GLMResult",
+    "GrayTestResult",
     "LogRankResult",
     "PEMResult",
+    "cause_specific_logrank",
+    "cumulative_incidence",
+    "gray_test",
     "kaplan_meier",
     "km_arrays",
     "km_median",

@@ -36,7 +36,9 @@ def test_command_module_exits_2_with_one_message_and_no_traceback(tmp_path):
     assert "Traceback" not in out.stderr
 
 
-COMMANDS = ("fit", "report", "compare", "predict", "logrank", "sbc", "compile", "simulate")
+COMMANDS = (
+    "fit", "report", "compare", "predict", "logrank", "cuminc", "sbc", "compile", "simulate",
+)  # fmt: skip
 
 
 def test_every_command_runs_as_python_dash_m_and_as_a_subcommand():
