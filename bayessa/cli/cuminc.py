@@ -41,6 +41,9 @@ def build_parser() -> ArgumentParser:
                    "'censored' for text)")  # fmt: skip
     p.add_argument("--group", help="groups to compare (without it: one curve per cause)")
     p.add_argument("--strata", help="strata of Gray's test")
+    p.add_argument("--se", choices=["gray", "ij"], default="gray",
+                   help="standard error: Gray's (cmprsk::cuminc, default) or the infinitesimal "
+                   "jackknife (R's survfit)")  # fmt: skip
     p.add_argument("--rho", type=float, default=0.0, help="Gray's weight (1 - F(t-))^rho")
     p.add_argument("--out", metavar="FILE.csv", help="write the incidence table here")
     return p
@@ -78,7 +81,7 @@ def _run(args) -> int:
     df, _ = read_table(args.data)
     cv = _censor_value(args.censor_value, df[args.event]) if args.event in df else None
     kw = dict(time=args.time, event=args.event, censor_value=cv)
-    table = cumulative_incidence(df, group=args.group, **kw)
+    table = cumulative_incidence(df, group=args.group, se=args.se, **kw)
     print(f"Data: {args.data} ({len(df)} rows)\n")
     last = table.groupby([c for c in ("group", "cause") if c in table], sort=False).tail(1)
     print("Cumulative incidence at each curve's last event time (Aalen-Johansen, 95% limits):")

@@ -159,8 +159,9 @@ def cumulative_incidence(
     group: str | None = None,
     censor_value: Hashable | None = None,
     conf_level: float = 0.95,
+    se: str = "gray",
 ) -> pd.DataFrame:
-    r"""Aalen–Johansen cumulative incidence of each cause, per group, with Gray's variance.
+    r"""Aalen–Johansen cumulative incidence of each cause, per group, with its standard error.
 
     Parameters
     ----------
@@ -177,13 +178,16 @@ def cumulative_incidence(
         ``"censored"`` for text.
     conf_level : float, default 0.95
         Level of the pointwise limits (log(-log) scale).
+    se : {"gray", "ij"}, default "gray"
+        Gray's delta-method variance (``cmprsk::cuminc``), or the infinitesimal jackknife of
+        R's ``survfit`` for multi-state curves (:func:`_ij_std_err`).
 
     Returns
     -------
     DataFrame
         Long: one row per group, cause and time at which that cause's incidence jumps:
-        ``group`` (when given), ``cause``, ``time``, ``cif``, ``std_err`` (square root of
-        ``cmprsk::cuminc``'s ``var``), ``lower``, ``upper``.
+        ``group`` (when given), ``cause``, ``time``, ``cif``, ``std_err`` (the square root of
+        ``cmprsk::cuminc``'s ``var``, or ``survfit``'s ``std.err``), ``lower``, ``upper``.
 
     Raises
     ------
@@ -192,26 +196,76 @@ def cumulative_incidence(
     """
     if not 0 < conf_level < 1:
         raise SpecError(f"conf_level must be between 0 and 1, got {conf_level}")
+    if se not in ("gray", "ij"):
+        raise SpecError(f"se must be 'gray' (cmprsk::cuminc) or 'ij' (survfit), got {se!r}")
     d = _prepare(df, time, event, group, None, censor_value)
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
     frames = []
     for gi, glabel in enumerate(d.groups):
         sel = d.group == gi
+        ij = _ij_std_err(d.time[sel], d.cause[sel], len(d.causes)) if se == "ij" else None
         for ci, clabel in enumerate(d.causes, start=1):
             t, f, v = _cinc(d.time[sel], d.cause[sel] > 0, d.cause[sel] == ci)
-            se = np.sqrt(np.maximum(v, 0.0))
+            std = np.sqrt(np.maximum(v, 0.0))
+            if ij is not None:
+                std = ij[1][np.searchsorted(ij[0], t), ci]
             # F = 1 (every unit of the group ended from this cause): limits (1, 1)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                k = z * se / np.abs(f * np.log(f))  # the SE of log(-log F), times z
+                k = z * std / np.abs(f * np.log(f))  # the SE of log(-log F), times z
                 lower, upper = f ** np.exp(k), f ** np.exp(-k)
             frame = pd.DataFrame(
-                {"cause": clabel, "time": t, "cif": f, "std_err": se, "lower": lower,
+                {"cause": clabel, "time": t, "cif": f, "std_err": std, "lower": lower,
                  "upper": upper}
             )  # fmt: skip
             if group is not None:
                 frame.insert(0, "group", glabel)
             frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def _ij_std_err(time: np.ndarray, cause: np.ndarray, n_causes: int):
+    r"""``survfit``'s infinitesimal-jackknife standard errors of the Aalen–Johansen states.
+
+    With :math:`U_{ik}` the derivative of state :math:`k`'s probability with respect to unit
+    :math:`i`'s case weight (state 0: event-free), at each time with :math:`d` events among
+    :math:`Y` at risk (:math:`Y_i` and :math:`dN_{ik}` unit :math:`i`'s indicators,
+    :math:`S = P_0(t-)`):
+
+    .. math::
+
+        U_{i0} \leftarrow U_{i0}(1 - d/Y) - Y_i S (dN_i - d/Y) / Y, \qquad
+        U_{ik} \leftarrow U_{ik} + U_{i0}(t-) d_k / Y + Y_i S (dN_{ik} - d_k / Y) / Y,
+
+    and the standard error is :math:`\sqrt{\sum_i U_{ik}^2}` (no tie correction). Work is
+    units x event times.
+
+    Returns
+    -------
+    times : (T,) float
+        The event times (any cause).
+    se : (T, 1 + J) float
+        Standard errors of the event-free state and of each cause after each time.
+    """
+    n = time.size
+    U = np.zeros((n, n_causes + 1))
+    S = 1.0
+    times, out = [], []
+    for u in np.unique(time[cause > 0]):
+        at = time == u
+        risk = (time >= u).astype(np.float64)
+        Y = risk.sum()
+        dk = np.bincount(cause[at], minlength=n_causes + 1)[1:].astype(np.float64)
+        d = dk.sum()
+        dN = (at & (cause > 0)).astype(np.float64)
+        u0 = U[:, 0].copy()
+        U[:, 0] = u0 * (1 - d / Y) - risk * S * (dN - d / Y) / Y
+        for k in range(1, n_causes + 1):
+            dNk = (at & (cause == k)).astype(np.float64)
+            U[:, k] += u0 * dk[k - 1] / Y + risk * S * (dNk - dk[k - 1] / Y) / Y
+        S *= 1 - d / Y
+        times.append(u)
+        out.append(np.sqrt(np.sum(U * U, axis=0)))
+    return np.array(times), np.array(out)
 
 
 @dataclass(frozen=True)

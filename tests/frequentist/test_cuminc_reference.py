@@ -128,3 +128,22 @@ def test_cause_specific_logrank_censors_the_other_causes():
                     group="trt")  # fmt: skip
     assert set(res) == {1, 2}
     assert res[2].statistic == pytest.approx(death.statistic, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mgus2_sex", "pbc_trt", "ties_group", "pbc_all"])
+def test_infinitesimal_jackknife_standard_errors_match_survfit(name):
+    case = reference()["cases"][name]
+    table = cumulative_incidence(_data(case), time=case["time"], event=case["status"],
+                                 group=case["group"], se="ij")  # fmt: skip
+    groups = case["survfit"]["groups"]
+    for g, fit in groups.items():
+        times = np.asarray(fit["time"], dtype=float)
+        for cause in case["causes"]:
+            mine = table[table["cause"] == cause]
+            if case["group"] is not None:
+                mine = mine[mine["group"].astype(str) == g]
+            at = np.searchsorted(times, mine["time"].to_numpy())
+            # survfit's SE is 4e-17 where an incidence reaches 1: compare absolutely too
+            np.testing.assert_allclose(
+                mine["std_err"], np.asarray(fit["std_err"][str(cause)])[at], rtol=RTOL, atol=1e-12
+            )
