@@ -88,6 +88,12 @@ def run_main(body: Callable[[], int], prog: str) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted; nothing was written\n")
         return 130
+    except BrokenPipeError:  # the reader closed stdout early (`| head`): stop quietly
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
+        return EXIT_OK
 
 
 def csv_floats(text: str) -> list[float]:

@@ -69,3 +69,22 @@ def test_bayessa_main_lists_commands_and_refuses_unknown_ones(capsys):
     from bayessa.cli import logrank
 
     assert logrank.PROG == "python -m bayessa.logrank"  # restored for python -m and tests
+
+
+def test_a_reader_that_closes_early_ends_the_command_quietly():
+    """A command piped into ``head``: no BrokenPipeError traceback, exit 0."""
+    body = (
+        "import sys; from bayessa.cli.common import run_main\n"
+        "def body():\n"
+        "    for _ in range(200_000):\n"
+        "        print('x' * 80)  # far more than a pipe holds\n"
+        "    return 0\n"
+        "sys.exit(run_main(body, 'prog'))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", body], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdout.readline()
+    proc.stdout.close()  # as `head -1` does
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait() == 0 and "Traceback" not in err, err
