@@ -6,6 +6,8 @@ It composes every layer below it; the commands (:mod:`bayessa.cli`) sit above it
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "CompetingRisksResult": "bayessa.api.competing",
+    "for_cause": "bayessa.api.competing",
     "MAX_RHAT": "bayessa.api.ess_target",
     "round_seed": "bayessa.api.ess_target",
     "sample_to_target": "bayessa.api.ess_target",
@@ -13,6 +15,7 @@ _EXPORTS = {
     "PREFETCH": "bayessa.api.pipeline",
     "data_as_inputs": "bayessa.api.pipeline",
     "fit": "bayessa.api.pipeline",
+    "fit_prepared": "bayessa.api.pipeline",
     "FitResult": "bayessa.api.result",
     "OPTIONAL_RUN_FILES": "bayessa.api.result",
     "RUN_FILES": "bayessa.api.result",

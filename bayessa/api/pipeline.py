@@ -20,7 +20,7 @@ import pandas as pd
 from bayessa.model.preparation import prepare, resolve_spec
 from bayessa.model.spec import Spec
 
-__all__ = ["DATA_INPUT_MAX_CELLS", "PREFETCH", "data_as_inputs", "fit"]
+__all__ = ["DATA_INPUT_MAX_CELLS", "PREFETCH", "data_as_inputs", "fit", "fit_prepared"]
 
 #: Up to this many cells the data enter the compiled model as inputs (``pm.Data``), so a refit
 #: of the same structure to other data (filtered rows, a new sample with the same levels) loads
@@ -96,11 +96,14 @@ def fit(
         (``"days"``, ``"weeks"``, ``"months"``, ``"years"``), ``on_invalid``. Sampler:
         ``draws``, ``tune``, ``chains``, ``seed``, ``target_accept``, ``sampler``, ``cores``,
         ``ess`` (a minimum bulk ESS to sample to, adding chains; :mod:`bayessa.api.ess_target`),
-        ``max_chains``.
+        ``max_chains``. Competing risks: ``censored`` (the ``event`` value of a censored unit;
+        the others are causes).
 
     Returns
     -------
-    FitResult
+    FitResult or CompetingRisksResult
+        With competing risks (``censored=...``): one cause-specific fit per cause
+        (:class:`bayessa.api.competing.CompetingRisksResult`).
 
     Examples
     --------
@@ -112,13 +115,6 @@ def fit(
         )
         result.hazard_ratios()
     """
-    from bayessa.api.ess_target import sample_to_target
-    from bayessa.api.result import FitResult
-    from bayessa.model.pem import build_model, model_info
-    from bayessa.posterior.datatree import assemble
-    from bayessa.sampling.nuts import sample
-    from bayessa.sampling.warm import fit_key
-
     changes = overrides.get("changes")
     spec = resolve_spec(spec, data=data, **overrides)
     timings: dict[str, Any] = {}
@@ -126,6 +122,51 @@ def fit(
     prepared = prepare(data, spec, changes=changes if isinstance(changes, pd.DataFrame) else None)
     spec = prepared.spec  # with the cut points chosen from the data, if it gave none
     timings["prepare_s"] = time.perf_counter() - t0
+    if prepared.cells.causes:  # competing risks: a cause-specific model per cause
+        from bayessa.api.competing import CompetingRisksResult, for_cause
+
+        results = {
+            cause: fit_prepared(for_cause(prepared, cause), spec, progress=progress,
+                                log_likelihood=log_likelihood, timings=dict(timings))
+            for cause in prepared.cells.causes
+        }  # fmt: skip
+        return CompetingRisksResult(results, spec=spec, prepared=prepared)
+    return fit_prepared(
+        prepared, spec, progress=progress, log_likelihood=log_likelihood, timings=timings
+    )
+
+
+def fit_prepared(
+    prepared, spec: Spec, *, progress: bool | None, log_likelihood: bool | str, timings: dict
+):
+    """Build, sample and assemble the model of prepared data.
+
+    The part of :func:`fit` after :func:`bayessa.model.preparation.prepare`.
+
+    Parameters
+    ----------
+    prepared : Prepared
+        Data, pieces, cells and design.
+    spec : Spec
+        The spec as applied (cut points set).
+    progress : bool or None
+        Progress bar; None: only on a terminal.
+    log_likelihood : bool or "auto"
+        Store the per-unit log-likelihood.
+    timings : dict
+        Timings so far (updated).
+
+    Returns
+    -------
+    FitResult
+    """
+    from bayessa.api.ess_target import sample_to_target
+    from bayessa.api.result import FitResult
+    from bayessa.model.pem import build_model, model_info
+    from bayessa.posterior.datatree import assemble
+    from bayessa.sampling.nuts import sample
+    from bayessa.sampling.warm import fit_key
+
     cells, design, inputs = prepared.cells, prepared.design, data_as_inputs(prepared.cells)
     info = model_info(cells, design, spec)
     key = None

@@ -85,7 +85,14 @@ def build_parser() -> ArgumentParser:
     cols = p.add_argument_group("columns (override the spec's [data] table)")
     cols.add_argument("--id", metavar="COL", help="unit id column")
     cols.add_argument("--time", metavar="COL", help="duration column (with --event)")
-    cols.add_argument("--event", metavar="COL", help="event indicator column: 1/0 or true/false")
+    cols.add_argument("--event", metavar="COL", help="event indicator column: 1/0 or true/false "
+                      "(with --censor-value: the outcome, each value a cause)")  # fmt: skip
+    cols.add_argument(
+        "--censor-value",
+        metavar="VALUE",
+        help="competing risks: the --event value that marks a censored unit; every other value "
+        "is a cause, and a cause-specific model is fitted for each",
+    )
     cols.add_argument(
         "--start", metavar="COL", help="start date column (ISO 8601; with --stop --event)"
     )
@@ -215,6 +222,7 @@ def _overrides(args) -> dict:
         + ("draws", "tune", "chains", "seed", "target_accept", "ess", "max_chains")
     }
     out["sampler"] = args.sampler
+    out["censored"] = args.censor_value
     out["reference"] = dict(args.reference) if args.reference else None
     out["time_varying"] = args.time_varying
     out["administrative_censoring"] = True if args.admin_censor else None
@@ -265,6 +273,8 @@ def _run(args, argv: list[str]) -> int:
     out = Path(args.out) if args.out else Path("runs") / spec.name
     check_output_dir(out, overwrite=args.overwrite)
     result = fit(args.data, spec, progress=None if not args.quiet else False)
+    if hasattr(result, "causes"):  # competing risks: a fit per cause
+        return _competing(result, args, argv, out)
     t1 = time.perf_counter()
     diag = result.diagnostics()  # the summary's statistics, computed once for all outputs
     timings = json.loads(result.idata.attrs.get("bayessa_timings", "{}"))
@@ -286,6 +296,33 @@ def _run(args, argv: list[str]) -> int:
         sys.stderr.write(
             f"{PROG}: diagnostics failed (--strict); the run was written to {out} for inspection\n"
         )
+        return EXIT_FAILED_CHECK
+    return EXIT_OK
+
+
+def _competing(result, args, argv: list[str], out: Path) -> int:
+    """Print each cause's summary and write the runs (competing risks)."""
+    diags = result.diagnostics()
+    if not args.quiet:
+        for cause, res in result.results.items():
+            print(f"\n=== cause '{cause}' (cause-specific hazard; other causes censored) ===")
+            _print_summary(res, diags[cause])
+        cif = result.cumulative_incidence()
+        last = cif.groupby("cause", sort=False).tail(1)
+        print("\nCumulative incidence at the end of follow-up (reference profile, "
+              f"{last['cluster_effect'].iloc[0]}):")  # fmt: skip
+        for row in last.itertuples():
+            print(f"  {row.cause}: {row.cif:.3f} [{row.lower:.3f}, {row.upper:.3f}] at "
+                  f"{row.time:g}; restricted mean time lost to {row.tau:g}: {row.rmtl:.3g}")  # fmt: skip
+    for cause, d in diags.items():
+        for line in d.failures:
+            sys.stderr.write(f"warning: [{cause}] {line}\n")
+    command = "python -m bayessa.fit " + shlex.join(argv)
+    result.save(out, overwrite=args.overwrite, command=command)
+    if not args.quiet:
+        print(f"Runs written to {out} (one folder per cause, cif.csv, hazard_ratios.csv)")
+    if args.strict and not all(d.passed for d in diags.values()):
+        sys.stderr.write(f"{PROG}: diagnostics failed (--strict); written to {out}\n")
         return EXIT_FAILED_CHECK
     return EXIT_OK
 

@@ -29,6 +29,7 @@ _EXPORTS = {
     "read_data": "bayessa.data.read",
     "read_table": "bayessa.data.read",
     "MAX_NUMERIC_LEVELS": "bayessa.data.parsing",
+    "event_column": "bayessa.data.parsing",
     "level_label": "bayessa.data.parsing",
     "single_valued": "bayessa.data.validation",
     "validate": "bayessa.data.validation",

@@ -50,12 +50,47 @@ class Cells:
         The pieces the cells were summed from.
     piece_cell : ndarray of int64, shape (n_pieces,)
         The row in ``frame`` of each piece's cell.
+    cause_events : ndarray of int64, shape (n_cells, J), optional
+        Competing risks: the events of each cause per cell (``events`` is their sum).
     """
 
     frame: pd.DataFrame
     keys: tuple[str, ...]
     pieces: Pieces
     piece_cell: np.ndarray
+    cause_events: np.ndarray | None = None
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        """The causes of competing risks (empty without)."""
+        return self.pieces.causes
+
+    def for_cause(self, cause: str) -> Cells:
+        """The cells with the events of one cause only (the others' events count as censored).
+
+        Parameters
+        ----------
+        cause : str
+            One of :attr:`causes`.
+
+        Returns
+        -------
+        Cells
+            Same cells, exposure and pieces; ``events`` of that cause; its pieces' ``event``
+            marks only that cause's events.
+        """
+        from dataclasses import replace
+
+        j = self.causes.index(cause)
+        frame = self.frame.assign(events=self.cause_events[:, j])
+        pf = self.pieces.frame
+        pieces = replace(
+            self.pieces,
+            frame=pf.assign(event=(pf["cause"].to_numpy() == j + 1).astype(np.int8)),
+            causes=(),
+        )
+        return Cells(frame=frame, keys=self.keys, pieces=pieces,
+                     piece_cell=self.piece_cell)  # fmt: skip
 
     @property
     def n_cells(self) -> int:
@@ -152,4 +187,13 @@ def aggregate(pieces: Pieces) -> Cells:
     out["events"] = np.rint(ev).astype(np.int64)
     out["exposure"] = expo
     out["n_pieces"] = count.astype(np.int64)
-    return Cells(frame=pd.DataFrame(out), keys=keys, pieces=pieces, piece_cell=piece_cell)
+    cause_events = None
+    if pieces.causes:  # events of each cause per cell
+        cause = f["cause"].to_numpy()
+        n_cells = len(out["events"])
+        cause_events = np.stack(
+            [np.bincount(piece_cell, weights=cause == j, minlength=n_cells)
+             for j in range(1, len(pieces.causes) + 1)], axis=1,
+        ).round().astype(np.int64)  # fmt: skip
+    return Cells(frame=pd.DataFrame(out), keys=keys, pieces=pieces, piece_cell=piece_cell,
+                 cause_events=cause_events)  # fmt: skip

@@ -43,7 +43,7 @@ __all__ = ["Audit", "Columns", "Exclusion", "RESERVED", "SurvivalData", "TIME_UN
 #: Days per unit of each supported time scale.
 TIME_UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 _EPOCH = np.datetime64("1970-01-01", "D")
-RESERVED = ("id", "entry", "exit", "event", "origin")
+RESERVED = ("id", "entry", "exit", "event", "origin", "cause")
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,9 @@ class Columns:
     groups : tuple of str, default ()
         Further grouping columns of random effects beside the cluster (``(1 | region)``, the
         parts of ``(1 | region/county)``); read as labels, like the cluster.
+    censored : str, optional
+        Competing risks: the value of ``event`` that marks a censored unit; every other value
+        is the cause of the event (``event = "outcome"``, ``censored = "censored"``).
     """
 
     id: str | None = None
@@ -107,6 +110,7 @@ class Columns:
     categorical: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    censored: str | None = None
 
     @property
     def grouping(self) -> tuple[str, ...]:
@@ -149,6 +153,11 @@ class Columns:
         elif not (self.start and self.event_date and self.censor_date):
             problems.append(
                 "the event-date form needs all of start, event_date and censor_date columns"
+            )
+        if self.censored is not None and form == "event_dates":
+            problems.append(
+                "competing risks (censored=...) need an event column naming each unit's cause; "
+                "the event-date form has none: give start, stop and event columns"
             )
         if form == "event_dates" and self.event is not None:
             problems.append(
@@ -343,6 +352,9 @@ class SurvivalData:
     counting : bool, default False
         Whether a unit may have several rows (the counting-process form, or a change table
         merged in); ``frame`` is then ordered by unit and time.
+    causes : tuple of str, default ()
+        Competing risks: the causes of the event, in order; ``frame`` then has a ``cause``
+        column (0 censored, ``k`` the ``k``-th cause), on the unit's last row.
     """
 
     frame: pd.DataFrame
@@ -351,6 +363,7 @@ class SurvivalData:
     audit: Audit
     id_name: str = "id"
     counting: bool = False
+    causes: tuple[str, ...] = ()
 
     @property
     def covariates(self) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bayessa.data.columns import Columns
-from bayessa.data.parsing import Checker, FollowUp, _dates, _events, _is_number, _numeric
+from bayessa.data.parsing import Checker, FollowUp, _dates, _is_number, _numeric, event_column
 
 __all__ = ["counting_follow_up", "order_unit_rows"]
 
@@ -57,7 +57,7 @@ def counting_follow_up(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: 
     FollowUp
     """
     ts, te = columns.tstart, columns.tstop
-    event = _events(raw[columns.event], columns.event, chk)
+    event, cause, causes = event_column(raw[columns.event], columns.event, columns.censored, chk)
     if _is_number(raw[ts]) and _is_number(raw[te]):
         entry = _numeric(raw[ts], ts, chk, kind="tstart")
         exit_ = _numeric(raw[te], te, chk, kind="tstop")
@@ -101,7 +101,7 @@ def counting_follow_up(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: 
         f"each row covers ({ts}, {te}] and must have {te} > {ts}; remove empty rows or correct "
         "the times",
     )
-    return FollowUp(entry, exit_, event, origin, te)
+    return FollowUp(entry, exit_, event, origin, te, cause, causes)
 
 
 def order_unit_rows(

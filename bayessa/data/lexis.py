@@ -145,6 +145,8 @@ class Pieces:
     row_index : ndarray of int, optional
         The row of the SurvivalData frame of each piece (several per unit in the
         counting-process form); None when it is ``unit_index``.
+    causes : tuple of str, default ()
+        Competing risks: the causes; ``frame`` then has ``cause`` (0, or the event's cause).
     """
 
     frame: pd.DataFrame
@@ -161,6 +163,7 @@ class Pieces:
     notes: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     row_index: np.ndarray | None = None
+    causes: tuple[str, ...] = ()
 
     @property
     def grouping(self) -> tuple[str, ...]:
@@ -276,7 +279,7 @@ def split(
     """
     a = check_cuts(cuts)
     c, plabels = _period_setup(data, periods, period_labels)
-    reserved = {"id", "interval", "start", "stop", "exposure", "event"}
+    reserved = {"id", "interval", "start", "stop", "exposure", "event", "cause"}
     names = set(data.covariates) | set(data.grouping)
     if period_name in reserved or period_name in names:
         raise SpecError(
@@ -302,6 +305,8 @@ def split(
         pcode = np.zeros(row.size, dtype=np.int64)
     out[period_name] = pd.Categorical.from_codes(pcode, categories=list(plabels))
     out |= {"start": start, "stop": stop, "exposure": stop - start, "event": ev}
+    if data.causes:  # competing risks: the cause of the event, on its piece (0 elsewhere)
+        out["cause"] = (ev * f["cause"].to_numpy()[row]).astype(np.int8)
     for name in (*data.covariates, *data.grouping):
         col = f[name].array
         if isinstance(col, pd.Categorical):
@@ -324,6 +329,7 @@ def split(
         notes=tuple(notes),
         groups=data.groups,
         row_index=row if data.has_paths else None,
+        causes=data.causes,
     )
 
 

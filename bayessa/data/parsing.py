@@ -16,7 +16,7 @@ import pandas as pd
 from bayessa.data.columns import _EPOCH, Columns
 from bayessa.errors import Problem
 
-__all__ = ["MAX_NUMERIC_LEVELS", "level_label"]
+__all__ = ["MAX_NUMERIC_LEVELS", "event_column", "level_label"]
 
 _TRUE = {"1", "true", "1.0"}
 _FALSE = {"0", "false", "0.0"}
@@ -247,6 +247,50 @@ def _events(raw: pd.Series, name: str, chk: Checker) -> np.ndarray:
     return out
 
 
+def event_column(raw: pd.Series, name: str, censored: str | None, chk: Checker):
+    """The event indicator and, with competing risks (``censored`` given), each row's cause.
+
+    Parameters
+    ----------
+    raw : Series
+        The event column.
+    name : str
+        Its name, for messages.
+    censored : str or None
+        The value marking a censored row; None: a 0/1 event column.
+    chk : Checker
+        Collects the problems.
+
+    Returns
+    -------
+    event : ndarray of int8
+        1 for an event (of any cause).
+    cause : ndarray of int8 or None
+        0 censored, ``k`` for the ``k``-th cause (None without competing risks).
+    causes : tuple of str
+        The causes, sorted (empty without competing risks).
+    """
+    if censored is None:
+        return _events(raw, name, chk), None, ()
+    codes, text = _factorize(raw)
+    chk.rows(codes == -1, name, "missing outcomes",
+             f"give every unit its outcome: a cause, or '{censored}' when censored")  # fmt: skip
+    labels = sorted({t for t in text if t != "" and t != str(censored)})
+    if not labels:
+        chk.table("no event of any cause: every outcome is the censoring value",
+                  f"check censored = '{censored}' and the outcome column", name)  # fmt: skip
+    if str(censored) not in set(text):
+        chk.notes.append((None, f"no unit has the censoring value '{censored}' in '{name}'"))
+    pos = {lvl: i + 1 for i, lvl in enumerate(labels)}
+    lookup = np.array([pos.get(t, 0) for t in text] + [0], dtype=np.int8)
+    cause = lookup[codes]
+    if len(labels) == 1:
+        chk.notes.append(
+            (None, f"'{name}' has one cause ('{labels[0]}'): the model has no competing risk")
+        )
+    return (cause > 0).astype(np.int8), cause, tuple(labels)
+
+
 def _is_number(raw: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype)
 
@@ -331,6 +375,10 @@ class FollowUp:
         Calendar time of the unit's time zero (NaN if unknown).
     end_column : str
         The column(s) holding the end of follow-up, for messages.
+    cause : ndarray of int8, optional
+        Competing risks: 0 censored, ``k`` the ``k``-th of ``causes``.
+    causes : tuple of str, default ()
+        The causes.
     """
 
     entry: np.ndarray
@@ -338,3 +386,5 @@ class FollowUp:
     event: np.ndarray
     origin: np.ndarray
     end_column: str
+    cause: np.ndarray | None = None
+    causes: tuple[str, ...] = ()

@@ -31,8 +31,8 @@ from bayessa.data.parsing import (
     _categorical,
     _covariate,
     _dates,
-    _events,
     _numeric,
+    event_column,
 )
 from bayessa.errors import DataError, Problem
 
@@ -136,6 +136,8 @@ def validate(
             "origin": fu.origin[rows],
         }
     )
+    if fu.cause is not None:  # competing risks: the cause of each row's event (0: none)
+        frame["cause"] = fu.cause[rows]
     for c, values in cats.items():
         if isinstance(values, np.ndarray):  # a numeric covariate
             frame[c] = values[rows]
@@ -144,8 +146,9 @@ def validate(
     _check_kept(frame, columns, chk, source, vary_later)
     audit = _audit(raw, columns, chk, frame, keep, exclusions, source)
     data = SurvivalData(
-        frame=frame, columns=columns, time_unit=time_unit, audit=audit, counting=counting
-    )
+        frame=frame, columns=columns, time_unit=time_unit, audit=audit, counting=counting,
+        causes=fu.causes,
+    )  # fmt: skip
     if counting:
         changed = int((np.bincount(data.unit_codes) > 1).sum()) if len(frame) else 0
         audit = audit.with_note(
@@ -209,7 +212,7 @@ def _durations(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float) -
         "negative durations",
         "durations are follow-up lengths and must be >= 0",
     )
-    event = _events(raw[columns.event], columns.event, chk)
+    event, cause, causes = event_column(raw[columns.event], columns.event, columns.censored, chk)
     origin = np.full(n, np.nan)
     if columns.start is not None:
         origin = _dates(raw[columns.start], columns.start, chk) / unit
@@ -224,7 +227,7 @@ def _durations(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float) -
             "negative entry times",
             "entry is the time since time zero at which observation began; it must be >= 0",
         )
-    return FollowUp(entry, exit_, event, origin, columns.time)
+    return FollowUp(entry, exit_, event, origin, columns.time, cause, causes)
 
 
 def _date_follow_up(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float) -> FollowUp:
@@ -236,9 +239,12 @@ def _date_follow_up(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: flo
     origin = _dates(raw[columns.start], columns.start, chk)
     if columns.form == "dates":
         stop = _dates(raw[columns.stop], columns.stop, chk)
-        event = _events(raw[columns.event], columns.event, chk)
+        event, cause, causes = event_column(
+            raw[columns.event], columns.event, columns.censored, chk
+        )
         stop_name = columns.stop
     else:
+        cause, causes = None, ()
         stop, event = _event_and_censor_dates(raw, columns, chk)
         stop_name = f"{columns.event_date}/{columns.censor_date}"
     exit_ = (stop - origin) / unit
@@ -268,7 +274,7 @@ def _date_follow_up(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: flo
                 f"event on the start date ({columns.start}): placed half a day after the start",
             )
         )
-    return FollowUp(entry, exit_, event, origin / unit, stop_name)
+    return FollowUp(entry, exit_, event, origin / unit, stop_name, cause, causes)
 
 
 def _event_and_censor_dates(

@@ -63,6 +63,7 @@ OVERRIDES = {
     "administrative_censoring": "time__administrative_censoring",
     "time_unit": "data__time_unit",
     "on_invalid": "data__on_invalid",
+    "censored": "data__censored",
 }
 #: Column roles accepted as keyword arguments (``time="days"``) or in ``columns={...}``.
 ROLES = (

@@ -131,6 +131,9 @@ class DataSpec:
         Time scale of durations, a key of :data:`bayessa.data.columns.TIME_UNITS`.
     on_invalid : {"raise", "exclude"}, default "raise"
         Raise on invalid rows, or exclude those units (listed in the audit).
+    censored : str, optional
+        Competing risks: the value of the ``event`` column that marks a censored unit; every
+        other value is a cause of the event, and a cause-specific model is fitted per cause.
     changes : dict of str to str, default {}
         The ``[data.changes]`` table: a table of covariate changes merged into the data
         (:func:`bayessa.data.changes.apply_changes`): ``path`` (relative to the spec's folder),
@@ -150,6 +153,7 @@ class DataSpec:
     origin: str | None = None
     tstart: str | None = None
     tstop: str | None = None
+    censored: str | None = None
     time_unit: str = "years"
     on_invalid: str = "raise"
     changes: dict[str, str] = field(default_factory=dict)
@@ -185,7 +189,7 @@ class DataSpec:
         return Columns(
             id=self.id, time=self.time, event=self.event, start=self.start, stop=self.stop,
             event_date=self.event_date, censor_date=self.censor_date, entry=self.entry,
-            origin=self.origin, tstart=self.tstart, tstop=self.tstop,
+            origin=self.origin, tstart=self.tstart, tstop=self.tstop, censored=self.censored,
             covariates=tuple(covariates), cluster=cluster,
             categorical=tuple(categorical), numeric=tuple(numeric), groups=tuple(groups),
         )  # fmt: skip

@@ -11,6 +11,9 @@ from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
     "predict_newdata": "bayessa.posterior.newdata",
+    "cause_incidence": "bayessa.posterior.incidence",
+    "incidence_draws": "bayessa.posterior.incidence",
+    "restricted_mean_time_lost": "bayessa.posterior.incidence",
     "GH_NODES": "bayessa.posterior.curves",
     "MAX_PATTERNS": "bayessa.posterior.curves",
     "Mixture": "bayessa.posterior.curves",
