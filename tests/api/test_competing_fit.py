@@ -66,3 +66,18 @@ def test_the_fit_command_runs_competing_risks(tmp_path, capsys):
     assert "=== cause 'folded'" in text and "=== cause 'merged'" in text
     assert "Cumulative incidence at the end of follow-up" in text
     assert (tmp_path / "run" / "hazard_ratios.csv").exists()
+
+
+@pytest.mark.fit
+def test_incidence_difference_between_groups():
+    df = _simulated(n=1500, seed=11)
+    res = bayessa.fit(df, formula="grp", id="gid", time="years", event="outcome",
+                      censored="censored", cuts=[0, 2, 6], draws=300, chains=2, seed=1,
+                      progress=False)  # fmt: skip
+    d = res.incidence_difference({"grp": "b"}, {"grp": "a"}, times=[4.0]).set_index("cause")
+    # group b's hazard of folding is twice a's: more folded, fewer merged (the competing cause)
+    assert d.loc["folded", "p_gt_0"] > 0.99 and d.loc["merged", "p_gt_0"] < 0.05
+    assert d.loc["folded", "rmtl_difference"] > 0
+    a = res.cumulative_incidence({"grp": "a"}, times=[4.0]).set_index("cause")
+    b = res.cumulative_incidence({"grp": "b"}, times=[4.0]).set_index("cause")
+    np.testing.assert_allclose(d["difference"], b["cif"] - a["cif"], atol=0.01)
