@@ -244,7 +244,8 @@ class CompetingRisksResult:
         """Write one run per cause (``out/<cause>/``) and the combined tables.
 
         ``hazard_ratios.csv`` (with ``cause``), ``cif.csv`` (the reference profile's
-        incidence, marginal over cluster effects) and ``manifest.json`` (the causes, each
+        incidence, marginal over cluster effects), ``report.html``/``report.md`` (the causes
+        together: :mod:`bayessa.report.competing`) and ``manifest.json`` (the causes, each
         fit's diagnostics verdict) beside the causes' run folders, written atomically.
 
         Parameters
@@ -269,6 +270,9 @@ class CompetingRisksResult:
                 res._write(sub, command=command)
             self.hazard_ratios().to_csv(folder / "hazard_ratios.csv", index=False)
             self.cumulative_incidence().to_csv(folder / "cif.csv", index=False)
+            from bayessa.report.competing import write_competing_report
+
+            write_competing_report(self, folder, {c: _folder_name(c) for c in self.causes})
             manifest = {
                 "causes": list(self.causes),
                 "runs": {c: _folder_name(c) for c in self.causes},

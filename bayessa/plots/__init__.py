@@ -7,6 +7,8 @@ checks. matplotlib loads only when a figure is drawn.
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "incidence_bands": "bayessa.plots.incidence",
+    "stacked_incidence": "bayessa.plots.incidence",
     "COLORS": "bayessa.plots.posterior",
     "baseline_hazard": "bayessa.plots.posterior",
     "cluster_effects": "bayessa.plots.posterior",

@@ -14,6 +14,8 @@ _EXPORTS = {
     "ReportWarning": "bayessa.report.build",
     "build_report": "bayessa.report.build",
     "write_report": "bayessa.report.build",
+    "competing_blocks": "bayessa.report.competing",
+    "write_competing_report": "bayessa.report.competing",
     "Block": "bayessa.report.render",
     "fmt_table": "bayessa.report.render",
     "to_html": "bayessa.report.render",

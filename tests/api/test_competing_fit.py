@@ -81,3 +81,17 @@ def test_incidence_difference_between_groups():
     a = res.cumulative_incidence({"grp": "a"}, times=[4.0]).set_index("cause")
     b = res.cumulative_incidence({"grp": "b"}, times=[4.0]).set_index("cause")
     np.testing.assert_allclose(d["difference"], b["cif"] - a["cif"], atol=0.01)
+
+
+@pytest.mark.fit
+def test_the_combined_report_shows_every_cause(tmp_path):
+    df = _simulated(n=1000, seed=5)
+    res = bayessa.fit(df, formula="grp", id="gid", time="years", event="outcome",
+                      censored="censored", cuts=[0, 2, 6], draws=200, chains=2, seed=2,
+                      progress=False)  # fmt: skip
+    out = res.save(tmp_path / "cr")
+    md = (out / "report.md").read_text()
+    assert "## Cumulative incidence" in md and "## Hazard ratios by cause" in md
+    assert "report-cif_reference.png" in md and (out / "report-cif_by_grp.png").exists()
+    assert "Gray's test of equal incidence by grp" in md
+    assert "folded/report.html" in md and "grp: b − a" in md

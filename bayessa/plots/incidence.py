@@ -1,0 +1,72 @@
+"""Figures of competing risks: cumulative incidence of each cause, stacked and with bands."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bayessa.plots.posterior import COLORS, new_axes
+
+__all__ = ["incidence_bands", "stacked_incidence"]
+
+
+def stacked_incidence(table: pd.DataFrame, ax=None, *, time_unit: str = "years"):
+    """Posterior median cumulative incidence of each cause, stacked (with survival on top).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :meth:`bayessa.api.competing.CompetingRisksResult.cumulative_incidence` rows of one
+        profile: ``cause``, ``time``, ``cif``.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+    time_unit : str, default "years"
+        For the axis label.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if ax is None:
+        ax = new_axes(6.0, 4.0)
+    wide = table.pivot(index="time", columns="cause", values="cif")
+    causes = list(dict.fromkeys(table["cause"]))
+    wide = wide[causes]
+    ax.stackplot(wide.index, *[wide[c] for c in causes], labels=causes,
+                 colors=[COLORS[i % len(COLORS)] for i in range(len(causes))], alpha=0.75)  # fmt: skip
+    ax.plot(wide.index, wide.sum(axis=1), color="0.2", lw=1)
+    ax.set_ylim(0, 1)
+    ax.set_xlim(0, wide.index.max())
+    ax.set_xlabel(f"Time since start ({time_unit})")
+    ax.set_ylabel("Cumulative incidence (stacked)")
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    return ax
+
+
+def incidence_bands(table: pd.DataFrame, ax=None, *, time_unit: str = "years"):
+    """Each cause's cumulative incidence with its 95% band (not stacked).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Rows of one profile: ``cause``, ``time``, ``cif``, ``lower``, ``upper``.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+    time_unit : str, default "years"
+        For the axis label.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if ax is None:
+        ax = new_axes(6.0, 4.0)
+    for i, (cause, g) in enumerate(table.groupby("cause", sort=False)):
+        color = COLORS[i % len(COLORS)]
+        ax.fill_between(g["time"], g["lower"], g["upper"], color=color, alpha=0.2, lw=0)
+        ax.plot(g["time"], g["cif"], color=color, lw=2, label=str(cause))
+    ax.set_ylim(0, None)
+    ax.set_xlim(0, table["time"].max())
+    ax.set_xlabel(f"Time since start ({time_unit})")
+    ax.set_ylabel("Cumulative incidence")
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    return ax
