@@ -21,7 +21,8 @@ fits 100,000 simulated groups with numeric covariates, a smooth and two random i
 a hand-written PyMC model of the same structure (:mod:`benchmarks.covariates`);
 ``covariates:3000`` runs it at another size. ``paths`` (issue 14, item 7; not in the default
 list) fits 100,000 units with covariates that change, about three counting-process rows each
-(:mod:`benchmarks.paths`); ``paths:3000`` another size.
+(:mod:`benchmarks.paths`); ``paths:3000`` another size. ``competing`` (issue 15, item 7) fits
+100,000 groups with two causes of ending (:mod:`benchmarks.competing`).
 
 ``ess`` (issue 17) checks the ESS promise at seeds 1-10 and on held-out data
 (:mod:`benchmarks.ess`). ``phases`` (issue 17) runs the bundled fit warm five times and prints the wall time of each
@@ -316,6 +317,10 @@ def main(which: str = "phases,ess,bundled,refit,100k,1m,baseline") -> dict:
             from benchmarks import paths
 
             results[f"paths_{n}"] = paths.run(n)
+        elif name == "competing":
+            from benchmarks import competing
+
+            results[f"competing_{n}"] = competing.run(n)
     targets = {
         "bundled": (None, 15.0, None),
         "100k": (100_000, 45.0, None),
