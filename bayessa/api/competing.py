@@ -22,10 +22,50 @@ import pandas as pd
 
 from bayessa.errors import SpecError
 
-__all__ = ["CompetingRisksResult", "for_cause"]
+__all__ = ["CompetingRisksResult", "cause_spec", "for_cause"]
 
 
-def for_cause(prepared, cause: str):
+def cause_spec(spec, cause: str, causes: Sequence[str]):
+    """The spec of one cause's model: its own formula when ``[model] formulas`` gives one.
+
+    Parameters
+    ----------
+    spec : Spec
+        The competing-risks spec.
+    cause : str
+        The cause.
+    causes : sequence of str
+        Every cause in the data (``formulas`` may name only these).
+
+    Returns
+    -------
+    Spec
+
+    Raises
+    ------
+    SpecError
+        ``formulas`` names a cause the data do not have.
+    """
+    from bayessa.model.formula import parse_formula
+    from bayessa.model.spec import CLEAR
+
+    m = spec.model
+    if unknown := sorted(set(m.formulas) - set(causes)):
+        raise SpecError(
+            f"[model] formulas names cause(s) {unknown} that the outcome column does not have; "
+            f"its causes are {list(causes)}"
+        )
+    if cause not in m.formulas:
+        return spec.with_overrides(model__formulas=CLEAR)
+    formula = m.formulas[cause]
+    used = set(parse_formula(formula).variables)
+    reference = {k: v for k, v in m.reference.items() if k in used}
+    return spec.with_overrides(
+        model__formula=formula, model__formulas=CLEAR, model__reference=reference or CLEAR
+    )
+
+
+def for_cause(prepared, cause: str, spec=None):
     """The prepared data of one cause's model: its events only, the other causes censored.
 
     Parameters
@@ -34,6 +74,9 @@ def for_cause(prepared, cause: str):
         Data with competing risks (``prepared.cells.causes``).
     cause : str
         One of the causes.
+    spec : Spec, optional
+        That cause's spec (:func:`cause_spec`); with a formula of its own, the design is built
+        from it on the same cells.
 
     Returns
     -------
@@ -48,7 +91,14 @@ def for_cause(prepared, cause: str):
     )
     data = replace(prepared.data, frame=frame.assign(event=event), causes=(), audit=audit)
     cells = prepared.cells.for_cause(cause)
-    return replace(prepared, data=data, cells=cells, pieces=cells.pieces)
+    design = prepared.design
+    if spec is not None and spec.model.formula != prepared.design.formula:
+        from bayessa.model.design import build_design
+
+        design = build_design(cells.frame, spec.model.formula,
+                              reference=spec.model.reference or None, units=data.units)  # fmt: skip
+    out = replace(prepared, data=data, cells=cells, pieces=cells.pieces, design=design)
+    return replace(out, spec=spec) if spec is not None else out
 
 
 class CompetingRisksResult:
@@ -147,8 +197,9 @@ class CompetingRisksResult:
         from bayessa.posterior.incidence import cause_incidence
 
         preds = [Predictor(r.idata, max_draws=max_draws, seed=seed) for r in self.results.values()]
-        info = preds[0].info
-        prof = {v: info.reference[v] for v in info.profile_variables}
+        prof = {}  # the reference profile of every cause's formula (they may differ)
+        for p in preds:
+            prof |= {v: p.info.reference[v] for v in p.info.profile_variables if v not in prof}
         unknown = sorted(set(profile or {}) - set(prof))
         if unknown:
             raise SpecError(f"unknown variable(s) {unknown}; the profile has {sorted(prof)}")
@@ -226,8 +277,9 @@ class CompetingRisksResult:
         from bayessa.posterior.incidence import cause_incidence
 
         preds = [Predictor(r.idata, max_draws=max_draws, seed=seed) for r in self.results.values()]
-        info = preds[0].info
-        prof = {v: info.reference[v] for v in info.profile_variables}
+        prof = {}  # the reference profile of every cause's formula (they may differ)
+        for p in preds:
+            prof |= {v: p.info.reference[v] for v in p.info.profile_variables if v not in prof}
         unknown = sorted(set(profile or {}) - set(prof))
         if unknown:
             raise SpecError(f"unknown variable(s) {unknown}; the profile has {sorted(prof)}")

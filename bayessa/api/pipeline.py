@@ -123,13 +123,15 @@ def fit(
     spec = prepared.spec  # with the cut points chosen from the data, if it gave none
     timings["prepare_s"] = time.perf_counter() - t0
     if prepared.cells.causes:  # competing risks: a cause-specific model per cause
-        from bayessa.api.competing import CompetingRisksResult, for_cause
+        from bayessa.api.competing import CompetingRisksResult, cause_spec, for_cause
 
-        results = {
-            cause: fit_prepared(for_cause(prepared, cause), spec, progress=progress,
-                                log_likelihood=log_likelihood, timings=dict(timings))
-            for cause in prepared.cells.causes
-        }  # fmt: skip
+        results = {}
+        for cause in prepared.cells.causes:
+            spec_c = cause_spec(spec, cause, prepared.cells.causes)
+            results[cause] = fit_prepared(
+                for_cause(prepared, cause, spec_c), spec_c, progress=progress,
+                log_likelihood=log_likelihood, timings=dict(timings),
+            )  # fmt: skip
         return CompetingRisksResult(results, spec=spec, prepared=prepared)
     return fit_prepared(
         prepared, spec, progress=progress, log_likelihood=log_likelihood, timings=timings

@@ -228,24 +228,31 @@ def columns_for(spec: Spec) -> Columns:
     SpecError
         The formula uses the calendar period but the spec gives no calendar cut points.
     """
-    terms = parse_formula(spec.model.formula)
     t, m, d = spec.time, spec.model, spec.data
-    period_used = t.period_name in terms.variables
+    terms = parse_formula(m.formula)
+    # competing risks with a formula per cause: the cells carry every formula's variables
+    others = [parse_formula(f) for f in m.formulas.values()]
+    variables = list(dict.fromkeys([*terms.variables, *(v for o in others for v in o.variables)]))
+    period_used = t.period_name in variables
     if period_used and not t.periods:
         raise SpecError(
             f"the formula uses '{t.period_name}', the calendar period, but no calendar cut points "
             'are given; set [time] periods = ["1989-01-01", ...]'
         )
-    covs = [v for v in terms.variables if v != t.period_name]
+    grouping = list(
+        dict.fromkeys([*terms.grouping_columns, *(g for o in others for g in o.grouping_columns)])
+    )
+    covs = [v for v in variables if v != t.period_name and v not in grouping]
     if m.strata and m.strata not in covs:
         covs.append(m.strata)
-    grouping = terms.grouping_columns
-    categorical = [*terms.categorical, *([m.strata] if m.strata else [])]
+    categorical = [*terms.categorical, *(c for o in others for c in o.categorical)]
+    categorical += [m.strata] if m.strata else []
+    numeric = [*terms.numeric_columns, *(c for o in others for c in o.numeric_columns)]
     return d.columns(
         tuple(covs),
         grouping[0] if grouping else None,
-        categorical=tuple(categorical),
-        numeric=tuple(terms.numeric_columns),
+        categorical=tuple(dict.fromkeys(categorical)),
+        numeric=tuple(dict.fromkeys(numeric)),
         groups=tuple(grouping[1:]),
     )
 

@@ -244,6 +244,9 @@ class ModelSpec:
         The same per further grouping factor, e.g. ``{region = "centered"}`` (default: auto);
         the first factor is the cluster (``cluster_parameterization``). Terms with random slopes
         are always non-centred.
+    formulas : dict of str to str
+        Competing risks: a formula of its own for some causes, e.g. ``{merged = "setting"}``
+        (the others use ``formula``).
     """
 
     formula: str = ""
@@ -254,6 +257,7 @@ class ModelSpec:
     cluster_parameterization: str = "auto"
     baseline_parameterization: str = "auto"
     random_parameterization: dict[str, str] = field(default_factory=dict)
+    formulas: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

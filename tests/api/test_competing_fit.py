@@ -95,3 +95,23 @@ def test_the_combined_report_shows_every_cause(tmp_path):
     assert "report-cif_reference.png" in md and (out / "report-cif_by_grp.png").exists()
     assert "Gray's test of equal incidence by grp" in md
     assert "folded/report.html" in md and "grp: b − a" in md
+
+
+def test_a_formula_per_cause_builds_each_causes_design():
+    from bayessa.api.competing import cause_spec, for_cause
+    from bayessa.errors import SpecError
+    from bayessa.model.preparation import prepare, resolve_spec
+
+    df = _simulated(n=400, seed=2).assign(z=lambda d: np.where(d["gid"] % 3 == 0, "x", "y"))
+    spec = resolve_spec(data=df, formula="grp + z", id="gid", time="years", event="outcome",
+                        censored="censored", cuts=[0, 2, 6])  # fmt: skip
+    spec = spec.with_overrides(model__formulas={"merged": "grp"})
+    prepared = prepare(df, spec)
+    causes = prepared.cells.causes
+    folded = for_cause(prepared, "folded", cause_spec(spec, "folded", causes))
+    merged = for_cause(prepared, "merged", cause_spec(spec, "merged", causes))
+    assert folded.design.coef_names == ["grp[b]", "z[y]"]
+    assert merged.design.coef_names == ["grp[b]"] and merged.spec.model.formula == "grp"
+    assert merged.cells.events.sum() == (df["outcome"] == "merged").sum()
+    with pytest.raises(SpecError, match="does not have"):
+        cause_spec(spec.with_overrides(model__formulas={"melted": "grp"}), "folded", causes)
