@@ -59,6 +59,7 @@ __all__ = [
     "UnitLayout",
     "UnitPaths",
     "censoring_times",
+    "draw_times",
     "unit_cumulative_hazard",
     "prior_draws",
     "replicate_lifetimes",
@@ -497,27 +498,9 @@ def replicate_lifetimes(
     lay = unit_layout(tree)
     rng = as_generator(seed, allow_none=True)
     nc, nd = post.sizes["chain"], post.sizes["draw"]
-    S, n = nc * nd, lay.n_units
+    n = lay.n_units
     u = _cluster_effects(post, clusters, rng)
-    time = np.empty((S, n))
-    event = np.empty((S, n), dtype=np.int8)
-    J = lay.cuts.size + lay.period_cuts.size + _path_columns(lay)
-    for idx in _blocks(n, S * J):
-        lo, w, k, p, row = _pieces(lay, idx, lay.censor)
-        h = _piece_hazard(post, lay, idx, k, p, row, u)
-        with np.errstate(invalid="ignore", over="ignore"):
-            cum = np.cumsum(np.where(w > 0, h * w, 0.0), axis=-1)
-        E = rng.standard_exponential((S, idx.size))
-        j = (cum < E[..., None]).sum(axis=-1)
-        hit = j < cum.shape[-1]
-        jj = np.minimum(j, cum.shape[-1] - 1)[..., None]
-        prev = np.where(jj > 0, np.take_along_axis(cum, np.maximum(jj - 1, 0), -1), 0.0)[..., 0]
-        start = np.take_along_axis(np.broadcast_to(lo, h.shape), jj, -1)[..., 0]
-        rate = np.take_along_axis(h, jj, -1)[..., 0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = start + (E - prev) / rate
-        time[:, idx] = np.where(hit, np.minimum(t, lay.censor[idx]), lay.censor[idx])
-        event[:, idx] = hit
+    time, event = draw_times(post, lay, lay.censor, u, rng)
     coords = {"chain": post["chain"].values, "draw": post["draw"].values, "unit": lay.ids}
     dims = ("chain", "draw", "unit")
     return xr.Dataset(
@@ -531,6 +514,52 @@ def replicate_lifetimes(
             "follow-up without calendar origins); capped at the last age cut point",
         },
     )
+
+
+def draw_times(post, lay: UnitLayout, censor: np.ndarray, u, rng: np.random.Generator):
+    r"""Replicated exit times and event status of every unit (the inversion of the notes).
+
+    Parameters
+    ----------
+    post : xarray.Dataset
+        Parameter draws (chain, draw).
+    lay : UnitLayout
+        The units.
+    censor : (n,) float
+        Each unit's potential censoring age :math:`C_i`.
+    u : (S, G) float or None
+        Cluster effects per draw (fitted or new).
+    rng : numpy.random.Generator
+        Source of the exponential variates.
+
+    Returns
+    -------
+    time : (S, n) float
+        :math:`\min(T_i, C_i)`.
+    event : (S, n) int8
+        :math:`1\{T_i \le C_i\}`.
+    """
+    S, n = post.sizes["chain"] * post.sizes["draw"], lay.n_units
+    time = np.empty((S, n))
+    event = np.empty((S, n), dtype=np.int8)
+    J = lay.cuts.size + lay.period_cuts.size + _path_columns(lay)
+    for idx in _blocks(n, S * J):
+        lo, w, k, p, row = _pieces(lay, idx, censor)
+        h = _piece_hazard(post, lay, idx, k, p, row, u)
+        with np.errstate(invalid="ignore", over="ignore"):
+            cum = np.cumsum(np.where(w > 0, h * w, 0.0), axis=-1)
+        E = rng.standard_exponential((S, idx.size))
+        j = (cum < E[..., None]).sum(axis=-1)
+        hit = j < cum.shape[-1]
+        jj = np.minimum(j, cum.shape[-1] - 1)[..., None]
+        prev = np.where(jj > 0, np.take_along_axis(cum, np.maximum(jj - 1, 0), -1), 0.0)[..., 0]
+        start = np.take_along_axis(np.broadcast_to(lo, h.shape), jj, -1)[..., 0]
+        rate = np.take_along_axis(h, jj, -1)[..., 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = start + (E - prev) / rate
+        time[:, idx] = np.where(hit, np.minimum(t, censor[idx]), censor[idx])
+        event[:, idx] = hit
+    return time, event
 
 
 def unit_cumulative_hazard(

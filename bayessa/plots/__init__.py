@@ -8,6 +8,7 @@ from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
     "incidence_bands": "bayessa.plots.incidence",
+    "incidence_ppc": "bayessa.plots.incidence",
     "stacked_incidence": "bayessa.plots.incidence",
     "COLORS": "bayessa.plots.posterior",
     "baseline_hazard": "bayessa.plots.posterior",

@@ -6,7 +6,7 @@ import pandas as pd
 
 from bayessa.plots.posterior import COLORS, new_axes
 
-__all__ = ["incidence_bands", "stacked_incidence"]
+__all__ = ["incidence_bands", "incidence_ppc", "stacked_incidence"]
 
 
 def stacked_incidence(table: pd.DataFrame, ax=None, *, time_unit: str = "years"):
@@ -68,5 +68,38 @@ def incidence_bands(table: pd.DataFrame, ax=None, *, time_unit: str = "years"):
     ax.set_xlim(0, table["time"].max())
     ax.set_xlabel(f"Time since start ({time_unit})")
     ax.set_ylabel("Cumulative incidence")
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    return ax
+
+
+def incidence_ppc(observed: pd.DataFrame, band: pd.DataFrame, ax=None, *, time_unit: str = "years"):
+    """Observed Aalen–Johansen incidence of each cause over the band of its replicates.
+
+    Parameters
+    ----------
+    observed : DataFrame
+        ``cause``, ``time``, ``cif`` (:func:`bayessa.checks.ppc_competing.incidence_check`).
+    band : DataFrame
+        ``cause``, ``time``, ``lower``, ``upper``, ``median`` of the replicates.
+    ax : matplotlib Axes, optional
+        Where to draw; default a new figure.
+    time_unit : str, default "years"
+        For the axis label.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if ax is None:
+        ax = new_axes(6.0, 4.0)
+    for i, (cause, g) in enumerate(band.groupby("cause", sort=False)):
+        color = COLORS[i % len(COLORS)]
+        ax.fill_between(g["time"], g["lower"], g["upper"], color=color, alpha=0.2, lw=0,
+                        step="post", label=f"{cause}: replicates (95%)")  # fmt: skip
+        o = observed[observed["cause"] == cause]
+        ax.step(o["time"], o["cif"], where="post", color=color, lw=2, label=f"{cause}: observed")
+    ax.set_ylim(0, None)
+    ax.set_xlabel(f"Time since start ({time_unit})")
+    ax.set_ylabel("Cumulative incidence (Aalen–Johansen)")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     return ax

@@ -69,8 +69,26 @@ def competing_blocks(result, folders: dict[str, str]) -> list[Block]:
                                f"{ref['profile'].iloc[0]}; {ref['cluster_effect'].iloc[0]}."))  # fmt: skip
     blocks.append(_incidence_table(ref, unit))
     blocks += _by_level(result, unit)
+    blocks += _predictive_check(result, unit)
     blocks += _crosscheck(result)
     return blocks
+
+
+def _predictive_check(result, unit: str) -> list[Block]:
+    """The observed incidence over the band of replicates that draw the cause."""
+    from bayessa import plots
+    from bayessa.checks.ppc_competing import incidence_check
+
+    runs = {c: r.idata for c, r in result.results.items()}
+    observed, band = incidence_check(runs, n_replicates=100, seed=0)
+    ax = plots.incidence_ppc(observed, band, time_unit=unit)
+    return [Block("h2", "Predictive check"),
+            figure_block("cif_ppc", ax.figure, (
+                "Observed Aalen–Johansen incidence of each cause (steps) over the 95% band of "
+                "100 replicates: each unit's latent time of every cause drawn from paired "
+                "posterior draws (its own covariates and cluster), the first one its ending, "
+                "censored as the unit was (at its exit without an event, else at the end of "
+                "the study)."))]  # fmt: skip
 
 
 def _incidence_table(table: pd.DataFrame, unit: str) -> Block:

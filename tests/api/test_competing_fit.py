@@ -95,6 +95,18 @@ def test_the_combined_report_shows_every_cause(tmp_path):
     assert "report-cif_reference.png" in md and (out / "report-cif_by_grp.png").exists()
     assert "Gray's test of equal incidence by grp" in md
     assert "folded/report.html" in md and "grp: b − a" in md
+    assert "## Predictive check" in md and (out / "report-cif_ppc.png").exists()
+    # replicates draw the cause; units censored in the data are censored at their exit
+    from bayessa.checks.ppc_competing import incidence_check, replicate_causes
+
+    runs = {c: r.idata for c, r in res.results.items()}
+    rep = replicate_causes(runs, n_draws=50, seed=4)
+    assert set(np.unique(rep["cause"].values)) <= {0, 1, 2} and rep.sizes["unit"] == len(df)
+    censored = (df["outcome"] == "censored").to_numpy()
+    assert (rep["time"].values[:, censored] <= df["years"].to_numpy()[censored] + 1e-9).all()
+    observed, band = incidence_check(runs, n_replicates=100, seed=1)
+    inside = (observed["cif"] >= band["lower"] - 1e-12) & (observed["cif"] <= band["upper"] + 1e-12)
+    assert inside.mean() > 0.9, inside.mean()  # the model is the truth here
 
 
 def test_a_formula_per_cause_builds_each_causes_design():
