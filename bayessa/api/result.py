@@ -397,11 +397,12 @@ def load(directory: str | Path) -> FitResult:
     Parameters
     ----------
     directory : str or Path
-        A run directory written by :meth:`FitResult.save`.
+        A run directory written by :meth:`FitResult.save`, or the folder of a competing-risks
+        fit (:meth:`bayessa.api.competing.CompetingRisksResult.save`).
 
     Returns
     -------
-    FitResult
+    FitResult or CompetingRisksResult
         With ``info`` as a dict.
 
     Raises
@@ -415,6 +416,13 @@ def load(directory: str | Path) -> FitResult:
 
     d = Path(directory)
     nc = d / "idata.nc"
+    manifest = d / "manifest.json"
+    if not nc.is_file() and manifest.is_file() and "causes" in json.loads(manifest.read_text()):
+        from bayessa.api.competing import CompetingRisksResult
+
+        runs = json.loads(manifest.read_text())["runs"]
+        results = {cause: load(d / folder) for cause, folder in runs.items()}
+        return CompetingRisksResult(results, spec=next(iter(results.values())).spec)
     if not nc.is_file():
         raise SpecError(
             f"'{d}' is not a bayessa run directory (no idata.nc); give the --out folder of a fit"

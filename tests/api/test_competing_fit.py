@@ -52,6 +52,10 @@ def test_cause_specific_fits_recover_hazard_ratios_and_the_incidence(tmp_path):
     assert set(table["cause"]) == {"folded", "merged"} and (table["lower"] <= table["cif"]).all()
     loaded = bayessa.load(out / "folded")
     assert loaded.idata["observed_data"]["events"].sum() == (df["outcome"] == "folded").sum()
+    both = bayessa.load(out)  # the competing-risks folder: every cause's run
+    assert both.causes == ("folded", "merged")
+    again = both.cumulative_incidence({"grp": "b"}, times=[5.0])
+    np.testing.assert_allclose(again["cif"], cif["cif"], rtol=1e-12)
 
 
 @pytest.mark.fit
