@@ -193,23 +193,9 @@ class CompetingRisksResult:
             ``lower``, ``upper``, and per cause ``rmtl`` (median), ``rmtl_lower``,
             ``rmtl_upper`` and ``tau``; ``profile`` and ``cluster_effect`` say what it is.
         """
-        from bayessa.posterior.curves import Predictor, summarise
-        from bayessa.posterior.incidence import cause_incidence
+        from bayessa.posterior.curves import summarise
 
-        preds = [Predictor(r.idata, max_draws=max_draws, seed=seed) for r in self.results.values()]
-        prof = {}  # the reference profile of every cause's formula (they may differ)
-        for p in preds:
-            prof |= {v: p.info.reference[v] for v in p.info.profile_variables if v not in prof}
-        unknown = sorted(set(profile or {}) - set(prof))
-        if unknown:
-            raise SpecError(f"unknown variable(s) {unknown}; the profile has {sorted(prof)}")
-        prof |= {k: str(v) for k, v in (profile or {}).items()}
-        mixtures = [p.profile(prof, cluster=cluster) for p in preds]
-        cuts = mixtures[0].cuts
-        end = cuts[-1] if np.isfinite(cuts[-1]) else cuts[-2]
-        grid = np.linspace(0.0, end, 51)[1:] if times is None else np.asarray(times, float)
-        tau = float(end if tau is None else tau)
-        cif, rmtl = cause_incidence(mixtures, grid, tau)
+        grid, tau, cif, rmtl, mixtures = self._draws(profile, times, cluster, tau, max_draws, seed)
         rows = []
         for j, cause in enumerate(self.causes):
             s = summarise(cif[j], ci_prob=ci_prob)
