@@ -50,7 +50,7 @@ def test_the_wheel_ships_the_bundled_analysis_and_the_console_script(wheel):
         entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))
     for f in ("models/partnership.toml", "models/calendar_era.toml",
               "models/stratified_setting.toml", "models/founding_trend.toml",
-              "models/current_leader.toml", "data/sa_groups.csv",
+              "models/current_leader.toml", "models/closure_reasons.toml", "data/sa_groups.csv",
               "data/sa_leadership_changes.csv"):  # fmt: skip
         assert f"bayessa/resources/{f}" in names, f
     assert "bayessa = bayessa.cli:main" in entry_points

@@ -21,7 +21,8 @@ def _path(*parts: str) -> Path:
 def bundled_spec(name: str = "partnership") -> Path:
     """Path of a bundled model spec.
 
-    ``partnership`` (the default), ``calendar_era``, ``stratified_setting``, ``founding_trend``, ``current_leader``.
+    ``partnership`` (the default), ``calendar_era``, ``stratified_setting``, ``founding_trend``,
+    ``current_leader``, ``closure_reasons``.
 
     Parameters
     ----------

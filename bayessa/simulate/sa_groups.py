@@ -38,6 +38,25 @@ date only through ``era`` (a step function of ``founded`` at the :data:`ERA_CUTS
 depend on the calendar period at all. A fitted ``s(founding_year)`` (``models/founding_trend.toml``)
 should therefore be flat apart from the era steps (log HR -0.10 from 1989, -0.20 from 1993, for
 consumer-led groups) -- an honest example of a smooth that finds little.
+
+Every closure has a reason (``closure_reason``): ``folded`` (the group stopped meeting), ``merged``
+(it joined another group) or ``lost_venue`` (it lost its meeting place), drawn *given the closure*
+with probabilities :math:`p_r(\text{leader}_i, \text{setting}_i)` (:data:`CLOSURE_REASON_PROBS`),
+independently of the closure time. The cause-specific hazards are then
+
+.. math::
+
+    \lambda_{ir}(t) = p_r(\text{leader}_i, \text{setting}_i)\, \lambda_i(t),
+
+and the probabilities are chosen multiplicative in leader and setting
+(:math:`p_r(l, s) = p_r(\text{ref}) \, a_r^{[l = \text{prof}]} \, b_r^{[s = \text{mh}]}`,
+:data:`CLOSURE_REASON_FACTORS`), so each cause's log hazard has the form of the overall model: the
+same era, interaction and county effects, baseline :math:`\lambda_0(t) p_r(\text{ref})`, and
+hazard ratios :math:`2 a_r` (professional) and :math:`1.2 b_r` (mental-health setting). The reasons
+come from their own stream (the first child of the seed's ``SeedSequence``, drawn after everything
+else), so every other column is what it was before the reasons were added. ``outcome`` is the
+reason, or ``censored`` for groups without a closure: with ``last_contact`` as the stop date it is
+the competing-risks form of the data (``models/closure_reasons.toml``).
 """
 
 from __future__ import annotations
@@ -135,9 +154,38 @@ SETTING_TYPE = Given(
         },
     },
 )
+#: Reasons for a closure: the group stopped meeting, joined another group, lost its meeting place.
+CLOSURE_REASONS = ("folded", "merged", "lost_venue")
+#: Assumed probabilities of each reason given a closure, for a consumer-led community group
+#: (``"ref"``), and the factors by which a professional leader (``"professional"``) and a
+#: mental-health setting (``"mental_health"``) multiply them. The factors are chosen so that the
+#: probabilities of every (leader, setting) sum to one (:data:`CLOSURE_REASON_PROBS`): consumer-led
+#: groups fold more often, professional-led ones merge or lose their room more; mental-health
+#: settings rarely lose their venue and merge more.
+CLOSURE_REASON_FACTORS = {
+    "ref": {"folded": 0.50, "merged": 0.25, "lost_venue": 0.25},
+    "professional": {"folded": 0.6, "merged": 1.4, "lost_venue": 1.4},
+    "mental_health": {"folded": 1.0, "merged": 1.6, "lost_venue": 0.4},
+}
+#: Probability of each closure reason given a closure, by (leader, setting).
+CLOSURE_REASON_PROBS = {
+    (leader, setting): {
+        r: round(
+            CLOSURE_REASON_FACTORS["ref"][r]
+            * (CLOSURE_REASON_FACTORS["professional"][r] if leader == "professional" else 1.0)
+            * (CLOSURE_REASON_FACTORS["mental_health"][r] if setting == "mental_health" else 1.0),
+            12,
+        )
+        for r in CLOSURE_REASONS
+    }
+    for leader in ("consumer", "professional")
+    for setting in ("community", "mental_health")
+}
+CENSORED = "censored"  # the outcome of a group without a closure
 COLUMNS = (
     "group_id", "county", "founded", "closed", "last_contact",
     "leader", "setting", "setting_type", "era", "founding_year",
+    "closure_reason", "outcome",
 )  # fmt: skip
 _DAY = 365.25  # days per year on the analysis time scale
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -178,6 +226,24 @@ def _iso(days: np.ndarray) -> np.ndarray:
     return text.astype(object)[inverse]
 
 
+def _closure_reasons(rng: np.random.Generator, leader, setting, closed: np.ndarray):
+    """Each row's closure reason (None without a closure) and outcome; one uniform per row."""
+    u = rng.random(len(closed))
+    reason = np.empty(len(closed), dtype=object)
+    pairs = np.array([f"{a}|{b}" for a, b in zip(leader, setting, strict=True)], dtype=object)
+    for (lead, sett), probs in CLOSURE_REASON_PROBS.items():
+        rows = pairs == f"{lead}|{sett}"
+        cum = np.cumsum([probs[r] for r in CLOSURE_REASONS])
+        pick = np.minimum(np.searchsorted(cum / cum[-1], u[rows], side="right"), len(cum) - 1)
+        reason[rows] = np.asarray(CLOSURE_REASONS, dtype=object)[pick]
+    reason = np.where(closed, reason, None)
+    outcome = np.where(closed, reason, CENSORED)
+    return (
+        pd.Categorical(reason, categories=list(CLOSURE_REASONS)),
+        pd.Categorical(outcome, categories=[CENSORED, *CLOSURE_REASONS]),
+    )
+
+
 def make_sa_groups(
     *,
     seed: Seed,
@@ -205,7 +271,9 @@ def make_sa_groups(
         Columns :data:`COLUMNS`, one row per group, ordered by founding date; dates are ISO strings
         (``closed`` is missing for groups without a recorded closure), ``founding_year`` is a float
         (the founding date as a decimal year, see the module docstring), the other columns are
-        Categoricals (reference level first). Read it with
+        Categoricals (reference level first): ``closure_reason`` (missing without a closure) and
+        ``outcome`` (the reason, or ``censored``) are drawn last, from their own stream (module
+        docstring). Read it with
         ``Columns(id="group_id", start="founded", event_date="closed",
         censor_date="last_contact", covariates=("leader", "setting", "era"), cluster="county")``.
     truth : dict
@@ -259,7 +327,13 @@ def make_sa_groups(
             **{c: f[c].array.take(order) for c in ("leader", "setting", "setting_type", "era")},
             "founding_year": _decimal_year(founded),
         }
-    )[list(COLUMNS)]
+    )
+    # Drawn last and from a child stream (SeedSequence(seed).spawn(1)[0] for an integer seed):
+    # the columns above, and the caller's generator, are what they were without the reasons.
+    out["closure_reason"], out["outcome"] = _closure_reasons(
+        rng.spawn(1)[0], out["leader"], out["setting"], closed
+    )
+    out = out[list(COLUMNS)]
     truth = {
         "synthetic": True,
         "description": "Synthetic SA self-help groups in Michigan (NOT the study data)",
@@ -276,8 +350,37 @@ def make_sa_groups(
         "hazard_ratios": {k: float(np.exp(v)) for k, v in EFFECTS.items()},
         "loss_to_follow_up_rate": LOSS_TO_FOLLOW_UP,
         **sim.truth.to_dict(),
+        "closure_reasons": _closure_reason_truth(),
     }
     return out, truth
+
+
+def _closure_reason_truth() -> dict:
+    """The closure reasons' mechanism and the cause-specific truth it implies (JSON-serialisable)."""
+    ref, prof, mh = (CLOSURE_REASON_FACTORS[k] for k in ("ref", "professional", "mental_health"))
+    causes = {}
+    for r in CLOSURE_REASONS:
+        log_hr = dict(EFFECTS)
+        log_hr["leader[professional]"] += float(np.log(prof[r]))
+        log_hr["setting[mental_health]"] += float(np.log(mh[r]))
+        causes[r] = {
+            "baseline_hazard": [round(h * ref[r], 12) for h in BASELINE_HAZARD],
+            "log_baseline": [float(np.log(h) + np.log(ref[r])) for h in BASELINE_HAZARD],
+            "effects": log_hr,
+            "hazard_ratios": {k: float(np.exp(v)) for k, v in log_hr.items()},
+        }
+    return {
+        "reasons": list(CLOSURE_REASONS),
+        "censored_value": CENSORED,
+        "mechanism": (
+            "given a closure, the reason is drawn with probabilities p_r(leader, setting), "
+            "independently of the closure time; cause-specific hazard = p_r * overall hazard"
+        ),
+        "stream": "SeedSequence(seed).spawn(1)[0], one uniform per group in row order",
+        "factors": CLOSURE_REASON_FACTORS,
+        "probabilities": {f"{a}|{b}": p for (a, b), p in CLOSURE_REASON_PROBS.items()},
+        "cause_specific": causes,
+    }
 
 
 def write_sa_groups(out: Path, *, seed: Seed, n_groups: int = N_GROUPS) -> Path:

@@ -13,7 +13,14 @@ from bayessa.model.spec import CLEAR, Prior, Spec, load_spec
 
 @pytest.mark.parametrize(
     "name",
-    ["partnership", "calendar_era", "stratified_setting", "founding_trend", "current_leader"],
+    [
+        "partnership",
+        "calendar_era",
+        "stratified_setting",
+        "founding_trend",
+        "current_leader",
+        "closure_reasons",
+    ],
 )
 def test_bundled_specs_load_and_round_trip(root, name):
     spec = load_spec(root / "models" / f"{name}.toml")
