@@ -70,6 +70,9 @@ import pandas as pd
 from bayessa.simulate.pem import AtOrigin, Given, Seed, as_generator, simulate_pem
 
 __all__ = [
+    "CLOSURE_REASONS",
+    "CLOSURE_REASON_FACTORS",
+    "CLOSURE_REASON_PROBS",
     "COLUMNS",
     "ERA_CUTS",
     "N_GROUPS",
