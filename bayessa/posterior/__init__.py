@@ -11,6 +11,7 @@ from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
     "predict_newdata": "bayessa.posterior.newdata",
+    "MAX_NODE_COMBINATIONS": "bayessa.posterior.incidence",
     "cause_incidence": "bayessa.posterior.incidence",
     "incidence_draws": "bayessa.posterior.incidence",
     "restricted_mean_time_lost": "bayessa.posterior.incidence",

@@ -27,7 +27,19 @@ import itertools
 
 import numpy as np
 
-__all__ = ["cause_incidence", "incidence_draws", "restricted_mean_time_lost"]
+__all__ = [
+    "MAX_NODE_COMBINATIONS",
+    "cause_incidence",
+    "incidence_draws",
+    "restricted_mean_time_lost",
+]
+
+#: The product rule over the causes' cluster effects uses at most this many node combinations:
+#: with three or more causes each cause's rule is cut to ``floor(this ** (1 / J))`` nodes (at
+#: least 6). Measured against 24 nodes per cause with three causes (10 nodes each): the incidence
+#: differs by 1e-9 at cluster SD 0.5 and 9e-6 at SD 1, far below the Monte Carlo error of a
+#: posterior median from 1,000 draws (~1e-3 of a probability); 24^3 combinations took 12x longer.
+MAX_NODE_COMBINATIONS = 1024
 
 
 def _overlap(t: np.ndarray, cuts: np.ndarray) -> np.ndarray:
@@ -98,6 +110,29 @@ def restricted_mean_time_lost(log_hazards: np.ndarray, cuts: np.ndarray, tau: fl
     return np.sum(f_start * o + share * at_start * inner, axis=2)
 
 
+def _fewer_nodes(mixtures):
+    """The causes' curves with at most :data:`MAX_NODE_COMBINATIONS` node combinations."""
+    from dataclasses import replace
+
+    from bayessa.posterior.curves import _hermite
+
+    sizes = [1 if m.shifts is None else m.shifts.shape[1] for m in mixtures]
+    if np.prod(sizes, dtype=float) <= MAX_NODE_COMBINATIONS:
+        return mixtures
+    marginal = sum(m.shifts is not None for m in mixtures)
+    k = max(6, int(MAX_NODE_COMBINATIONS ** (1.0 / marginal)))
+    out = []
+    for m in mixtures:
+        if m.shifts is None or m.shifts.shape[1] <= k:
+            out.append(m)
+            continue
+        # the rule integrates u^2 exactly: the weighted mean square of the shifts is sd^2
+        sd = np.sqrt(m.shifts**2 @ m.shift_weights)
+        shifts, weights = _hermite(sd, k)
+        out.append(replace(m, shifts=shifts, shift_weights=weights))
+    return out
+
+
 def cause_incidence(mixtures, times, tau: float) -> tuple[np.ndarray, np.ndarray]:
     """Incidence and RMTL draws of the causes' curves, marginal over their cluster effects.
 
@@ -120,6 +155,7 @@ def cause_incidence(mixtures, times, tau: float) -> tuple[np.ndarray, np.ndarray
     S = min(m.log_hazard.shape[0] for m in mixtures)
     eta = np.stack([m.log_hazard[:S, 0, :] for m in mixtures])  # (J, S, K)
     cuts = mixtures[0].cuts
+    mixtures = _fewer_nodes(mixtures)
     nodes = [
         [(None, 1.0)] if m.shifts is None else [(m.shifts[:S, j], w) for j, w in
                                                 enumerate(m.shift_weights)]

@@ -64,3 +64,20 @@ def test_marginal_over_each_causes_cluster_effect_is_the_product_rule():
     mc = incidence_draws(np.moveaxis(eta, 1, 0), CUTS, np.array([2.0]))[:, :, 0].mean(axis=1)
     se = incidence_draws(np.moveaxis(eta, 1, 0), CUTS, np.array([2.0]))[:, :, 0].std(axis=1)
     np.testing.assert_allclose(cif[:, 0, 0], mc, atol=4 * se.max() / np.sqrt(200_000))
+
+
+def test_three_causes_use_fewer_nodes_each_with_the_same_incidence(monkeypatch):
+    import bayessa.posterior.incidence as inc
+    from bayessa.posterior.curves import _hermite
+
+    lam = np.vstack([LAM, [0.1, 0.1, 0.1]])
+    mixtures = []
+    for j in range(3):
+        shifts, w = _hermite(np.array([0.8]), 24)
+        mixtures.append(Mixture(np.log(lam[j])[None, None, :], np.ones(1), CUTS, "", "",
+                                shifts, w))  # fmt: skip
+    capped, _ = cause_incidence(mixtures, np.array([1.0, 4.0]), 3.0)
+    assert all(m.shifts.shape[1] <= 10 for m in inc._fewer_nodes(mixtures))
+    monkeypatch.setattr(inc, "MAX_NODE_COMBINATIONS", 10**6)
+    full, _ = cause_incidence(mixtures, np.array([1.0, 4.0]), 3.0)
+    np.testing.assert_allclose(capped, full, atol=1e-5)
