@@ -27,9 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.covariates import _failed, _summary_ess
-from benchmarks.fit import _compiledir_env, _measure
+from benchmarks.fit import RESULTS, _compiledir_env, _measure, cached_simulation
 
-RESULTS = Path(__file__).parent / "results"
 DEFAULT_SEED = 20261215
 FORMULA = "leader + setting + (1 | county)"
 CUTS = (0.0, 1.0, 2.0, 4.0, 8.0, 12.0)
@@ -60,12 +59,9 @@ def simulate(n: int, seed: int = DEFAULT_SEED) -> tuple[Path, dict]:
     """
     import pandas as pd
 
-    path = RESULTS / f"competing_{n}.csv"
-    truth_path = path.with_name(f"competing_{n}_truth.json")
-    if path.exists() and truth_path.exists():
-        truth = json.loads(truth_path.read_text())
-        if truth.get("seed") == seed:
-            return path, truth
+    path, truth_path, truth = cached_simulation(f"competing_{n}", {"seed": seed})
+    if truth is not None:
+        return path, truth
     rng = np.random.default_rng(seed)
     prof = rng.uniform(size=n) < 0.3
     mh = rng.uniform(size=n) < 0.4

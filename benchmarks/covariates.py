@@ -77,7 +77,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fit import RESULTS, _compiledir_env, _measure
+from benchmarks.fit import RESULTS, _compiledir_env, _measure, cached_simulation
 
 FORMULA = "leader + setting + population + s(year) + (1 | county) + (1 | region)"
 CUTS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0)
@@ -124,13 +124,10 @@ def simulate(n: int, seed: int = DEFAULT_SEED) -> tuple[Path, dict]:
         The simulation's truth (``covariates_{n}_truth.json``), with the region effects and the
         county -> region map.
     """
-    path = RESULTS / f"covariates_{n}.csv"
-    truth_path = RESULTS / f"covariates_{n}_truth.json"
     design = json.loads(json.dumps(_design(n, seed)))
-    if path.exists() and truth_path.exists():
-        truth = json.loads(truth_path.read_text())
-        if truth.get("design") == design:
-            return path, truth
+    path, truth_path, truth = cached_simulation(f"covariates_{n}", {"design": design})
+    if truth is not None:
+        return path, truth
     from bayessa.simulate import Uniform, simulate_pem
 
     effects_seq, sim_seq = np.random.SeedSequence(seed).spawn(2)

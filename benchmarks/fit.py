@@ -45,7 +45,7 @@ from pathlib import Path
 from bayessa.resources import bundled_spec
 
 DEFAULT_SPEC = bundled_spec("partnership")
-RESULTS = Path("benchmarks/results")
+RESULTS = Path(__file__).parent / "results"
 
 
 def _measure(cmd: list[str], env: dict[str, str] | None = None, check: bool = True) -> dict:
@@ -76,6 +76,29 @@ def _measure(cmd: list[str], env: dict[str, str] | None = None, check: bool = Tr
             f"benchmark command exited {res['rc']}: {' '.join(cmd)}\n{out.stderr[-2000:]}"
         )
     return res
+
+
+def cached_simulation(stem: str, match: dict) -> tuple[Path, Path, dict | None]:
+    """A simulated data set's CSV and truth files, and its truth when they hold ``match``.
+
+    Parameters
+    ----------
+    stem : str
+        The files' stem in ``benchmarks/results`` (``paths_100000``).
+    match : dict
+        Truth entries that must equal these (the seed, or the whole design).
+
+    Returns
+    -------
+    (Path, Path, dict or None)
+        The CSV, the truth file, and the truth if both files exist and match (else None: simulate).
+    """
+    path, truth_path = RESULTS / f"{stem}.csv", RESULTS / f"{stem}_truth.json"
+    if path.exists() and truth_path.exists():
+        truth = json.loads(truth_path.read_text())
+        if all(truth.get(k) == v for k, v in match.items()):
+            return path, truth_path, truth
+    return path, truth_path, None
 
 
 def _compiledir_env(compiledir: Path) -> dict[str, str]:

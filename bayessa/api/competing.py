@@ -118,6 +118,7 @@ class CompetingRisksResult:
         self.results = dict(results)
         self.spec = spec
         self.prepared = prepared
+        self._predictors: dict = {}  # (max_draws, seed) -> each cause's Predictor
 
     @property
     def causes(self) -> tuple[str, ...]:
@@ -262,7 +263,12 @@ class CompetingRisksResult:
         from bayessa.posterior.curves import Predictor
         from bayessa.posterior.incidence import cause_incidence
 
-        preds = [Predictor(r.idata, max_draws=max_draws, seed=seed) for r in self.results.values()]
+        key = (max_draws, seed)  # thinning and coding are done once per setting, not per curve
+        if key not in self._predictors:
+            self._predictors[key] = [
+                Predictor(r.idata, max_draws=max_draws, seed=seed) for r in self.results.values()
+            ]
+        preds = self._predictors[key]
         prof = {}  # the reference profile of every cause's formula (they may differ)
         for p in preds:
             prof |= {v: p.info.reference[v] for v in p.info.profile_variables if v not in prof}
@@ -307,14 +313,19 @@ class CompetingRisksResult:
                 sub.mkdir()
                 res._write(sub, command=command)
             self.hazard_ratios().to_csv(folder / "hazard_ratios.csv", index=False)
-            self.cumulative_incidence().to_csv(folder / "cif.csv", index=False)
+            reference = self.cumulative_incidence()
+            reference.to_csv(folder / "cif.csv", index=False)
             from bayessa.report.competing import write_competing_report
 
-            write_competing_report(self, folder, {c: _folder_name(c) for c in self.causes})
+            diagnostics = self.diagnostics()
+            write_competing_report(
+                self, folder, {c: _folder_name(c) for c in self.causes},
+                reference=reference, diagnostics=diagnostics,
+            )  # fmt: skip
             manifest = {
                 "causes": list(self.causes),
                 "runs": {c: _folder_name(c) for c in self.causes},
-                "diagnostics_passed": {c: bool(d.passed) for c, d in self.diagnostics().items()},
+                "diagnostics_passed": {c: bool(d.passed) for c, d in diagnostics.items()},
                 "command": command,
                 "model": "one cause-specific piecewise-exponential model per cause; the other "
                 "causes' events censored; incidence from all causes' hazards",

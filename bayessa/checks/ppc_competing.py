@@ -44,8 +44,9 @@ def replicate_causes(
     Returns
     -------
     xarray.Dataset
-        ``time`` and ``cause`` (0 censored, ``j`` the ``j``-th cause) along (sample, unit); the
-        causes in ``attrs["bayessa_causes"]``.
+        ``time`` and ``cause`` (0 censored, ``j`` the ``j``-th cause) along (sample, unit), the
+        observed ``observed_time`` and ``observed_cause`` along unit; the causes in
+        ``attrs["bayessa_causes"]``.
     """
     causes = list(trees)
     opened = {c: open_tree(t) for c, t in trees.items()}
@@ -77,8 +78,16 @@ def replicate_causes(
     cause = np.where(happened, latent.argmin(axis=0) + 1, 0).astype(np.int8)
     time = np.where(happened, first_time, censor[None, :])
     dims = ("sample", "unit")
+    observed = np.zeros(first.ids.size, dtype=np.int8)
+    for j, c in enumerate(causes, start=1):
+        observed[lays[c].event] = j
     return xr.Dataset(
-        {"time": (dims, time), "cause": (dims, cause)},
+        {
+            "time": (dims, time),
+            "cause": (dims, cause),
+            "observed_time": ("unit", exit_),
+            "observed_cause": ("unit", observed),
+        },
         coords={"sample": np.arange(S), "unit": first.ids},
         attrs={"bayessa_causes": list(causes)},
     )
@@ -125,11 +134,8 @@ def incidence_check(
 
     causes = list(trees)
     rep = replicate_causes(trees, n_draws=n_replicates, seed=seed)
-    first = unit_layout(open_tree(next(iter(trees.values()))))
-    obs_cause = np.zeros(first.ids.size, dtype=np.int64)
-    for j, c in enumerate(causes, start=1):
-        obs_cause[unit_layout(open_tree(trees[c])).event] = j
-    grid = np.linspace(0, first.exit.max(), 61)[1:] if grid is None else np.asarray(grid)
+    obs_time, obs_cause = rep["observed_time"].values, rep["observed_cause"].values
+    grid = np.linspace(0, obs_time.max(), 61)[1:] if grid is None else np.asarray(grid)
 
     def curves(time, cause):
         df = pd.DataFrame({"time": time, "cause": cause})
@@ -138,7 +144,7 @@ def incidence_check(
         aj = cumulative_incidence(df, time="time", event="cause", censor_value=0)
         return np.stack([_step(aj[aj["cause"] == j], grid) for j in range(1, len(causes) + 1)])
 
-    observed = curves(first.exit, obs_cause)
+    observed = curves(obs_time, obs_cause)
     reps = np.stack([curves(rep["time"].values[s], rep["cause"].values[s])
                      for s in range(rep.sizes["sample"])])  # fmt: skip
     lo, hi = np.quantile(reps, [(1 - prob) / 2, (1 + prob) / 2], axis=0)

@@ -35,11 +35,7 @@ def stacked_incidence(table: pd.DataFrame, ax=None, *, time_unit: str = "years")
                  colors=[COLORS[i % len(COLORS)] for i in range(len(causes))], alpha=0.75)  # fmt: skip
     ax.plot(wide.index, wide.sum(axis=1), color="0.2", lw=1)
     ax.set_ylim(0, 1)
-    ax.set_xlim(0, wide.index.max())
-    ax.set_xlabel(f"Time since start ({time_unit})")
-    ax.set_ylabel("Cumulative incidence (stacked)")
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
-    return ax
+    return _finish(ax, wide.index.max(), "Cumulative incidence (stacked)", time_unit)
 
 
 def incidence_bands(table: pd.DataFrame, ax=None, *, time_unit: str = "years"):
@@ -65,11 +61,7 @@ def incidence_bands(table: pd.DataFrame, ax=None, *, time_unit: str = "years"):
         ax.fill_between(g["time"], g["lower"], g["upper"], color=color, alpha=0.2, lw=0)
         ax.plot(g["time"], g["cif"], color=color, lw=2, label=str(cause))
     ax.set_ylim(0, None)
-    ax.set_xlim(0, table["time"].max())
-    ax.set_xlabel(f"Time since start ({time_unit})")
-    ax.set_ylabel("Cumulative incidence")
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
-    return ax
+    return _finish(ax, table["time"].max(), "Cumulative incidence", time_unit)
 
 
 def incidence_ppc(observed: pd.DataFrame, band: pd.DataFrame, ax=None, *, time_unit: str = "years"):
@@ -99,7 +91,13 @@ def incidence_ppc(observed: pd.DataFrame, band: pd.DataFrame, ax=None, *, time_u
         o = observed[observed["cause"] == cause]
         ax.step(o["time"], o["cif"], where="post", color=color, lw=2, label=f"{cause}: observed")
     ax.set_ylim(0, None)
+    return _finish(ax, band["time"].max(), "Cumulative incidence (Aalen–Johansen)", time_unit)
+
+
+def _finish(ax, end: float, ylabel: str, time_unit: str):
+    """Time axis from 0, labels and the legend, as every incidence figure has them."""
+    ax.set_xlim(0, end)
     ax.set_xlabel(f"Time since start ({time_unit})")
-    ax.set_ylabel("Cumulative incidence (Aalen–Johansen)")
+    ax.set_ylabel(ylabel)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     return ax

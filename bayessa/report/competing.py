@@ -23,7 +23,9 @@ __all__ = ["competing_blocks", "write_competing_report"]
 _TABLE_FRACTIONS = (0.25, 0.5, 1.0)
 
 
-def competing_blocks(result, folders: dict[str, str]) -> list[Block]:
+def competing_blocks(
+    result, folders: dict[str, str], *, reference=None, diagnostics=None
+) -> list[Block]:
     """The blocks of the combined page.
 
     Parameters
@@ -32,6 +34,11 @@ def competing_blocks(result, folders: dict[str, str]) -> list[Block]:
         The cause-specific fits.
     folders : dict of str to str
         Each cause's run folder, relative to the page.
+    reference : DataFrame, optional
+        The reference profile's incidence, if already computed
+        (``result.cumulative_incidence()``).
+    diagnostics : dict, optional
+        Each cause's gate, if already computed (``result.diagnostics()``).
 
     Returns
     -------
@@ -44,7 +51,7 @@ def competing_blocks(result, folders: dict[str, str]) -> list[Block]:
     blocks = [Block("h2", "Causes")]
     items = []
     for cause, res in result.results.items():
-        diag = res.diagnostics()
+        diag = diagnostics[cause] if diagnostics else res.diagnostics()
         n = int(res.idata["observed_data"]["events"].sum())
         items.append(f"{cause}: {n} events; convergence gate {'passed' if diag.passed else 'FAILED'}"
                      f"; full report: {folders[cause]}/report.html")  # fmt: skip
@@ -58,7 +65,7 @@ def competing_blocks(result, folders: dict[str, str]) -> list[Block]:
                Block("table", "Cause-specific hazard ratios (posterior median, 95% CrI, P(HR > 1))",
                      fmt_table(hr[[c for c in cols if c in hr]], {"hr_median": ".3f",
                                "hr_lower": ".3f", "hr_upper": ".3f", "p_hr_gt_1": ".3f"}))]  # fmt: skip
-    ref = result.cumulative_incidence()
+    ref = result.cumulative_incidence() if reference is None else reference
     blocks.append(Block("h2", "Cumulative incidence"))
     axes = plots.new_axes(11.0, 4.0, ncols=2)
     plots.stacked_incidence(ref, axes[0, 0], time_unit=unit)
@@ -171,7 +178,9 @@ def _crosscheck(result) -> list[Block]:
     return blocks
 
 
-def write_competing_report(result, folder: Path, folders: dict[str, str]) -> list[Path]:
+def write_competing_report(
+    result, folder: Path, folders: dict[str, str], *, reference=None, diagnostics=None
+) -> list[Path]:
     """Write ``report.html``, ``report.md`` and its figures into ``folder``.
 
     Parameters
@@ -181,6 +190,8 @@ def write_competing_report(result, folder: Path, folders: dict[str, str]) -> lis
         The combined run folder.
     folders : dict of str to str
         Each cause's run folder, relative to ``folder``.
+    reference, diagnostics : optional
+        As :func:`competing_blocks` (computed there when not given).
 
     Returns
     -------
@@ -189,7 +200,7 @@ def write_competing_report(result, folder: Path, folders: dict[str, str]) -> lis
     name = result.spec.name if result.spec is not None else "competing risks"
     title = f"bayessa report: {name} (competing risks)"
     subtitle = f"causes: {', '.join(result.causes)}"
-    blocks = competing_blocks(result, folders)
+    blocks = competing_blocks(result, folders, reference=reference, diagnostics=diagnostics)
     written = [folder / "report.html", folder / "report.md"]
     (folder / "report.html").write_text(to_html(title, subtitle, blocks), encoding="utf-8")
     (folder / "report.md").write_text(to_markdown(title, subtitle, blocks,
