@@ -1,6 +1,7 @@
 """Simulation: the general PEM simulator, switching covariates and the synthetic SA-groups study.
 
-Simulation: the general piecewise-exponential simulator (:func:`simulate_pem`), a covariate that
+Simulation: the general piecewise-exponential simulator (:func:`simulate_pem`, with competing
+causes (:class:`Cause`) and inspection schedules (:class:`Inspection`) as options), a covariate that
 switches during follow-up (:func:`simulate_switching`) and the synthetic SA-groups study
 (:func:`make_sa_groups`, with its leaders' changes :func:`make_leadership_changes`).
 """
@@ -9,6 +10,8 @@ from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
     "AtOrigin": "bayessa.simulate.covariates",
+    "Cause": "bayessa.simulate.pem",
+    "Inspection": "bayessa.simulate.pem",
     "Given": "bayessa.simulate.covariates",
     "Normal": "bayessa.simulate.covariates",
     "Uniform": "bayessa.simulate.covariates",

@@ -36,6 +36,41 @@ point. Units with :math:`T_i \le e_i` are never observed under left truncation; 
 and counted (``Truth.n_truncated``), as are units whose entry falls at or after the end of their
 possible follow-up (``Truth.n_unobserved``).
 
+**Competing causes** (``causes``). Each cause :math:`r` has its own piecewise-constant hazard,
+
+.. math::
+
+    \lambda_{ir}(t) = \exp\bigl(\alpha_{r,k(t)} + x_i^\top\beta_r + \eta^{\text{shared}}_i(t)\bigr),
+
+with its own baseline :math:`\alpha_r` and log hazard ratios :math:`\beta_r` (:class:`Cause`);
+:math:`\eta^{\text{shared}}` holds what every cause shares: the top-level ``effects`` and
+``period_effects``, the smooth terms and the cluster effect :math:`u_{c(i)}` (one draw per
+cluster, the same for every cause). A latent time is drawn per cause by the same inversion,
+:math:`T_{ir} = H_{ir}^{-1}(E_{ir})`, and the first wins: :math:`T_i = \min_r T_{ir}`, cause
+:math:`\arg\min_r T_{ir}`. The all-cause hazard is :math:`\sum_r \lambda_{ir}` and the probability
+that an event is of cause :math:`r` is :math:`\lambda_{ir}(T_i) / \sum_s \lambda_{is}(T_i)`, so the
+cumulative incidence of cause :math:`r` is
+:math:`F_r(t) = \int_0^t \lambda_{ir}(u)\, S_i(u)\, du` with :math:`S_i` the all-cause survival
+(for constant hazards :math:`F_r(t) = \lambda_r / \lambda \cdot (1 - e^{-\lambda t})`,
+:math:`\lambda = \sum_r \lambda_r`).
+
+**Inspection** (``inspection``). The event times above are exact. With an :class:`Inspection`
+schedule the event is seen only at contacts: the unit's entry (time zero without delayed entry),
+the scheduled visits during its follow-up (regular or given times, each moved by a uniform
+jitter) and a final contact at the end of its follow-up :math:`X_i^{\max} = \min(e_i + C_i,
+\tau - o_i, a_K)` (loss to follow-up, the study end or the last cut point). An event at
+:math:`T_i` is then known to lie in
+
+.. math::
+
+    (L_i, U_i] = \bigl(\max\{\text{contacts} < T_i\},\; \min\{\text{contacts} \ge T_i\}\bigr],
+
+so :math:`L_i < T_i \le U_i` always; a share ``exact`` of the events is seen when it happens
+(:math:`L_i = U_i = T_i`), and a censored unit has :math:`L_i = X_i` and no :math:`U_i`
+(right-censored at :math:`L_i`). These are the ``time_lower`` / ``time_upper`` columns, in the
+interval conventions of R's ``Surv(type = "interval2")``: equal = exact, upper blank = right-
+censored at the lower bound.
+
 The frame returned is in the **durations** input form of :func:`bayessa.data.read_data`; read it
 with ``Simulation.columns`` (or :meth:`Simulation.read`). The study-like data set lives in
 :mod:`bayessa.simulate.sa_groups`; ``python -m bayessa.simulate sa-groups --seed N --out FILE`` writes it.
@@ -45,7 +80,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -67,7 +102,7 @@ from bayessa.simulate.covariates import (
     is_numeric,
 )
 
-__all__ = ["Simulation", "Truth", "as_generator", "simulate_pem"]
+__all__ = ["Cause", "Inspection", "Simulation", "Truth", "as_generator", "simulate_pem"]
 
 #: Units per block in the event-time inversion; bounds memory at about 100 MB per block.
 _BLOCK = 250_000
@@ -126,6 +161,15 @@ class Truth:
         "module.name"}``).
     smooth : dict of str to dict
         Numeric covariate -> ``{"x": grid, "f": f(grid)}`` (lists of 101 floats).
+    causes : dict of str to dict
+        Competing causes only: cause -> ``{"log_baseline": [...], "effects": {...}}``, the cause's
+        own baseline and its log hazard ratios (its own plus the shared ones). ``log_baseline``
+        is then the all-cause log hazard of the reference unit,
+        :math:`\log \sum_r e^{\alpha_{rk}}`, and ``effects`` the effects shared by every cause.
+    censored_value : str or None
+        Competing causes only: the ``outcome`` of a unit without an event.
+    inspection : dict
+        With an inspection schedule: the schedule (:meth:`Inspection.to_dict`).
     """
 
     cuts: tuple[float, ...]
@@ -144,6 +188,9 @@ class Truth:
     n_unobserved: int
     numeric: dict[str, dict] = field(default_factory=dict)
     smooth: dict[str, dict] = field(default_factory=dict)
+    causes: dict[str, dict] = field(default_factory=dict)
+    censored_value: str | None = None
+    inspection: dict = field(default_factory=dict)
 
     @property
     def n_discarded(self) -> int:
@@ -153,8 +200,8 @@ class Truth:
     def to_dict(self) -> dict:
         """JSON-serialisable form (an infinite last cut point is written as the string ``"inf"``).
 
-        ``numeric`` and ``smooth`` are left out when empty, so the record of a simulation with
-        categorical covariates only is unchanged.
+        ``numeric``, ``smooth``, ``causes``, ``censored_value`` and ``inspection`` are left out
+        when empty, so the record of a simulation without them is unchanged.
 
         Returns
         -------
@@ -162,8 +209,8 @@ class Truth:
         """
         out = asdict(self)
         out["cuts"] = ["inf" if np.isinf(c) else c for c in self.cuts]
-        for key in ("numeric", "smooth"):
-            if not out[key]:
+        for key in ("numeric", "smooth", "causes", "censored_value", "inspection"):
+            if out[key] is None or (isinstance(out[key], dict) and not out[key]):
                 del out[key]
         return out
 
@@ -194,6 +241,134 @@ class Simulation:
         SurvivalData
         """
         return read_data(self.frame, self.columns)
+
+
+@dataclass(frozen=True)
+class Cause:
+    r"""One cause of a competing-risks simulation (``simulate_pem(..., causes={name: Cause(...)})``).
+
+    The cause's hazard is
+    :math:`\lambda_{ir}(t) = \exp(\alpha_{r,k(t)} + x_i^\top\beta_r + \eta^{\text{shared}}_i(t))`
+    (module docstring): its own baseline and log hazard ratios, plus what every cause shares.
+
+    Parameters
+    ----------
+    log_baseline : sequence of float
+        :math:`\alpha_{rk}`, the cause's log hazard of the reference unit in each age interval of
+        ``simulate_pem``'s ``cuts``.
+    effects : mapping, optional
+        The cause's own log hazard ratios, keyed as ``simulate_pem``'s ``effects`` (categorical
+        ``"name[level]"``, numeric ``"name"``, interactions with ``":"``, the current calendar
+        period ``"<period_name>[label]"``). They are **added** to the effects shared by every
+        cause (``simulate_pem``'s ``effects`` and ``period_effects``).
+    """
+
+    log_baseline: Sequence[float]
+    effects: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    r"""An inspection schedule: the event is seen only at contacts (``simulate_pem(..., inspection=)``).
+
+    Give either ``every`` (regular visits) or ``times`` (given visits). A unit's contacts are its
+    entry (time zero without delayed entry), the visits during its follow-up and a final contact
+    at the end of its follow-up (loss to follow-up, the study end or the last cut point); an event
+    is known to lie between the last contact before it and the first contact at or after it
+    (module docstring).
+
+    Parameters
+    ----------
+    every : float, optional
+        Regular visits, one every ``every`` time units: at :math:`j \cdot \text{every}`,
+        :math:`j = 1, 2, \dots` after each unit's time zero (``scale = "age"``), or at every
+        multiple of ``every`` on the calendar (``scale = "calendar"``).
+    times : sequence of float, optional
+        Given visit times, strictly increasing (ages > 0, or calendar times); no visit after the
+        last one (only the final contact).
+    jitter : float, default 0
+        Each visit of each unit is moved by its own :math:`\mathrm{Uniform}(-\text{jitter},
+        \text{jitter})`; less than half the smallest gap between scheduled visits (on the age
+        scale, counting the gap from time zero to the first visit), so that visits keep their
+        order.
+    exact : float, default 0
+        Probability that an event is seen when it happens (reported, not found at a visit):
+        then ``time_lower = time_upper = time``.
+    scale : {"age", "calendar"}, default "age"
+        Whether the schedule runs on each unit's own clock (time since time zero) or on the
+        calendar (the scale of ``simulate_pem``'s ``calendar`` and ``study_end``: a survey of
+        every unit at the same dates).
+    """
+
+    every: float | None = None
+    times: Sequence[float] | None = None
+    jitter: float = 0.0
+    exact: float = 0.0
+    scale: str = "age"
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable record of the schedule (for the truth).
+
+        Returns
+        -------
+        dict
+        """
+        return {
+            "every": None if self.every is None else float(self.every),
+            "times": None if self.times is None else [float(t) for t in self.times],
+            "jitter": float(self.jitter),
+            "exact": float(self.exact),
+            "scale": self.scale,
+            "final_contact": "the end of each unit's follow-up",
+        }
+
+    def problems(self) -> list[str]:
+        """Everything wrong with the schedule (an empty list when it is valid).
+
+        Returns
+        -------
+        list of str
+        """
+        problems: list[str] = []
+        if (self.every is None) == (self.times is None):
+            return ["inspection: give either every (regular visits) or times (given visits)"]
+        if self.scale not in ("age", "calendar"):
+            problems.append(f"inspection: scale must be 'age' or 'calendar', got {self.scale!r}")
+        gaps: np.ndarray = np.empty(0)
+        if self.every is not None:
+            if not (_is_number(self.every) and np.isfinite(self.every) and self.every > 0):
+                problems.append(f"inspection: every must be a number > 0, got {self.every!r}")
+            else:
+                gaps = np.array([float(self.every)])
+        else:
+            try:
+                t = np.asarray(self.times, dtype=np.float64)
+            except (TypeError, ValueError):
+                t = np.array([np.nan])
+            if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all():
+                problems.append(f"inspection: times must be finite numbers, got {self.times!r}")
+            elif not (np.diff(t) > 0).all():
+                problems.append(f"inspection: times must be strictly increasing, got {list(t)}")
+            elif self.scale == "age" and t[0] <= 0:
+                problems.append(f"inspection: visit ages must be > 0, got {list(t)}")
+            else:
+                gaps = np.diff(np.concatenate([[0.0], t]) if self.scale == "age" else t)
+        if not (_is_number(self.jitter) and np.isfinite(self.jitter) and self.jitter >= 0):
+            problems.append(f"inspection: jitter must be a number >= 0, got {self.jitter!r}")
+        elif gaps.size and self.jitter >= gaps.min() / 2:
+            problems.append(
+                f"inspection: jitter {self.jitter} must be less than half the smallest gap "
+                f"between visits ({gaps.min():g}), so that visits keep their order"
+            )
+        if not (_is_number(self.exact) and 0 <= self.exact <= 1):
+            problems.append(
+                f"inspection: exact must be a probability in [0, 1], got {self.exact!r}"
+            )
+        return problems
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
 # --------------------------------------------------------------------------------------------
@@ -339,7 +514,7 @@ def simulate_pem(
     n: int,
     *,
     cuts: Sequence[float],
-    log_baseline: Sequence[float],
+    log_baseline: Sequence[float] | None = None,
     covariates: Mapping[str, CovariateSpec] | None = None,
     effects: Mapping[str, float] | None = None,
     smooth: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
@@ -355,6 +530,9 @@ def simulate_pem(
     study_end: float | None = None,
     entry_delay: float | tuple[float, float] | None = None,
     cluster_effects: Mapping[str, float] | None = None,
+    causes: Mapping[str, Cause] | None = None,
+    censored_value: str = "censored",
+    inspection: Inspection | None = None,
     seed: Seed,
 ) -> Simulation:
     r"""Simulate right-censored, left-truncated survival data from a piecewise-exponential model.
@@ -369,6 +547,7 @@ def simulate_pem(
     log_baseline : sequence of float
         :math:`\alpha_k`, the log hazard of the reference unit in each of the :math:`K` intervals:
         reference levels, numeric covariates at 0 (not at their mean) and smooth terms at 0.
+        Required, unless ``causes`` are given (each has its own; then leave it out).
     covariates : mapping, optional
         Covariates, drawn in order (see :mod:`bayessa.simulate.covariates` for the draws each
         uses). Categorical: ``{level: probability}``, :class:`~bayessa.simulate.covariates.Given`
@@ -379,7 +558,7 @@ def simulate_pem(
         :class:`~bayessa.simulate.covariates.Uniform` or any callable ``f(rng, n)`` returning
         ``n`` finite floats.
     effects : mapping, optional
-        Log hazard ratios. A categorical term is ``"name[level]"``, a numeric one ``"name"`` (the
+        Log hazard ratios (with ``causes``: shared by every cause, added to each cause's own). A categorical term is ``"name[level]"``, a numeric one ``"name"`` (the
         slope :math:`\beta`: log hazard ratio per unit, so ``{"age": 0.02}`` adds
         :math:`0.02\,x_{\text{age}}`). Interactions join terms with ``":"`` and multiply them:
         ``"leader[professional]:era[formal]"``, ``"age:sex[m]"`` (an extra slope for ``sex = m``),
@@ -415,6 +594,16 @@ def simulate_pem(
     cluster_effects : mapping, optional
         The cluster effects :math:`u_c` by label, instead of drawing them (so that several
         simulations, e.g. the partitions of a large data set, share one set of clusters).
+    causes : mapping of str to Cause, optional
+        Competing risks: ``{cause: Cause(log_baseline, effects)}``, each cause with its own
+        piecewise-constant hazard (module docstring); a latent time is drawn per cause and the
+        first wins. The cluster effects, smooth terms, ``effects`` and ``period_effects`` are
+        shared by every cause.
+    censored_value : str, default "censored"
+        With ``causes``: the ``outcome`` of a unit without an event (not a cause's name).
+    inspection : Inspection, optional
+        Coarsen the event times by an inspection schedule (:class:`Inspection`): adds the
+        columns ``time_lower`` and ``time_upper``.
     seed : int or numpy.random.Generator
         Randomness source; the global NumPy state is never used.
 
@@ -422,9 +611,17 @@ def simulate_pem(
     -------
     Simulation
         ``frame`` columns: ``id``, ``entry`` (only with ``entry_delay``), ``time`` (exit age),
-        ``event`` (0/1), ``origin`` (calendar time of time zero), the covariates (Categoricals,
-        reference level first; numeric ones float64) and the cluster (Categorical).
-        ``columns`` reads it with ``read_data``, every covariate named in ``covariates``.
+        ``event`` (0/1; with ``causes``: an event of any cause), ``outcome`` (only with
+        ``causes``: the cause, or ``censored_value``; a Categorical with ``censored_value``
+        first, then the causes in order), ``time_lower`` and ``time_upper`` (only with
+        ``inspection``: an event lies in ``(time_lower, time_upper]``; equal for an event seen
+        when it happened; ``time_upper`` NaN (blank) for a censored unit, which has
+        ``time_lower = time``, and for an event that no contact found), ``origin`` (calendar time
+        of time zero), the covariates (Categoricals, reference level first; numeric ones float64)
+        and the cluster (Categorical). ``time`` and ``event`` are the exact truth also with
+        ``inspection``. ``columns`` reads it with ``read_data`` in the durations form (with
+        ``causes``: ``event="outcome"``, ``censored=censored_value``), every covariate named in
+        ``covariates``.
 
     Raises
     ------
@@ -436,13 +633,25 @@ def simulate_pem(
     -----
     Draws are made from one generator in this order: cluster effects, time zero, the covariates
     (in the order of ``covariates``), cluster membership, the unit exponentials :math:`E_i`,
-    entry ages, censoring times. Smooth functions draw nothing.
+    entry ages, censoring times. Smooth functions draw nothing. With ``causes`` the exponentials
+    are :math:`E_{ir}`, one block of ``n`` per cause in the order of ``causes`` (so a single
+    cause draws exactly what the simulation without causes draws). The inspection schedule is
+    drawn last, from a child stream of the generator (``rng.spawn(1)[0]``; for an integer seed
+    ``SeedSequence(seed).spawn(1)[0]``): per observed unit, four uniforms for the jitter of the
+    visits around its event time and one for ``exact``. It leaves the generator's own stream
+    untouched, so every other column is the same with and without ``inspection``.
     """
     rng = as_generator(seed)
+    base = log_baseline
+    if causes is not None or log_baseline is None:  # a placeholder (see _cause_setups)
+        base = np.zeros(max(np.size(cuts) - 1, 0))
     s = _setup(
-        n, cuts, log_baseline, covariates, effects, smooth, periods, period_labels, period_name,
+        n, cuts, base, covariates, effects, smooth, periods, period_labels, period_name,
         period_effects, calendar, clusters, cluster_sd, cluster_name, censoring_rate, entry_delay,
     )  # fmt: skip
+    per_cause = _cause_setups(
+        s, log_baseline, causes, censored_value, inspection, covariates, cluster_name, period_name
+    )
     a, pc, delay = s.cuts, s.periods, s.delay
 
     # draws, in a fixed order so that a seed always gives the same data
@@ -454,15 +663,29 @@ def simulate_pem(
     if problems:
         raise SpecError(problems)
     cluster = draw_codes(rng, s.weights[None, :], np.zeros(n, dtype=np.intp))
-    e = rng.standard_exponential(n)
+    e = rng.standard_exponential(n if causes is None else (len(per_cause), n))
     if delay.size == 2:
         entry = delay[0] + (delay[1] - delay[0]) * rng.random(n)
     else:
         entry = np.full(n, delay[0])
     censor = entry + (rng.exponential(1.0 / censoring_rate, n) if censoring_rate > 0 else np.inf)
 
-    eta = _linear_predictor(s, drawn, u[cluster] + offset, period_name)
-    t = _event_times(e, origin, a, s.alpha, pc, eta)
+    shared = u[cluster] + offset
+    if causes is None:
+        t = _event_times(
+            e, origin, a, s.alpha, pc, _linear_predictor(s, drawn, shared, period_name)
+        )
+    else:  # latent times per cause; the first wins
+        latent = np.stack(
+            [
+                _event_times(
+                    e[r], origin, a, c.alpha, pc, _linear_predictor(c, drawn, shared, period_name)
+                )
+                for r, c in enumerate(per_cause.values())
+            ]
+        )
+        first = np.argmin(latent, axis=0)
+        t = latent[first, np.arange(n)]
 
     end = np.full(n, a[-1]) if study_end is None else np.minimum(a[-1], study_end - origin)
     stop = np.minimum(np.minimum(t, censor), end)
@@ -472,7 +695,19 @@ def simulate_pem(
     out = {"id": np.arange(1, int(keep.sum()) + 1, dtype=np.int64)}
     if entry_delay is not None:
         out["entry"] = entry[keep]
-    out |= {"time": stop[keep], "event": event[keep], "origin": origin[keep]}
+    out |= {"time": stop[keep], "event": event[keep]}
+    if causes is not None:
+        names = np.array(list(per_cause), dtype=object)
+        out["outcome"] = pd.Categorical(
+            np.where(event[keep] == 1, names[first[keep]], censored_value),
+            categories=[censored_value, *per_cause],
+        )
+    if inspection is not None:
+        out["time_lower"], out["time_upper"] = _coarsen(
+            rng.spawn(1)[0], inspection, stop[keep], event[keep] == 1, entry[keep],
+            np.minimum(censor, end)[keep], origin[keep],
+        )  # fmt: skip
+    out["origin"] = origin[keep]
     for name, values in drawn.items():
         if name in s.numeric:
             out[name] = values[keep]
@@ -483,15 +718,19 @@ def simulate_pem(
     columns = Columns(
         id="id",
         time="time",
-        event="event",
+        event="event" if causes is None else "outcome",
         entry="entry" if entry_delay is not None else None,
         origin="origin",
         covariates=tuple(drawn),
         cluster=cluster_name if clusters is not None else None,
+        censored=None if causes is None else censored_value,
     )
+    alpha = s.alpha
+    if causes is not None:  # the all-cause hazard of the reference unit
+        alpha = np.logaddexp.reduce(np.stack([c.alpha for c in per_cause.values()]), axis=0)
     truth = Truth(
         cuts=tuple(float(x) for x in a),
-        log_baseline=tuple(float(x) for x in s.alpha),
+        log_baseline=tuple(float(x) for x in alpha),
         effects=s.effects,
         levels=dict(s.levels),
         periods=tuple(float(x) for x in pc),
@@ -508,8 +747,144 @@ def simulate_pem(
         n_unobserved=int((~truncated & (stop <= entry)).sum()),
         numeric={name: describe(spec) for name, spec in s.numeric.items()},
         smooth=_smooth_tables(s.smooth, drawn, keep if keep.any() else np.ones(n, dtype=bool)),
+        causes={
+            name: {
+                "log_baseline": [float(x) for x in c.alpha],
+                "effects": dict(c.effects),
+            }
+            for name, c in (per_cause or {}).items()
+        },
+        censored_value=None if causes is None else censored_value,
+        inspection={} if inspection is None else inspection.to_dict(),
     )
     return Simulation(frame=pd.DataFrame(out), truth=truth, columns=columns)
+
+
+def _cause_setups(
+    s: _Setup,
+    log_baseline: Sequence[float] | None,
+    causes: Mapping[str, Cause] | None,
+    censored_value: object,
+    inspection: Inspection | None,
+    covariates: Mapping[str, CovariateSpec] | None,
+    cluster_name: str,
+    period_name: str,
+) -> dict[str, _Setup]:
+    """Check the options of causes and inspection; each cause's setup (its baseline and effects).
+
+    Returns an empty dict without causes. Raises one SpecError listing every problem.
+    """
+    problems: list[str] = []
+    taken = {*(covariates or {}), cluster_name}
+    per_cause: dict[str, _Setup] = {}
+    if causes is None:
+        if log_baseline is None:
+            problems.append(
+                f"log_baseline is required: {s.cuts.size - 1} values, one per interval "
+                "(or give causes, each with its own log_baseline)"
+            )
+    elif log_baseline is not None:
+        problems.append(
+            "log_baseline is given with causes: each cause has its own (Cause(log_baseline=...)); "
+            "drop log_baseline"
+        )
+    if causes is not None:
+        if "outcome" in taken:
+            problems.append("'outcome' is the cause column of competing causes: rename the column")
+        if not isinstance(censored_value, str) or not censored_value:
+            problems.append(f"censored_value must be a non-empty string, got {censored_value!r}")
+        if not isinstance(causes, Mapping) or not causes:
+            problems.append(f"causes must be a non-empty {{name: Cause}} mapping, got {causes!r}")
+            causes = {}
+        levels = {**s.levels, period_name: s.period_labels}
+        for name, cause in causes.items():
+            if not isinstance(name, str) or not name or name == censored_value:
+                problems.append(
+                    f"cause {name!r}: name each cause with a non-empty string other than the "
+                    f"censored_value {censored_value!r}"
+                )
+                continue
+            if not isinstance(cause, Cause):
+                problems.append(f"cause '{name}': give Cause(log_baseline, effects), got {cause!r}")
+                continue
+            try:
+                alpha = np.asarray(cause.log_baseline, dtype=np.float64)
+            except (TypeError, ValueError):
+                alpha = np.empty(0)
+            if alpha.shape != (s.cuts.size - 1,) or not np.isfinite(alpha).all():
+                problems.append(
+                    f"cause '{name}': log_baseline needs {s.cuts.size - 1} finite values "
+                    "(one per interval)"
+                )
+                continue
+            own = {str(k): v for k, v in dict(cause.effects or {}).items()}
+            if not all(_is_number(v) and np.isfinite(v) for v in own.values()):
+                problems.append(f"cause '{name}': effects must be finite numbers, got {own}")
+                continue
+            effects = dict(s.effects)
+            for k, v in own.items():
+                effects[k] = effects.get(k, 0.0) + float(v)
+            here: list[str] = []
+            parsed = {k: _parse_effect(k, levels, list(s.numeric), here) for k in effects}
+            problems += [f"cause '{name}': {p}" for p in here]
+            per_cause[name] = replace(s, alpha=alpha, effects=effects, parsed=parsed)
+    if inspection is not None:
+        if not isinstance(inspection, Inspection):
+            problems.append(f"inspection must be an Inspection(...), got {inspection!r}")
+        else:
+            problems += inspection.problems()
+        clash = sorted(taken & {"time_lower", "time_upper"})
+        if clash:
+            problems.append(f"{clash} are the columns of the inspection: rename the column(s)")
+    if problems:
+        raise SpecError(problems)
+    return per_cause
+
+
+def _coarsen(
+    rng: np.random.Generator,
+    inspection: Inspection,
+    time: np.ndarray,
+    event: np.ndarray,
+    entry: np.ndarray,
+    last: np.ndarray,
+    origin: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""``time_lower`` and ``time_upper`` of each unit under the inspection schedule.
+
+    ``time`` is the exit age, ``event`` whether it is an event, ``entry`` the entry age and
+    ``last`` the age of the final contact (the end of the unit's possible follow-up, >= ``time``
+    for an event). Visits are :math:`v_j = \text{nominal}_j + J_{ij}` with :math:`|J_{ij}| <`
+    half the smallest gap, so the last visit before an event time :math:`T` and the first at or
+    after it are among the four visits :math:`m - 1, \dots, m + 2` around the nominal visit
+    :math:`m` with :math:`\text{nominal}_m \le T < \text{nominal}_{m+1}`: only their jitters are
+    drawn (four uniforms per unit, then one for ``exact``).
+    """
+    n = time.size
+    jitter = inspection.jitter * (2.0 * rng.random((n, 4)) - 1.0)
+    seen = rng.random(n) < inspection.exact
+    shift = origin if inspection.scale == "calendar" else np.zeros(n)
+    x = time + shift  # the event time on the schedule's clock
+    step = np.arange(-1, 3)
+    if inspection.every is not None:
+        every = float(inspection.every)
+        j = np.floor(x / every).astype(np.int64)[:, None] + step
+        nominal = j * every
+        valid = j >= 1 if inspection.scale == "age" else np.ones(j.shape, dtype=bool)
+    else:
+        given = np.asarray(inspection.times, dtype=np.float64)
+        j = (np.searchsorted(given, x, side="right") - 1)[:, None] + step
+        valid = (j >= 0) & (j < given.size)
+        nominal = given[np.clip(j, 0, given.size - 1)]
+    visit = nominal + jitter - shift[:, None]  # ages
+    before = valid & (visit < time[:, None])
+    after = valid & (visit >= time[:, None])
+    lower = np.maximum(np.where(before, visit, -np.inf).max(axis=1), entry)
+    upper = np.minimum(np.where(after, visit, np.inf).min(axis=1), last)
+    lower = np.where(event & ~seen, lower, time)
+    upper = np.where(event & ~seen, upper, np.where(event, time, np.nan))
+    upper[np.isinf(upper)] = np.nan  # an event no contact found: right-censored at time_lower
+    return lower, upper
 
 
 def _cluster_effects(
