@@ -57,6 +57,24 @@ come from their own stream (the first child of the seed's ``SeedSequence``, draw
 else), so every other column is what it was before the reasons were added. ``outcome`` is the
 reason, or ``censored`` for groups without a closure: with ``last_contact`` as the stop date it is
 the competing-risks form of the data (``models/closure_reasons.toml``).
+
+The groups are contacted about once a year, on the anniversaries of their founding
+(:math:`\lfloor 365.25\, j \rfloor` days after it, :math:`j = 1, 2, \dots`), each contact moved by
+a whole number of days drawn uniformly from :math:`[-60, 60]` (:data:`CONTACT_INTERVAL_DAYS`,
+:data:`CONTACT_JITTER_DAYS`); the end of follow-up, 1999-06-30, is a final contact. A closure is
+then known only to lie between two contacts:
+
+.. math::
+
+    \text{closed}_i \in (\text{last\_seen\_meeting}_i,\ \text{first\_found\_closed}_i],
+
+with ``last_seen_meeting`` the last contact before the closure (the founding date, the group's
+first meeting, if none) and ``first_found_closed`` the first contact on or after it. A group
+without a closure has ``last_seen_meeting = last_contact`` (its censoring date) and no
+``first_found_closed``: the two columns alone, with ``founded``, are the interval-censored form
+of the data (``models/interval_closure.toml``). The contacts come from their own stream (the
+second child of the seed's ``SeedSequence``, drawn after the reasons), so every other column is
+what it was before they were added.
 """
 
 from __future__ import annotations
@@ -71,6 +89,8 @@ from bayessa.simulate.pem import AtOrigin, Given, Seed, as_generator, simulate_p
 
 __all__ = [
     "CLOSURE_REASONS",
+    "CONTACT_INTERVAL_DAYS",
+    "CONTACT_JITTER_DAYS",
     "CLOSURE_REASON_FACTORS",
     "CLOSURE_REASON_PROBS",
     "COLUMNS",
@@ -185,10 +205,17 @@ CLOSURE_REASON_PROBS = {
     for setting in ("community", "mental_health")
 }
 CENSORED = "censored"  # the outcome of a group without a closure
+#: Assumed contact schedule: every group is contacted on the anniversaries of its founding, j x
+#: 365.25 days after it (rounded down), j = 1, 2, ..., each contact moved by a whole number of
+#: days drawn uniformly from [-CONTACT_JITTER_DAYS, CONTACT_JITTER_DAYS]; the end of follow-up is
+#: a final contact. A closure is known only to lie between two contacts.
+CONTACT_INTERVAL_DAYS = 365.25
+#: Largest shift of a contact from its anniversary, in days (see :data:`CONTACT_INTERVAL_DAYS`).
+CONTACT_JITTER_DAYS = 60
 COLUMNS = (
     "group_id", "county", "founded", "closed", "last_contact",
     "leader", "setting", "setting_type", "era", "founding_year",
-    "closure_reason", "outcome",
+    "closure_reason", "outcome", "last_seen_meeting", "first_found_closed",
 )  # fmt: skip
 _DAY = 365.25  # days per year on the analysis time scale
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -247,6 +274,30 @@ def _closure_reasons(rng: np.random.Generator, leader, setting, closed: np.ndarr
     )
 
 
+def _n_contacts() -> int:
+    """Anniversary contacts drawn per group: enough for the longest follow-up, with the jitter."""
+    longest = _days(STUDY_END) - _days(STUDY_START) + CONTACT_JITTER_DAYS
+    return int(np.ceil(longest / CONTACT_INTERVAL_DAYS))
+
+
+def _contact_dates(
+    rng: np.random.Generator, founded: np.ndarray, stop: np.ndarray, closed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``last_seen_meeting`` and ``first_found_closed`` (day numbers; -1 = none).
+
+    One jitter per anniversary contact and row (:func:`_n_contacts` per row, row-major), drawn
+    for every row whatever its follow-up. ``stop`` is the closure day of a closed group.
+    """
+    k = _n_contacts()
+    jitter = rng.integers(-CONTACT_JITTER_DAYS, CONTACT_JITTER_DAYS + 1, size=(len(founded), k))
+    offset = np.floor(np.arange(1, k + 1) * CONTACT_INTERVAL_DAYS).astype(np.int64)
+    contact = founded[:, None] + offset[None, :] + jitter
+    end = _days(STUDY_END)
+    seen = np.where(contact < stop[:, None], contact, founded[:, None]).max(axis=1)
+    found = np.minimum(np.where(contact >= stop[:, None], contact, end).min(axis=1), end)
+    return np.where(closed, seen, stop), np.where(closed, found, -1)
+
+
 def make_sa_groups(
     *,
     seed: Seed,
@@ -276,7 +327,8 @@ def make_sa_groups(
         (the founding date as a decimal year, see the module docstring), the other columns are
         Categoricals (reference level first): ``closure_reason`` (missing without a closure) and
         ``outcome`` (the reason, or ``censored``) are drawn last, from their own stream (module
-        docstring). Read it with
+        docstring), and after them the contact dates ``last_seen_meeting`` and
+        ``first_found_closed`` (ISO dates; the latter missing without a closure), from another. Read it with
         ``Columns(id="group_id", start="founded", event_date="closed",
         censor_date="last_contact", covariates=("leader", "setting", "era"), cluster="county")``.
     truth : dict
@@ -331,11 +383,16 @@ def make_sa_groups(
             "founding_year": _decimal_year(founded),
         }
     )
-    # Drawn last and from a child stream (SeedSequence(seed).spawn(1)[0] for an integer seed):
-    # the columns above, and the caller's generator, are what they were without the reasons.
+    # Drawn last and from child streams (SeedSequence(seed).spawn(2) for an integer seed; the
+    # first is what spawn(1)[0] was before the contacts): the columns above, and the caller's
+    # generator, are what they were without the reasons and the contacts.
+    reasons_rng, contacts_rng = rng.spawn(2)
     out["closure_reason"], out["outcome"] = _closure_reasons(
-        rng.spawn(1)[0], out["leader"], out["setting"], closed
+        reasons_rng, out["leader"], out["setting"], closed
     )
+    seen, found = _contact_dates(contacts_rng, founded, stop, closed)
+    out["last_seen_meeting"] = _iso(seen)
+    out["first_found_closed"] = np.where(closed, _iso(found), None)
     out = out[list(COLUMNS)]
     truth = {
         "synthetic": True,
@@ -354,8 +411,37 @@ def make_sa_groups(
         "loss_to_follow_up_rate": LOSS_TO_FOLLOW_UP,
         **sim.truth.to_dict(),
         "closure_reasons": _closure_reason_truth(),
+        "contacts": _contact_truth(),
     }
     return out, truth
+
+
+def _contact_truth() -> dict:
+    """The contact schedule and how the two contact-date columns follow from it."""
+    return {
+        "schedule": (
+            "each group is contacted on the anniversaries of its founding, floor(j * 365.25) days "
+            "after it (j = 1, 2, ...), each contact moved by a whole number of days drawn "
+            "uniformly from [-jitter_days, jitter_days]; the end of follow-up is a final contact"
+        ),
+        "interval_days": CONTACT_INTERVAL_DAYS,
+        "jitter_days": CONTACT_JITTER_DAYS,
+        "final_contact": STUDY_END,
+        "contacts_drawn_per_group": _n_contacts(),
+        "stream": (
+            "SeedSequence(seed).spawn(2)[1], contacts_drawn_per_group integers per group, "
+            "in row order"
+        ),
+        "last_seen_meeting": (
+            "closed groups: the last contact before the closure date, or the founding date if "
+            "none; other groups: last_contact"
+        ),
+        "first_found_closed": (
+            "closed groups: the first contact on or after the closure date (at the latest the "
+            "end of follow-up); other groups: blank"
+        ),
+        "closure_in": "(last_seen_meeting, first_found_closed] for closed groups",
+    }
 
 
 def _closure_reason_truth() -> dict:
