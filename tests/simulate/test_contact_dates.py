@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+import tomllib
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from tests.conftest import ROOT
 
 DATA = ROOT / "data" / "sa_groups.csv"
 TRUTH = ROOT / "data" / "sa_groups_truth.json"
+SPEC = ROOT / "models" / "interval_closure.toml"
 NEW = ["last_seen_meeting", "first_found_closed"]
 OLD = [c for c in COLUMNS if c not in NEW]
 #: The last commit whose sa_groups.csv and truth file have no contact dates.
@@ -168,6 +170,25 @@ def test_contacts_come_from_a_child_stream(monkeypatch):
     pd.testing.assert_frame_equal(frame[OLD], plain[OLD])
     assert with_rng.random() == without_rng.random()
     assert not frame["last_seen_meeting"].equals(plain["last_seen_meeting"])
+
+
+def test_interval_closure_spec_names_the_interval_columns(bundled):
+    """The spec is partnership.toml with the interval roles (not fitted here: see its loader)."""
+    assert SPEC.is_symlink() and SPEC.resolve().parent.name == "models"
+    assert SPEC.resolve().parent.parent.name == "resources"
+    spec = tomllib.loads(SPEC.read_text(encoding="utf-8"))
+    partnership = tomllib.loads((ROOT / "models" / "partnership.toml").read_text(encoding="utf-8"))
+    assert spec["name"] == "interval_closure"
+    data = spec["data"]
+    assert data["path"] == partnership["data"]["path"]
+    assert data["start"] == "founded" and data["id"] == "group_id"
+    assert data["time_lower"] == "last_seen_meeting" and data["time_upper"] == "first_found_closed"
+    assert not {"event", "event_date", "censor_date", "stop", "time"} & set(data)
+    assert {data["start"], data["time_lower"], data["time_upper"]} <= set(bundled.columns)
+    assert spec["time"] == partnership["time"]
+    assert spec["model"]["formula"] == partnership["model"]["formula"]
+    assert spec["model"]["reference"] == partnership["model"]["reference"]
+    assert spec["priors"] == partnership["priors"]
 
 
 def test_readme_documents_the_contact_dates():
