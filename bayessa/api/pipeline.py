@@ -51,9 +51,10 @@ def data_as_inputs(cells) -> bool:
     Returns
     -------
     bool
-        True up to :data:`DATA_INPUT_MAX_CELLS` cells.
+        True up to :data:`DATA_INPUT_MAX_CELLS` cells, and without interval-censored units
+        (their :math:`(L, R]` terms are constants of the model).
     """
-    return cells.n_cells <= DATA_INPUT_MAX_CELLS
+    return cells.n_cells <= DATA_INPUT_MAX_CELLS and cells.interval_cell is None
 
 
 def fit(

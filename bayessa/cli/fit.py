@@ -113,6 +113,18 @@ def build_parser() -> ArgumentParser:
     )
     cols.add_argument("--tstop", metavar="COL", help="end of each row (with --tstart)")
     cols.add_argument(
+        "--time-lower",
+        metavar="COL",
+        help="interval censoring (R's Surv(L, R, type = 'interval2')): the last time the unit "
+        "was seen without the event (a duration, or a date with --start); with --time-upper",
+    )
+    cols.add_argument(
+        "--time-upper",
+        metavar="COL",
+        help="the first time the unit was seen with the event: equal to --time-lower for an "
+        "exact event, blank if never seen with it (right-censored)",
+    )
+    cols.add_argument(
         "--changes",
         metavar="PATH",
         help="a table of covariate changes (unit id, time of the change, new values), merged "
@@ -216,7 +228,7 @@ def _overrides(args) -> dict:
     out = {
         k: getattr(args, k)
         for k in ("id", "time", "event", "start", "stop", "event_date", "censor_date", "entry")
-        + ("tstart", "tstop", "changes", "change_time", "change_id")
+        + ("tstart", "tstop", "time_lower", "time_upper", "changes", "change_time", "change_id")
         + ("time_unit", "on_invalid", "formula", "strata", "cuts", "baseline")
         + ("cluster_parameterization", "baseline_parameterization")
         + ("draws", "tune", "chains", "seed", "target_accept", "ess", "max_chains")

@@ -52,6 +52,10 @@ class Cells:
         The row in ``frame`` of each piece's cell.
     cause_events : ndarray of int64, shape (n_cells, J), optional
         Competing risks: the events of each cause per cell (``events`` is their sum).
+    interval_cell : ndarray of int64, shape (n_interval_pieces,), optional
+        Interval censoring: the row in ``frame`` of each piece of
+        ``pieces.interval_frame`` (the :math:`(L, R]` of interval-censored units). A cell
+        reached only by such pieces has ``events`` and ``exposure`` 0.
     """
 
     frame: pd.DataFrame
@@ -59,6 +63,7 @@ class Cells:
     pieces: Pieces
     piece_cell: np.ndarray
     cause_events: np.ndarray | None = None
+    interval_cell: np.ndarray | None = None
 
     @property
     def causes(self) -> tuple[str, ...]:
@@ -103,6 +108,27 @@ class Cells:
         return self.frame["events"].to_numpy()
 
     @property
+    def effective_events(self) -> np.ndarray:
+        """Events per cell, with each interval-censored event shared over its pieces' cells.
+
+        An event known to lie in :math:`(L, R]` counts in each cell the interval crosses in
+        proportion to the length there. For the data-driven choices that count events
+        (parameterisations, centring, prior scales); the likelihood uses the exact terms.
+
+        Returns
+        -------
+        (n_cells,) float64
+        """
+        ev = self.frame["events"].to_numpy(np.float64)
+        if self.interval_cell is None or self.interval_cell.size == 0:
+            return ev
+        p = self.pieces
+        length = p.interval_frame["exposure"].to_numpy(np.float64)
+        total = np.bincount(p.interval_unit, weights=length)
+        share = length / total[p.interval_unit]
+        return ev + np.bincount(self.interval_cell, weights=share, minlength=len(ev))
+
+    @property
     def exposure(self) -> np.ndarray:
         """Exposure (time at risk) per cell, ``(n_cells,)``."""
         return self.frame["exposure"].to_numpy()
@@ -130,7 +156,9 @@ def _key_codes(f: pd.DataFrame, keys) -> tuple[list[np.ndarray], list]:
 def aggregate(pieces: Pieces) -> Cells:
     """Collapse pieces into cells (interval x period x covariates x cluster).
 
-    Cells with no exposure are not produced. Cells are ordered by their key codes (interval
+    Cells with no exposure are not produced, except those the :math:`(L, R]` of an
+    interval-censored unit reaches (``Cells.interval_cell``), which hold no events and no
+    exposure but carry that unit's hazard. Cells are ordered by their key codes (interval
     slowest... cluster fastest), which makes the output deterministic.
 
     Parameters
@@ -142,13 +170,19 @@ def aggregate(pieces: Pieces) -> Cells:
     -------
     Cells
     """
-    f = pieces.frame
     keys = (
         "interval",
         pieces.period_name,
         *pieces.covariates,
         *pieces.grouping,
     )
+    f, n_ordinary = pieces.frame, len(pieces.frame)
+    if pieces.interval_frame is not None:  # their cells too: keys of both, counts of the first
+        icf = pieces.interval_frame
+        f = pd.concat(
+            [f[[*keys, "exposure", "event"]], icf[list(keys)].assign(exposure=0.0, event=0)],
+            ignore_index=True,
+        )
     codes, values = _key_codes(f, keys)
     sizes = [len(v.categories) if isinstance(v, pd.CategoricalDtype) else len(v) for v in values]
     key = np.zeros(len(f), dtype=np.int64)
@@ -158,10 +192,11 @@ def aggregate(pieces: Pieces) -> Cells:
     total = int(np.prod(sizes, dtype=np.float64))
     exposure = f["exposure"].to_numpy()
     event = f["event"].to_numpy()
+    ordinary = (np.arange(len(f)) < n_ordinary).astype(np.int64)
     if total <= _DENSE_LIMIT:
         expo = np.bincount(key, weights=exposure, minlength=total)
-        count = np.bincount(key, minlength=total)
-        present = np.flatnonzero(count)
+        count = np.bincount(key, weights=ordinary, minlength=total)
+        present = np.flatnonzero(np.bincount(key, minlength=total))
         ev = np.bincount(key, weights=event, minlength=total)[present]
         lookup = np.full(total, -1, dtype=np.int64)
         lookup[present] = np.arange(present.size)
@@ -171,7 +206,7 @@ def aggregate(pieces: Pieces) -> Cells:
         cell_key, piece_cell = np.unique(key, return_inverse=True)
         expo = np.bincount(piece_cell, weights=exposure)
         ev = np.bincount(piece_cell, weights=event)
-        count = np.bincount(piece_cell)
+        count = np.bincount(piece_cell, weights=ordinary)
     out: dict[str, object] = {}
     rem = cell_key.copy()
     decoded = []
@@ -187,6 +222,8 @@ def aggregate(pieces: Pieces) -> Cells:
     out["events"] = np.rint(ev).astype(np.int64)
     out["exposure"] = expo
     out["n_pieces"] = count.astype(np.int64)
+    interval_cell = piece_cell[n_ordinary:] if pieces.interval_frame is not None else None
+    piece_cell = piece_cell[:n_ordinary]
     cause_events = None
     if pieces.causes:  # events of each cause per cell
         cause = f["cause"].to_numpy()
@@ -196,4 +233,4 @@ def aggregate(pieces: Pieces) -> Cells:
              for j in range(1, len(pieces.causes) + 1)], axis=1,
         ).round().astype(np.int64)  # fmt: skip
     return Cells(frame=pd.DataFrame(out), keys=keys, pieces=pieces, piece_cell=piece_cell,
-                 cause_events=cause_events)  # fmt: skip
+                 cause_events=cause_events, interval_cell=interval_cell)  # fmt: skip

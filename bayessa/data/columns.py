@@ -7,6 +7,11 @@ Input is a table with one row per unit (a self-help group, a patient, a firm) in
 * **event and censoring dates**: ``start``, ``event_date`` (blank when no event) and ``censor_date``
   (date of last contact, used when ``event_date`` is blank); the event indicator is derived;
 
+or, when the event time is known only to lie in an interval, the **interval** form (R's
+``Surv(L, R, type = "interval2")``): ``time_lower`` and ``time_upper`` (durations, or dates with
+``start``): ``L == R`` an event at ``L``, ``L < R`` an event in ``(L, R]``, a blank upper bound
+right-censored at ``L``, a blank lower bound an event in ``(entry, R]``;
+
 or with several rows per unit in the **counting-process** form (R's ``Surv(tstart, tstop,
 event)``): ``id``, ``tstart``, ``tstop`` (durations on the analysis time scale, or dates) and
 ``event`` on the unit's last row, covariates constant within a row, so that a covariate may change
@@ -43,7 +48,7 @@ __all__ = ["Audit", "Columns", "Exclusion", "RESERVED", "SurvivalData", "TIME_UN
 #: Days per unit of each supported time scale.
 TIME_UNITS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 _EPOCH = np.datetime64("1970-01-01", "D")
-RESERVED = ("id", "entry", "exit", "event", "origin", "cause")
+RESERVED = ("id", "entry", "exit", "event", "origin", "cause", "upper")
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,10 @@ class Columns:
     censored : str, optional
         Competing risks: the value of ``event`` that marks a censored unit; every other value
         is the cause of the event (``event = "outcome"``, ``censored = "censored"``).
+    time_lower, time_upper : str, optional
+        Interval censoring: the last time the unit was known to be without the event and the
+        first time it was known to have had it (durations, or dates with ``start``: the last
+        date a group was seen meeting, the first date it was found closed).
     """
 
     id: str | None = None
@@ -111,6 +120,8 @@ class Columns:
     numeric: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     censored: str | None = None
+    time_lower: str | None = None
+    time_upper: str | None = None
 
     @property
     def grouping(self) -> tuple[str, ...]:
@@ -123,9 +134,11 @@ class Columns:
 
     @property
     def form(self) -> str:
-        """``"durations"``, ``"dates"``, ``"event_dates"`` or ``"counting"``."""
+        """``"durations"``, ``"dates"``, ``"event_dates"``, ``"interval"`` or ``"counting"``."""
         if self.tstart is not None or self.tstop is not None:
             return "counting"
+        if self.time_lower is not None or self.time_upper is not None:
+            return "interval"
         if self.time is not None:
             return "durations"
         if self.event_date is not None or self.censor_date is not None:
@@ -138,6 +151,8 @@ class Columns:
         form = self.form
         if form == "counting":
             problems += self._check_counting()
+        elif form == "interval":
+            problems += self._check_interval()
         elif form == "durations":
             if self.stop or self.event_date or self.censor_date:
                 problems.append(
@@ -163,7 +178,7 @@ class Columns:
             problems.append(
                 "event is derived from event_date (blank = no event); do not also name an event column"
             )
-        if form != "event_dates" and self.event is None:
+        if form not in ("event_dates", "interval") and self.event is None:
             problems.append(
                 "no event column named; name it with event=... (values 0/1 or true/false)"
             )
@@ -206,6 +221,31 @@ class Columns:
             )
         return problems
 
+    def _check_interval(self) -> list[str]:
+        """Problems of the interval-censoring roles (``time_lower``, ``time_upper``)."""
+        problems = []
+        if not (self.time_lower and self.time_upper):
+            problems.append(
+                "interval censoring needs both time_lower (last time known without the event) and "
+                "time_upper (first time known to have had it; blank = right-censored) columns"
+            )
+        other = [
+            n for n in ("time", "stop", "event_date", "censor_date", "event") if getattr(self, n)
+        ]
+        if other:
+            problems.append(
+                f"time_lower/time_upper were given together with {other}; in the interval form "
+                "the two bounds are the follow-up and say whether the event happened (L == R "
+                "exact, L < R in (L, R], blank upper bound censored): drop the other columns"
+            )
+        if self.censored is not None:
+            problems.append(
+                "competing risks (censored=...) with interval-censored event times are not "
+                "supported: fit the causes with exact times, or the interval-censored ending "
+                "without causes"
+            )
+        return problems
+
     def used(self) -> list[str]:
         """Every input column this mapping reads, in a stable order.
 
@@ -227,6 +267,8 @@ class Columns:
             self.origin,
             self.tstart,
             self.tstop,
+            self.time_lower,
+            self.time_upper,
         ]
         return [c for c in single if c is not None] + list(self.covariates) + list(self.grouping)
 
@@ -337,6 +379,11 @@ class SurvivalData:
     of them. :attr:`units` is then one row per unit (first entry, last exit, the event, the
     covariates at entry) and :attr:`unit_codes` maps rows to units.
 
+    In the interval form ``frame`` also has ``upper``: for a unit whose event is known only to
+    lie in :math:`(L, R]`, ``exit`` is :math:`L`, ``event`` is 0 (no event up to ``exit``) and
+    ``upper`` is :math:`R`; ``upper`` is NaN for units observed exactly or right-censored
+    (:attr:`interval_censored`).
+
     Parameters
     ----------
     frame : DataFrame
@@ -422,8 +469,20 @@ class SurvivalData:
 
     @property
     def n_events(self) -> int:
-        """Number of events."""
-        return int(self.frame["event"].sum())
+        """Number of events (exactly observed and interval-censored)."""
+        return int(self.frame["event"].sum()) + int(self.interval_censored.sum())
+
+    @property
+    def interval_censored(self) -> np.ndarray:
+        """Which rows have an event known only to lie in ``(exit, upper]`` (bool array)."""
+        if "upper" not in self.frame:
+            return np.zeros(len(self.frame), dtype=bool)
+        return np.isfinite(self.frame["upper"].to_numpy(np.float64))
+
+    @property
+    def has_intervals(self) -> bool:
+        """Whether some unit's event time is interval-censored."""
+        return bool(self.interval_censored.any())
 
     @property
     def has_calendar(self) -> bool:

@@ -147,6 +147,12 @@ class Pieces:
         counting-process form); None when it is ``unit_index``.
     causes : tuple of str, default ()
         Competing risks: the causes; ``frame`` then has ``cause`` (0, or the event's cause).
+    interval_frame : DataFrame, optional
+        Interval censoring: the pieces of each interval-censored unit's :math:`(L, R]` (the
+        event lies somewhere in it), with the columns of ``frame`` (``exposure`` is the piece's
+        length, ``event`` 0). ``frame`` holds the same units' follow-up up to :math:`L`.
+    interval_unit : ndarray of int, optional
+        The unit of each row of ``interval_frame``.
     """
 
     frame: pd.DataFrame
@@ -164,6 +170,8 @@ class Pieces:
     groups: tuple[str, ...] = ()
     row_index: np.ndarray | None = None
     causes: tuple[str, ...] = ()
+    interval_frame: pd.DataFrame | None = None
+    interval_unit: np.ndarray | None = None
 
     @property
     def grouping(self) -> tuple[str, ...]:
@@ -290,30 +298,23 @@ def split(
     exit_, event, notes = _censor_at_last_cut(f, a[-1], data.time_unit, administrative_censoring)
     origin = f["origin"].to_numpy(np.float64)
     row, start, stop = _pieces(entry, exit_, a, c, origin)
-    mid = 0.5 * (start + stop)
-    interval = np.searchsorted(a, mid, side="left") - 1
+    interval = np.searchsorted(a, 0.5 * (start + stop), side="left") - 1
     notes += _empty_intervals(a, interval, stop - start)
     ev = _event_on_last_piece(row, event, len(f))
-
-    out = {
-        "id": f["id"].to_numpy()[row],
-        "interval": pd.Categorical.from_codes(interval, categories=interval_labels(a)),
-    }
-    if c.size:
-        pcode = np.searchsorted(c, origin[row] + mid, side="right")
-    else:
-        pcode = np.zeros(row.size, dtype=np.int64)
-    out[period_name] = pd.Categorical.from_codes(pcode, categories=list(plabels))
-    out |= {"start": start, "stop": stop, "exposure": stop - start, "event": ev}
+    frame = _piece_frame(data, row, start, stop, ev, a, c, plabels, period_name)
     if data.causes:  # competing risks: the cause of the event, on its piece (0 elsewhere)
-        out["cause"] = (ev * f["cause"].to_numpy()[row]).astype(np.int8)
-    for name in (*data.covariates, *data.grouping):
-        col = f[name].array
-        if isinstance(col, pd.Categorical):
-            out[name] = pd.Categorical.from_codes(col.codes[row], dtype=col.dtype)
-        else:  # a numeric covariate
-            out[name] = f[name].to_numpy()[row]
-    frame = pd.DataFrame(out)
+        frame["cause"] = (ev * f["cause"].to_numpy()[row]).astype(np.int8)
+    ic_frame, ic_unit = None, None
+    if data.has_intervals:  # the (L, R] of interval-censored units: pieces of their own
+        upper, more = _interval_upper(f, exit_, a[-1], data.time_unit, administrative_censoring)
+        notes += more
+        ic = np.flatnonzero(np.isfinite(upper))
+        irow, istart, istop = _pieces(exit_[ic], upper[ic], a, c, origin[ic])
+        irow = ic[irow]
+        ic_frame = _piece_frame(
+            data, irow, istart, istop, np.zeros(irow.size, np.int8), a, c, plabels, period_name
+        )
+        ic_unit = data.unit_codes[irow]
     return Pieces(
         frame=frame,
         cuts=a,
@@ -330,7 +331,65 @@ def split(
         groups=data.groups,
         row_index=row if data.has_paths else None,
         causes=data.causes,
+        interval_frame=ic_frame,
+        interval_unit=ic_unit,
     )
+
+
+def _piece_frame(data, row, start, stop, ev, a, c, plabels, period_name: str) -> pd.DataFrame:
+    """The pieces' frame: id, interval, period, bounds, exposure, event and the covariates."""
+    f = data.frame
+    mid = 0.5 * (start + stop)
+    interval = np.searchsorted(a, mid, side="left") - 1
+    out = {
+        "id": f["id"].to_numpy()[row],
+        "interval": pd.Categorical.from_codes(interval, categories=interval_labels(a)),
+    }
+    if c.size:
+        pcode = np.searchsorted(c, f["origin"].to_numpy(np.float64)[row] + mid, side="right")
+    else:
+        pcode = np.zeros(row.size, dtype=np.int64)
+    out[period_name] = pd.Categorical.from_codes(pcode, categories=list(plabels))
+    out |= {"start": start, "stop": stop, "exposure": stop - start, "event": ev}
+    for name in (*data.covariates, *data.grouping):
+        col = f[name].array
+        if isinstance(col, pd.Categorical):
+            out[name] = pd.Categorical.from_codes(col.codes[row], dtype=col.dtype)
+        else:  # a numeric covariate
+            out[name] = f[name].to_numpy()[row]
+    return pd.DataFrame(out)
+
+
+def _interval_upper(
+    f: pd.DataFrame, lower: np.ndarray, last: float, time_unit: str, administrative: bool
+) -> tuple[np.ndarray, list[str]]:
+    r"""Upper bounds of interval-censored units; beyond the last cut point an error or censored.
+
+    With administrative censoring at :math:`a_K`, an event known only to lie in :math:`(L, R]`
+    with :math:`R > a_K` may have happened after :math:`a_K`: the unit counts as followed up to
+    :math:`\min(L, a_K)` without an event (what is known for certain).
+    """
+    upper = f["upper"].to_numpy(np.float64).copy()
+    beyond = np.isfinite(upper) & (upper > last)
+    if not beyond.any():
+        return upper, []
+    if not administrative:
+        raise DataError(
+            Problem(
+                f"interval-censored events whose upper bound is beyond the last cut point "
+                f"{last:g} {time_unit}",
+                "extend the cut points (a last cut point of inf makes an open last interval) "
+                "or censor at the last cut point (administrative_censoring=True / --admin-censor)",
+                column="upper",
+                ids=tuple(f["id"].to_numpy()[beyond]),
+            )
+        )
+    upper[beyond] = np.nan
+    note = (
+        f"administrative censoring at {last:g} {time_unit}: {int(beyond.sum())} interval-censored "
+        "units whose interval reaches beyond it count as censored at their lower bound"
+    )
+    return upper, [note]
 
 
 def _censor_at_last_cut(

@@ -379,6 +379,9 @@ class FollowUp:
         Competing risks: 0 censored, ``k`` the ``k``-th of ``causes``.
     causes : tuple of str, default ()
         The causes.
+    upper : ndarray of float64, optional
+        Interval censoring: the upper bound :math:`R` of an event known to lie in
+        ``(exit, R]``; NaN for units observed exactly or right-censored.
     """
 
     entry: np.ndarray
@@ -388,3 +391,4 @@ class FollowUp:
     end_column: str
     cause: np.ndarray | None = None
     causes: tuple[str, ...] = ()
+    upper: np.ndarray | None = None

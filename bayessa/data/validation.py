@@ -23,6 +23,7 @@ from bayessa.data.columns import (
     SurvivalData,
 )
 from bayessa.data.counting import counting_follow_up, order_unit_rows
+from bayessa.data.intervals import interval_follow_up
 from bayessa.data.parsing import (
     _HALF_DAY,
     Checker,
@@ -44,7 +45,7 @@ def _no_event_levels(frame: pd.DataFrame, columns: Columns) -> list[str]:
     from bayessa.errors import format_ids
 
     notes = []
-    ev = frame["event"].to_numpy()
+    ev = _had_event(frame)
     for c in (c for c in columns.covariates if isinstance(frame[c].dtype, pd.CategoricalDtype)):
         counts = np.bincount(frame[c].cat.codes, weights=ev, minlength=len(frame[c].cat.categories))
         for level in frame[c].cat.categories[counts == 0]:
@@ -62,6 +63,14 @@ def _no_event_levels(frame: pd.DataFrame, columns: Columns) -> list[str]:
                 "their effects are shrunk towards zero by the cluster SD"
             )
     return notes
+
+
+def _had_event(frame: pd.DataFrame) -> np.ndarray:
+    """Rows with an event, exact or interval-censored (1/0)."""
+    ev = frame["event"].to_numpy()
+    if "upper" in frame:
+        ev = ev + np.isfinite(frame["upper"].to_numpy(np.float64))
+    return ev
 
 
 def validate(
@@ -111,11 +120,15 @@ def validate(
     unit = TIME_UNITS[time_unit]
     if counting:
         fu = counting_follow_up(raw, columns, chk, unit)
+    elif columns.form == "interval":
+        fu = interval_follow_up(raw, columns, chk, unit)
     elif columns.form == "durations":
         fu = _durations(raw, columns, chk, unit)
     else:
         fu = _date_follow_up(raw, columns, chk, unit)
-    if not counting:
+    if chk.table_problems:
+        raise DataError(chk.table_problems, source=source)
+    if not counting and columns.form != "interval":
         _check_lengths(fu, columns, chk)
     cats = {c: _covariate(raw[c], c, columns, chk) for c in columns.covariates}
     for g in columns.grouping:
@@ -138,6 +151,8 @@ def validate(
     )
     if fu.cause is not None:  # competing risks: the cause of each row's event (0: none)
         frame["cause"] = fu.cause[rows]
+    if fu.upper is not None:  # interval censoring: the event lies in (exit, upper]
+        frame["upper"] = fu.upper[rows]
     for c, values in cats.items():
         if isinstance(values, np.ndarray):  # a numeric covariate
             frame[c] = values[rows]
@@ -348,7 +363,7 @@ def _check_kept(
         chk.table(
             "no rows left after excluding invalid ones", "fix the problems listed in the audit"
         )
-    elif frame["event"].sum() == 0:
+    elif _had_event(frame).sum() == 0:
         chk.table(
             "no events at all: every unit is censored",
             "a hazard cannot be estimated without events; check the event column coding (1 = event)",

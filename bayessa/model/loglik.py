@@ -8,7 +8,9 @@ its pieces :math:`j` (cell :math:`c(j)`, exposure :math:`t_j`, event :math:`d_j`
     \ell_i = \sum_{j \in i} \left( d_j \log \lambda_{c(j)} - \lambda_{c(j)} t_j \right),
 
 which sums over units to the cell Poisson log-likelihood minus the constant
-:math:`\sum_c (D_c \log T_c - \log D_c!)`.
+:math:`\sum_c (D_c \log T_c - \log D_c!)`. A unit whose event is known only to lie in
+:math:`(L_i, R_i]` adds :math:`\log(1 - e^{-\Delta_i})` (:mod:`bayessa.model.intervals`), so
+that its :math:`\ell_i` is :math:`\log\{S_i(L_i) - S_i(R_i)\} - \log S_i(e_i)`.
 """
 
 from __future__ import annotations
@@ -49,4 +51,11 @@ def unit_log_likelihood(log_rate_cells: np.ndarray, cells: Cells) -> np.ndarray:
     ll = -np.asarray((A.T @ rate.T).T)
     ev = f["event"].to_numpy() == 1
     ll[:, unit[ev]] += log_rate_cells[:, cell[ev]]
+    if cells.interval_cell is not None:  # events in (L, R]: log(1 - exp(-Delta))
+        ic = p.interval_frame["exposure"].to_numpy()
+        B = sp.csr_matrix((ic, (cells.interval_cell, p.interval_unit)), shape=(n_cells, n_units))
+        has = np.zeros(n_units, dtype=bool)
+        has[p.interval_unit] = True
+        delta = np.asarray((B.T @ rate.T).T)[:, has]
+        ll[:, has] += np.log(-np.expm1(-delta))
     return ll

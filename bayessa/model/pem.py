@@ -54,6 +54,7 @@ from bayessa.data.cells import Cells
 from bayessa.errors import SpecError
 from bayessa.model import patterns as _patterns
 from bayessa.model.design import Design
+from bayessa.model.intervals import add_interval_likelihood, interval_patterns
 from bayessa.model.patterns import add_pattern_likelihood, cell_patterns, use_patterns
 from bayessa.model.priors import prior_rv
 from bayessa.model.random import random_prefix, random_term_effects
@@ -272,7 +273,8 @@ def build_model(
     interval = f["interval"].cat.codes.to_numpy().astype(np.int64)
     K = len(f["interval"].cat.categories)
     events = f["events"].to_numpy()
-    log_exposure = np.log(f["exposure"].to_numpy())
+    with np.errstate(divide="ignore"):  # exposure 0: cells reached only by (L, R] intervals
+        log_exposure = np.log(f["exposure"].to_numpy())
     info = model_info(cells, design, spec, data_containers=data_containers or likelihood == "cells")
     strata_levels = list(info.strata_levels)
     tv_idx = [design.coef_names.index(name) for name in info.time_varying_coefs]
@@ -289,7 +291,7 @@ def build_model(
     for term in design.random:
         coords[term.name] = list(term.levels)
     strat_codes = _strata_codes(f, m.strata if strata_levels else None)
-    xbar = _centre(design.X, events, center)
+    xbar = _centre(design.X, cells.effective_events, center)
     scale = np.asarray(info.coef_scales)
     smooths = smooth_groups(design.numeric, design.coef_levels)
     patterns = None
@@ -325,6 +327,8 @@ def build_model(
             _likelihood(eta, events, log_exposure, data_containers)
         else:
             add_pattern_likelihood(eta, centred, patterns)
+        if (ic := interval_patterns(cells)) is not None:  # events known only to lie in (L, R]
+            add_interval_likelihood(eta, ic)
     return model, info
 
 
@@ -371,7 +375,7 @@ def model_info(
     f = cells.frame
     interval = f["interval"].cat.codes.to_numpy().astype(np.int64)
     K = len(f["interval"].cat.categories)
-    events = f["events"].to_numpy()
+    events = cells.effective_events  # interval-censored events shared over their cells
     strata_levels, tv_idx = _check_structure(f, design, m)
     cluster = design.random[0] if design.random else None
     strat_codes = _strata_codes(f, m.strata if strata_levels else None)
@@ -413,7 +417,13 @@ def model_info(
 
 
 def _likelihood_form(cells, strat_codes, n_strata: int, tv: bool, containers: bool) -> dict:
-    """``likelihood`` and ``n_patterns`` of :class:`ModelInfo` (:func:`use_patterns`)."""
+    """``likelihood`` and ``n_patterns`` of :class:`ModelInfo` (:func:`use_patterns`).
+
+    With interval-censored units the cells keep one linear predictor each (their
+    :math:`(L, R]` terms index it).
+    """
+    if cells.interval_cell is not None:
+        return {}
     if tv or containers or cells.n_cells <= _patterns.MIN_CELLS:  # small: not worth grouping
         return {}
     pat = cell_patterns(cells, strat_codes, max(n_strata, 1))
@@ -694,6 +704,11 @@ def _likelihood(eta, events, log_exposure, data_containers: bool) -> None:
     import pytensor.tensor as pt
 
     observed = events
+    if not np.isfinite(log_exposure).all():  # cells reached only by interval-censored units
+        exposed = np.flatnonzero(np.isfinite(log_exposure))
+        mu = pt.exp(eta[exposed] + log_exposure[exposed])
+        pm.Poisson("events", mu=mu, observed=events[exposed])
+        return
     if data_containers:
         log_exposure = pm.Data("log_exposure", log_exposure, dims="cell")
         observed = pm.Data("events_data", events, dims="cell")

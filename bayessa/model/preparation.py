@@ -78,9 +78,14 @@ ROLES = (
     "origin",
     "tstart",
     "tstop",
+    "time_lower",
+    "time_upper",
 )
 #: The roles that together say how follow-up is given; naming one replaces the spec's form.
-_FOLLOW_UP = ("time", "event", "start", "stop", "event_date", "censor_date", "tstart", "tstop")
+_FOLLOW_UP = (
+    "time", "event", "start", "stop", "event_date", "censor_date", "tstart", "tstop",
+    "time_lower", "time_upper",
+)  # fmt: skip
 #: Arguments naming a change table (``[data.changes]``): its path, time column and id column.
 CHANGE_ARGS = {"changes": "path", "change_time": "time", "change_id": "id"}
 

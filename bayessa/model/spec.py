@@ -134,6 +134,10 @@ class DataSpec:
     censored : str, optional
         Competing risks: the value of the ``event`` column that marks a censored unit; every
         other value is a cause of the event, and a cause-specific model is fitted per cause.
+    time_lower, time_upper : str, optional
+        Interval censoring (R's ``Surv(L, R, type = "interval2")``): the last time (or date,
+        with ``start``) the unit was seen without the event and the first time it was seen
+        with it; a blank upper bound is a right-censored unit, ``L == R`` an exact event.
     changes : dict of str to str, default {}
         The ``[data.changes]`` table: a table of covariate changes merged into the data
         (:func:`bayessa.data.changes.apply_changes`): ``path`` (relative to the spec's folder),
@@ -154,6 +158,8 @@ class DataSpec:
     tstart: str | None = None
     tstop: str | None = None
     censored: str | None = None
+    time_lower: str | None = None
+    time_upper: str | None = None
     time_unit: str = "years"
     on_invalid: str = "raise"
     changes: dict[str, str] = field(default_factory=dict)
@@ -190,7 +196,7 @@ class DataSpec:
             id=self.id, time=self.time, event=self.event, start=self.start, stop=self.stop,
             event_date=self.event_date, censor_date=self.censor_date, entry=self.entry,
             origin=self.origin, tstart=self.tstart, tstop=self.tstop, censored=self.censored,
-            covariates=tuple(covariates), cluster=cluster,
+            time_lower=self.time_lower, time_upper=self.time_upper, covariates=tuple(covariates), cluster=cluster,
             categorical=tuple(categorical), numeric=tuple(numeric), groups=tuple(groups),
         )  # fmt: skip
 

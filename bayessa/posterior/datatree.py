@@ -11,7 +11,10 @@ constant_data      ``time`` (unit): event status (1 event, 0 censored), same nam
                    ``row_entry``, ``row_exit`` and ``row_<covariate>`` (row): each unit's rows
                    (unit covariates are then the values at entry);
                    ``entry`` (unit); ``origin`` (unit, calendar time of time zero, NaN if
-                   unknown); ``exposure`` (cell); ``interval`` (cell); unit covariates
+                   unknown); ``exposure`` (cell); ``interval`` (cell); unit covariates;
+                   with interval censoring ``time_upper`` (unit): the upper bound R of an
+                   event known only to lie in (time, R] (``time`` is then L, status 0), NaN
+                   for units observed exactly or right-censored
 log_likelihood     ``time`` (chain, draw, unit): per-unit survival log-likelihood, for LOO
 attrs              spec (TOML), data hash, seed, package versions, model facts, data audit
 =================  ===========================================================================
@@ -103,6 +106,8 @@ def _data_groups(dt, prepared) -> dict:
         "exposure": ("cell", c["exposure"].to_numpy()),
         "interval": ("cell", c["interval"].cat.codes.to_numpy().astype(np.int16)),
     }
+    if data.has_intervals:  # events known only to lie in (time, time_upper]
+        const["time_upper"] = ("unit", f["upper"].to_numpy(np.float64))
     for v in (*data.covariates, *data.grouping):
         const[f"unit_{v}"] = ("unit", _stored(f[v]))
     for term in prepared.design.random:  # a factor of combinations, '(1 | region/county)'

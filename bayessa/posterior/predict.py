@@ -640,8 +640,9 @@ def profile_log_hazard(
 def unit_frame(dt) -> pd.DataFrame:
     """The units stored in a run, one row each.
 
-    The units stored in a run: ``id``, ``entry``, ``time`` (exit), ``event`` (0/1) and each
-    unit-level covariate and the cluster (``constant_data`` variables ``unit_<name>``).
+    The units stored in a run: ``id``, ``entry``, ``time`` (exit), ``event`` (0/1), with
+    interval censoring ``upper`` (the event lies in ``(time, upper]``; NaN when observed
+    exactly or right-censored), and each unit-level covariate and the cluster (``constant_data`` variables ``unit_<name>``).
 
     Parameters
     ----------
@@ -666,6 +667,8 @@ def unit_frame(dt) -> pd.DataFrame:
             "event": const["time"].to_numpy().astype(np.int64),
         }
     )
+    if "time_upper" in const:  # interval censoring: the event lies in (time, upper]
+        frame["upper"] = const["time_upper"].to_numpy().astype(float)
     for name in const.data_vars:
         if str(name).startswith("unit_"):
             values = const[name].to_numpy()

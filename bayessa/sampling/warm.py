@@ -49,7 +49,7 @@ _ENTRY_VERSION = "1"
 #: every module ``model/pem.py`` builds with is listed.
 _SOURCES = (
     "model/pem.py", "model/units.py", "model/random.py", "model/smooth.py", "model/priors.py",
-    "model/patterns.py",
+    "model/patterns.py", "model/intervals.py",
     "sampling/compile_cache.py", "sampling/warm.py",
 )  # fmt: skip
 _PACKAGES = ("numpy", "pymc", "pytensor", "numba", "nutpie")
@@ -139,6 +139,9 @@ def fit_key(cells, design, spec, *, data_containers: bool, center=None) -> str:
               for r in design.random]  # fmt: skip
     _update(h, columns)
     _update(h, np.asarray(cells.pieces.cuts, dtype=float))
+    if cells.interval_cell is not None:  # the (L, R] terms are constants of the model
+        ic = cells.pieces.interval_frame["exposure"].to_numpy()
+        _update(h, (cells.interval_cell, ic, np.asarray(cells.pieces.interval_unit)))
     _update(h, (design.X, list(design.coef_names), list(design.term_of_coef), random))
     _update(h, (design.formula, list(design.variables)))
     _update(h, (repr(spec.model), repr(spec.priors), spec.data.time_unit, data_containers))
