@@ -108,6 +108,10 @@ class UnitLayout:
     paths : UnitPaths, optional
         Covariates that change during follow-up: ``X`` then has one row per data row (not per
         unit), and each unit's replicate follows its observed path.
+    upper : (n,) float, optional
+        Interval censoring: the upper bound :math:`R_i` of an event known only to lie in
+        :math:`(X_i, R_i]` (``exit`` is then :math:`L_i`, ``event`` False); NaN for the
+        others. Such a unit had an event, so its :math:`C_i` is the end of the study.
     """
 
     ids: np.ndarray
@@ -125,6 +129,14 @@ class UnitLayout:
     tv_columns: tuple[int, ...]
     random: tuple = ()
     paths: UnitPaths | None = None
+    upper: np.ndarray | None = None
+
+    @property
+    def interval_censored(self) -> np.ndarray:
+        """Which units' events are known only to lie in ``(exit, upper]``."""
+        if self.upper is None:
+            return np.zeros(self.n_units, dtype=bool)
+        return np.isfinite(self.upper)
 
     @property
     def n_units(self) -> int:
@@ -274,7 +286,9 @@ def unit_layout(source: Any) -> UnitLayout:
         c_event = np.max(origin + exit_) - origin
     else:
         c_event = np.full(n, exit_.max())
-    censor = np.minimum(np.where(event, c_event, exit_), cuts[-1])
+    upper = const["time_upper"].to_numpy().astype(np.float64) if "time_upper" in const else None
+    had_event = event | (np.isfinite(upper) if upper is not None else False)
+    censor = np.minimum(np.where(had_event, c_event, exit_), cuts[-1])
 
     pcuts, plabels, pname = _calendar_periods(tree)
     if pname not in variables:
@@ -315,7 +329,7 @@ def unit_layout(source: Any) -> UnitLayout:
         codes = _codes(const[f"unit_{g}"].to_numpy().astype(str), _cluster_levels(tree, g))
         random.append((random_prefix(i, g), codes, tuple(coefs.index(c) for c in slopes)))
     return UnitLayout(ids, entry, exit_, event, origin, censor, cuts, pcuts, X, stratum, cluster,
-                      cname, tv, tuple(random), paths)  # fmt: skip
+                      cname, tv, tuple(random), paths, upper)  # fmt: skip
 
 
 def _cluster_levels(tree: xr.DataTree, name: str) -> list[str]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from bayessa.checks.ppc import unit_cumulative_hazard, unit_layout
@@ -114,7 +115,15 @@ def km_curves(
     -------
     xarray.Dataset
         ``observed`` (group, t) and, with replicates, ``replicated`` (sample, group, t);
-        ``attrs["by"]`` names the grouping.
+        ``attrs["by"]`` names the grouping (``attrs["observed"]``: the estimator).
+
+    Notes
+    -----
+    With interval-censored events the observed curve is Turnbull's NPMLE
+    (:func:`bayessa.frequentist.turnbull`, mass drawn at the middle of each innermost
+    interval, as R's ``survfit``), and the replicates' Kaplan–Meier curves are of the latent
+    lifetimes, which the NPMLE estimates: the overlay compares two estimates of the same
+    :math:`S(t)`. Delayed entry is not supported there (the NPMLE would need truncation).
     """
     tree = open_tree(source)
     lay = unit_layout(tree)
@@ -122,12 +131,8 @@ def km_curves(
     if grid is None:
         grid = np.linspace(0.0, float(lay.exit.max()), 201)
     grid = np.asarray(grid, dtype=np.float64)
-    obs = np.stack(
-        [
-            km_on_grid(lay.exit[m], lay.event[m], lay.entry[m], grid)
-            for m in (codes == g for g in range(len(levels)))
-        ]
-    )
+    observed_curve = _turnbull_on_grid if lay.interval_censored.any() else _km_of
+    obs = np.stack([observed_curve(lay, m, grid) for m in (codes == g for g in range(len(levels)))])
     out = {"observed": (("group", "t"), obs)}
     if replicated is not None:
         times, events = _samples(replicated, "time"), _samples(replicated, "event")
@@ -137,7 +142,40 @@ def km_curves(
             for s in range(times.shape[0]):
                 rep[s, g] = km_on_grid(times[s, m], events[s, m], lay.entry[m], grid)
         out["replicated"] = (("sample", "group", "t"), rep)
-    return xr.Dataset(out, coords={"group": levels, "t": grid}, attrs={"by": name})
+    kind = "Turnbull" if lay.interval_censored.any() else "Kaplan-Meier"
+    return xr.Dataset(
+        out, coords={"group": levels, "t": grid}, attrs={"by": name, "observed": kind}
+    )
+
+
+def _km_of(lay, m: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Kaplan-Meier of the units in ``m`` on ``grid``."""
+    return km_on_grid(lay.exit[m], lay.event[m], lay.entry[m], grid)
+
+
+def _turnbull_on_grid(lay, m: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Turnbull's NPMLE of the units in ``m`` on ``grid`` (interval-censored events)."""
+    from bayessa.frequentist.turnbull import turnbull, turnbull_survival
+
+    if (lay.entry[m] > 0).any():
+        raise SpecError(
+            "the observed curve of interval-censored data with delayed entry needs a "
+            "truncation-aware NPMLE, which bayessa does not compute; use loo_pit instead"
+        )
+    upper = np.where(lay.event[m], lay.exit[m], lay.upper[m])
+    table = turnbull(pd.DataFrame({"L": lay.exit[m], "R": upper}), lower="L", upper="R")
+    return turnbull_survival(table, grid)["survival"].to_numpy()
+
+
+def _exact_times_only(lay, what: str) -> None:
+    """Refuse a statistic that needs exact event times when some are interval-censored."""
+    if lay.interval_censored.any():
+        raise SpecError(
+            f"{what} needs each event's time, but {int(lay.interval_censored.sum())} events are "
+            "known only to lie between two inspections; check interval-censored fits with "
+            "loo_pit (the PIT drawn within each interval) and km_curves (Turnbull's NPMLE "
+            "against the replicates)"
+        )
 
 
 def event_counts(
@@ -164,6 +202,7 @@ def event_counts(
     """
     tree = open_tree(source)
     lay = unit_layout(tree)
+    _exact_times_only(lay, "event_counts")
     if by == "interval":
         labels = interval_labels(lay.cuts)
 
@@ -285,6 +324,7 @@ def ppc_statistic(
     """
     tree = open_tree(source)
     lay = unit_layout(tree)
+    _exact_times_only(lay, "test_statistic")
     mask = np.ones(lay.n_units, dtype=bool)
     label = name or getattr(statistic, "__name__", "T")
     if by is not None:
@@ -324,7 +364,12 @@ def loo_pit(
     .. math::
 
         u_i = F_i(X_i) \text{ if unit } i \text{ had an event}, \qquad
-        u_i \sim \mathrm{Uniform}\bigl(F_i(X_i), 1\bigr) \text{ if it was censored at } X_i .
+        u_i \sim \mathrm{Uniform}\bigl(F_i(X_i), 1\bigr) \text{ if it was censored at } X_i ,
+
+    and, for an event known only to lie in :math:`(L_i, R_i]` (interval censoring),
+    :math:`u_i \sim \mathrm{Uniform}\bigl(F_i(L_i), F_i(R_i)\bigr)`: given
+    :math:`L_i < T_i \le R_i`, :math:`F_i(T_i)` is uniform on that range, so the check keeps
+    its uniform reference with events seen only between inspections.
 
     If the model is right and censoring is independent, :math:`F_i(T_i) \sim U(0, 1)` and,
     given :math:`T_i > X_i`, :math:`F_i(T_i) \sim U(F_i(X_i), 1)`; so the :math:`u_i` are
@@ -344,13 +389,15 @@ def loo_pit(
     Returns
     -------
     xarray.Dataset
-        ``pit`` (unit), ``event`` (unit) and, with ``loo=True``, ``pareto_k`` (unit).
+        ``pit`` (unit), ``event`` (unit; 2 for an interval-censored event) and, with
+        ``loo=True``, ``pareto_k`` (unit).
     """
     tree = open_tree(source)
     lay = unit_layout(tree)
     F = -np.expm1(-unit_cumulative_hazard(tree))  # (S, n): P(T <= exit | T > entry), per draw
     S, n = F.shape
-    out: dict[str, Any] = {"event": ("unit", lay.event.astype(np.int8))}
+    status = lay.event.astype(np.int8) + 2 * lay.interval_censored.astype(np.int8)
+    out: dict[str, Any] = {"event": ("unit", status)}
     if loo:
         if "log_likelihood" not in tree.children:
             raise SpecError(
@@ -369,8 +416,12 @@ def loo_pit(
         out["pareto_k"] = ("unit", np.asarray(k_hat.transpose("unit").to_numpy(), dtype=float))
     else:
         cdf = F.mean(axis=0)
+    top = np.ones(n)
+    if (ic := lay.interval_censored).any():  # F_i(R_i), with the same weights
+        F_upper = -np.expm1(-unit_cumulative_hazard(tree, np.where(ic, lay.upper, lay.exit)))
+        top = np.where(ic, (wts * F_upper).sum(axis=0) if loo else F_upper.mean(axis=0), 1.0)
     rng = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
     v = rng.uniform(size=n)
-    pit = np.where(lay.event, cdf, cdf + v * (1.0 - cdf))
+    pit = np.where(lay.event, cdf, cdf + v * (top - cdf))
     out["pit"] = ("unit", np.clip(pit, 0.0, 1.0))
     return xr.Dataset(out, coords={"unit": lay.ids})

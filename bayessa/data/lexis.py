@@ -420,10 +420,10 @@ def _censor_at_last_cut(
         )
         event = np.where(beyond, 0, event).astype(np.int8)
         exit_ = np.minimum(exit_, last)
-    inside = entry < exit_
-    if not inside.all():
+    late = entry >= last
+    if late.any():
         notes.append(
-            f"{int((~inside).sum())} units entered at or after the last cut point {last:g} and contribute no exposure"
+            f"{int(late.sum())} units entered at or after the last cut point {last:g} and contribute no exposure"
         )
     return exit_, event, notes
 

@@ -144,6 +144,7 @@ def survival_curves(
     time_unit: str = "years",
     band: bool = True,
     legend: bool = True,
+    km_label: str = "Kaplan–Meier",
 ):
     """Posterior survival curves (median and 95% band), optionally over Kaplan--Meier steps.
 
@@ -154,7 +155,8 @@ def survival_curves(
     ax : matplotlib.axes.Axes, optional
         Where to draw; default a new figure (:func:`new_axes`).
     km : pandas.DataFrame, optional
-        :func:`bayessa.frequentist.kaplan_meier` output with ``group`` matching ``curves``.
+        :func:`bayessa.frequentist.kaplan_meier` output with ``group`` matching ``curves``
+        (or any ``group``, ``time``, ``surv`` step curve, e.g. Turnbull's on a grid).
     colors : mapping, optional
         Group -> colour.
     time_unit : str, default "years"
@@ -163,6 +165,8 @@ def survival_curves(
         Shade the 95% band.
     legend : bool, default True
         Draw the legend.
+    km_label : str, default "Kaplan–Meier"
+        The name of the ``km`` curves in the legend.
 
     Returns
     -------
@@ -181,7 +185,7 @@ def survival_curves(
         if km is not None and (k := km[km["group"] == g]).size:
             t = np.r_[0.0, k["time"].to_numpy()]
             s = np.r_[1.0, k["surv"].to_numpy()]
-            ax.step(t, s, where="post", color=col, lw=1, ls="--", label=f"{g} (Kaplan–Meier)")
+            ax.step(t, s, where="post", color=col, lw=1, ls="--", label=f"{g} ({km_label})")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, float(curves["time"].max()))
     ax.set_xlabel(f"Time since start ({time_unit})")

@@ -78,6 +78,35 @@ class Context:
         return self.info.time_unit
 
     @property
+    def interval_censored(self) -> int:
+        """How many units' events are known only to lie between two inspections."""
+        if "upper" not in self.units:
+            return 0
+        return int(np.isfinite(self.units["upper"].to_numpy(float)).sum())
+
+    def had_event(self, table: pd.DataFrame) -> pd.Series:
+        """Each row's event: observed exactly (``event``) or between two inspections (1/0).
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            Units (or rows) with ``event`` and, with interval censoring, ``upper``.
+
+        Returns
+        -------
+        pandas.Series
+        """
+        ev = table["event"].astype(int)
+        if "upper" in table:
+            ev = ev + np.isfinite(table["upper"].to_numpy(float)).astype(int)
+        return ev
+
+    @property
+    def nonparametric(self) -> str:
+        """The nonparametric curve the posterior is drawn over: Kaplan–Meier, or Turnbull."""
+        return "Turnbull NPMLE" if self.interval_censored else "Kaplan–Meier"
+
+    @property
     def entry(self) -> str | None:
         """``'entry'`` when some unit has delayed entry (or several rows), else None."""
         return "entry" if (self.units["entry"] > 0).any() or self.rows is not None else None
@@ -124,6 +153,15 @@ def frequentist(ctx: Context) -> Freq:
     from bayessa.frequentist import logrank
 
     out, info, units = Freq(), ctx.info, ctx.units
+    if n_ic := ctx.interval_censored:
+        out.notes.append(
+            f"no log-rank tests and no Poisson MLE of the cells: {n_ic} units' events are "
+            "known only to lie between two inspections (interval-censored), which neither "
+            "handles; the survival curves are compared with Turnbull's NPMLE instead "
+            "(bayessa.frequentist.interval_pem fits the PEM by maximum likelihood under "
+            "interval censoring)"
+        )
+        return out
     for v in info.profile_variables:
         if v in info.numeric_columns:
             out.notes.append(
@@ -215,9 +253,12 @@ def headline(ctx: Context, diag) -> str:
         else f"The convergence gate FAILED ({', '.join(failed)}): the estimates below are "
         "UNRELIABLE; read Diagnostics before the results."
     )
+    n_ic = ctx.interval_censored
+    ic = f" ({n_ic} of them known only between two inspections)" if n_ic else ""
+    followed = " up to the last inspection without the event" if n_ic else ""
     return (
-        f"{gate} {len(u)} units, {int(u['event'].sum())} events, "
-        f"{(u['time'] - u['entry']).sum():.0f} {ctx.unit} of follow-up. Hazard ratios and "
+        f"{gate} {len(u)} units, {int(ctx.had_event(u).sum())} events{ic}, "
+        f"{(u['time'] - u['entry']).sum():.0f} {ctx.unit} of follow-up{followed}. Hazard ratios and "
         f"probabilities below are posterior medians with {ctx.opts.ci_prob:.0%} equal-tailed "
         "credible intervals (CrI); P(HR > 1) is the posterior probability that the first level "
         "named has the higher hazard."
@@ -249,7 +290,7 @@ def audit_section(ctx: Context) -> list[Block]:
     items += [f"split: {n}" for n in json.loads(ctx.dt.attrs.get("bayessa_split_notes", "[]"))]
     blocks.append(Block("list", items=items))
     table = ctx.units if ctx.rows is None else ctx.rows
-    u = table.assign(exposure=table["time"] - table["entry"])
+    u = table.assign(exposure=table["time"] - table["entry"], event=ctx.had_event(table))
     rows = []
     for v in ctx.info.profile_variables:
         if v not in u or v in ctx.info.numeric_columns:
@@ -272,6 +313,9 @@ def audit_section(ctx: Context) -> list[Block]:
             else " (by the current value: follow-up and events of the "
             "rows at each level; a unit that changes counts under each level it had)"
         )
+        if ctx.interval_censored:
+            by = (" (events include those known only between two inspections; follow-up runs "
+                  "to each unit's last inspection without the event, so the crude rate is high)")  # fmt: skip
         blocks.append(Block("table", "Units, events and crude event rates by covariate" + by,
                             fmt_table(df, {f"follow-up ({ctx.unit})": ".1f",
                                       f"crude rate (per {ctx.unit.rstrip('s')})": ".3f"})))  # fmt: skip
@@ -394,7 +438,10 @@ def model_section(ctx: Context) -> list[Block]:
     return [
         Block("h2", "Model and priors"),
         Block("p", f"Piecewise-exponential model: {model}; events per cell ~ "
-                   "Poisson(λ × exposure)."),
+                   "Poisson(λ × exposure)." + (
+                   f" Each of the {ctx.interval_censored} events known only to lie in (L, R] "
+                   "adds log(1 − exp(−∫_L^R λ)); the time before L is exposure in the cells."
+                   if ctx.interval_censored else "")),
         Block("list", items=items),
         Block("table", "Priors (log-hazard scale; stated per year, converted to the run's time "
                        "unit, so a spec means the same model in any unit)", pd.DataFrame(rows)),

@@ -205,11 +205,12 @@ def _level_table(ctx, col, overall, levels) -> Block:
 def _km_overlay(ctx, pred, col) -> list[Block]:
     from matplotlib.lines import Line2D
 
-    from bayessa.frequentist import kaplan_meier
-
     info, units, focus = ctx.info, ctx.units, ctx.focus
     if focus not in units:
         return [Block("note", f"No Kaplan–Meier comparison: {focus} changes over follow-up.")]
+    if ctx.interval_censored and ctx.entry:
+        return [Block("note", "No Turnbull comparison: with delayed entry and interval-censored "
+                      "events the nonparametric curve needs a truncation-aware NPMLE.")]  # fmt: skip
     panel = next((w for w in info.interacting(focus) if w in units and w in info.levels), None)
     panels = [lv for lv in info.levels[panel] if (units[panel] == lv).any()] if panel else [None]
     ncols = min(len(panels), 3)
@@ -231,10 +232,9 @@ def _km_overlay(ctx, pred, col) -> list[Block]:
             how = mix.cluster
             S, _, _ = col.curve(mix, "subgroup (KM comparison)", where, quantities=False)
             curves.append(_rows(S, col.grid, col.p, group=f"{focus} = {lv}"))
-        km = kaplan_meier(sub.assign(group=f"{focus} = " + sub[focus]), time="time",
-                          event="event", group="group", entry=ctx.entry)  # fmt: skip
+        km = _nonparametric(ctx, sub.assign(group=f"{focus} = " + sub[focus]), col.grid)
         plots.survival_curves(pd.concat(curves), ax, km=km, colors=colors, time_unit=ctx.unit,
-                              legend=False)  # fmt: skip
+                              legend=False, km_label=ctx.nonparametric)  # fmt: skip
         ax.set_title(f"{panel} = {e} (n = {len(sub)})" if panel else f"all units (n = {len(sub)})",
                      fontsize=10)  # fmt: skip
         if i % ncols:
@@ -243,13 +243,13 @@ def _km_overlay(ctx, pred, col) -> list[Block]:
         ax.set_visible(False)
     handles = [Line2D([], [], color=c, lw=2, label=g) for g, c in colors.items()]
     handles += [Line2D([], [], color="0.3", lw=2, label="posterior (median, 95% band)"),
-                Line2D([], [], color="0.3", lw=1, ls="--", label="Kaplan–Meier")]  # fmt: skip
+                Line2D([], [], color="0.3", lw=1, ls="--", label=ctx.nonparametric)]  # fmt: skip
     axes[0].figure.legend(handles=handles, loc="outside upper center", ncol=len(handles),
                           fontsize=8, frameon=False)  # fmt: skip
     caption = (
-        f"Posterior survival (solid, 95% band) over Kaplan–Meier (dashed) per {focus}"
+        f"Posterior survival (solid, 95% band) over {ctx.nonparametric} (dashed) per {focus}"
         + (f" and {panel}" if panel else "") + f". Each posterior curve averages the units of its "
-        f"panel and {focus}, {how}, so it estimates what Kaplan–Meier estimates."
+        f"panel and {focus}, {how}, so it estimates what {ctx.nonparametric} estimates."
     )  # fmt: skip
     if changed := ctx.changing(focus):
         caption = (
@@ -261,6 +261,20 @@ def _km_overlay(ctx, pred, col) -> list[Block]:
             "path) is the like-for-like comparison."
         )
     return [figure_block("km_overlay", axes[0].figure, caption)]
+
+
+def _nonparametric(ctx, units: pd.DataFrame, grid) -> pd.DataFrame:
+    """Kaplan–Meier per group, or with interval-censored events Turnbull's NPMLE on ``grid``."""
+    from bayessa.frequentist import kaplan_meier
+    from bayessa.frequentist.turnbull import turnbull, turnbull_survival
+
+    if ctx.nonparametric == "Kaplan–Meier":
+        return kaplan_meier(units, time="time", event="event", group="group", entry=ctx.entry)
+    # R's interval2: L == R an exact event, R blank censored at L, L = 0 event in (0, R]
+    upper = units["upper"].where(units["event"] == 0, units["time"])
+    table = turnbull(units.assign(R=upper), lower="time", upper="R", group="group")
+    out = turnbull_survival(table, grid)
+    return out.rename(columns={"survival": "surv"})
 
 
 def _profiles(ctx, pred, col) -> None:

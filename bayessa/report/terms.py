@@ -133,6 +133,7 @@ def cluster_section(ctx: Context) -> list[Block]:
     u = ctx.units
     if info.cluster in u:
         df["units"] = u.groupby(info.cluster).size().reindex(df.index).fillna(0)
+        u = u.assign(event=ctx.had_event(u))
         df["events"] = u.groupby(info.cluster)["event"].sum().reindex(df.index).fillna(0)
     sd = summarise(draws(post, "cluster_sd")[:, None]) if "cluster_sd" in post else None
     ax = plots.cluster_effects(df, name=info.cluster)
