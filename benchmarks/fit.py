@@ -22,7 +22,8 @@ a hand-written PyMC model of the same structure (:mod:`benchmarks.covariates`);
 ``covariates:3000`` runs it at another size. ``paths`` (issue 14, item 7; not in the default
 list) fits 100,000 units with covariates that change, about three counting-process rows each
 (:mod:`benchmarks.paths`); ``paths:3000`` another size. ``competing`` (issue 15, item 7) fits
-100,000 groups with two causes of ending (:mod:`benchmarks.competing`).
+100,000 groups with two causes of ending (:mod:`benchmarks.competing`); ``intervals`` 20,000
+groups of which half end between two inspections (:mod:`benchmarks.intervals`).
 
 ``ess`` (issue 17) checks the ESS promise at seeds 1-10 and on held-out data
 (:mod:`benchmarks.ess`). ``phases`` (issue 17) runs the bundled fit warm five times and prints the wall time of each
@@ -344,6 +345,11 @@ def main(which: str = "phases,ess,bundled,refit,100k,1m,baseline") -> dict:
             from benchmarks import competing
 
             results[f"competing_{n}"] = competing.run(n)
+        elif name == "intervals":  # the issue's size is 20,000 groups
+            from benchmarks import intervals
+
+            n = n if size else 20_000
+            results[f"intervals_{n}"] = intervals.run(n)
     targets = {
         "bundled": (None, 15.0, None),
         "100k": (100_000, 45.0, None),

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["posterior_predictive", "prior_predictive"]
+NAMES = ["posterior_predictive", "prior_predictive", "causes_and_intervals"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -324,7 +324,7 @@ def ppc_statistic(
     """
     tree = open_tree(source)
     lay = unit_layout(tree)
-    _exact_times_only(lay, "test_statistic")
+    _exact_times_only(lay, "ppc_statistic")
     mask = np.ones(lay.n_units, dtype=bool)
     label = name or getattr(statistic, "__name__", "T")
     if by is not None:

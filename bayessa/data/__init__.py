@@ -21,6 +21,7 @@ _EXPORTS = {
     "to_calendar": "bayessa.data.columns",
     "counting_follow_up": "bayessa.data.counting",
     "order_unit_rows": "bayessa.data.counting",
+    "interval_follow_up": "bayessa.data.intervals",
     "Pieces": "bayessa.data.lexis",
     "check_cuts": "bayessa.data.lexis",
     "interval_labels": "bayessa.data.lexis",

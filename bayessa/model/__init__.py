@@ -9,6 +9,9 @@ Imports the data layer; nothing above it.
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "IntervalPatterns": "bayessa.model.intervals",
+    "add_interval_likelihood": "bayessa.model.intervals",
+    "interval_patterns": "bayessa.model.intervals",
     "MIN_CELLS": "bayessa.model.patterns",
     "MIN_CELLS_PER_PATTERN": "bayessa.model.patterns",
     "Patterns": "bayessa.model.patterns",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bayessa.data.cells import Cells, aggregate
@@ -314,8 +315,13 @@ def prepare(
     notes: tuple[str, ...] = ()
     if not t.cuts:
         f = sd.frame
-        cuts = automatic_cuts(f["exit"].to_numpy()[f["event"].to_numpy() == 1])
-        notes = (describe_rule(cuts, int(f["event"].sum()), sd.time_unit),)
+        times = f["exit"].to_numpy()[f["event"].to_numpy() == 1]
+        if sd.has_intervals:  # events between inspections: the middle of their interval
+            ic = sd.interval_censored
+            mid = 0.5 * (f["exit"].to_numpy()[ic] + f["upper"].to_numpy()[ic])
+            times = np.concatenate([times, mid])
+        cuts = automatic_cuts(times)
+        notes = (describe_rule(cuts, sd.n_events, sd.time_unit),)
         spec = spec.with_overrides(time__cuts=list(cuts))
         t = spec.time
     pieces = split(

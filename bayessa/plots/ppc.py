@@ -93,7 +93,7 @@ def plot_km_ppc(
         for s in np.sort(pick):
             ax.plot(t, rep[s], drawstyle="steps-post", color="C0", alpha=0.15, lw=0.7)
     ax.plot(t, c["observed"].to_numpy(), drawstyle="steps-post", color="black", lw=2,
-            label="observed")  # fmt: skip
+            label=f"observed ({c.attrs.get('observed', 'Kaplan-Meier')})")  # fmt: skip
     by = curves.attrs.get("by", "all")
     ax.set(xlabel="age (time since time zero)", ylabel="survival", ylim=(0, 1.02),
            title="all units" if by == "all" else f"{by} = {g}")  # fmt: skip
