@@ -1,4 +1,8 @@
-"""Simulation-based calibration of a spec's model, serially or on Dask (:func:`run`)."""
+"""Simulation-based calibration of a spec's model, serially or on Dask (:func:`run`).
+
+A spec with competing risks is calibrated as the joint model of every cause
+(:mod:`bayessa.sbc.competing`).
+"""
 
 from bayessa._lazy import lazy_exports
 
@@ -8,6 +12,11 @@ _EXPORTS = {
     "run": "bayessa.sbc.calibrate",
     "summarize": "bayessa.sbc.calibrate",
     "write_outputs": "bayessa.sbc.calibrate",
+    "CompetingTemplate": "bayessa.sbc.competing",
+    "build_competing_template": "bayessa.sbc.competing",
+    "draw_joint_prior": "bayessa.sbc.competing",
+    "fit_one_competing": "bayessa.sbc.competing",
+    "simulate_competing": "bayessa.sbc.competing",
     "ABSENT_LOG_EXPOSURE": "bayessa.sbc.sim",
     "Template": "bayessa.sbc.sim",
     "build_template": "bayessa.sbc.sim",

@@ -18,6 +18,10 @@ Example (the committed run, ``sbc/partnership_200``)::
 
     python -m bayessa.sbc --model models/partnership.toml --sims 200 --out sbc/partnership_200
 
+A spec with competing risks (``[data] censored``) is detected: each simulation then draws every
+cause's parameters, simulates competing-risks data and fits every cause's model
+(:mod:`bayessa.sbc.competing`); the quantities are named ``<cause>:<quantity>``.
+
 Exit codes: 0 done (and calibrated, with ``--strict``); 1 a calibration failure under
 ``--strict``; 2 bad arguments or spec.
 """
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +76,9 @@ def run(
     -------
     list of dict
         The records of :func:`bayessa.sbc.sim.fit_one` (``sim``, ``error``, ``ranks``,
-        diagnostics, ...), sorted by ``sim``.
+        diagnostics, ...), sorted by ``sim``; for a spec with competing risks (``[data]
+        censored``) those of :func:`bayessa.sbc.competing.fit_one_competing`, every cause's
+        model fitted to each simulated data set.
 
     Raises
     ------
@@ -87,9 +93,10 @@ def run(
         if on_record is not None:
             on_record(rec)
 
+    fit, draws = _plan(config)
     if serial:
-        for i, truth in enumerate(_prior_draws(config)):
-            got(fit_one(config, i, truth))
+        for i, truth in enumerate(draws):
+            got(fit(config, i, truth))
         return sorted(records, key=lambda r: r["sim"])
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -120,8 +127,8 @@ def run(
         ) from None
     try:
         futures = [
-            client.submit(fit_one, config, i, truth, key=f"sbc-fit-{config.seed}-{i}")
-            for i, truth in enumerate(_prior_draws(config))
+            client.submit(fit, config, i, truth, key=f"sbc-fit-{config.seed}-{i}")
+            for i, truth in enumerate(draws)
         ]
         for fut in as_completed(futures):
             got(fut.result())
@@ -137,21 +144,49 @@ def _prior_draws(config: SBCConfig) -> list[dict]:
     return draw_prior(build_template(config), config.sims, config.seed)
 
 
-def _flags(rec: dict, config: SBCConfig) -> list[str]:
-    """Why a fit sampled poorly: divergences, R-hat > 1.01, bulk ESS below the rank draws."""
+def _plan(config: SBCConfig) -> tuple[Callable[[SBCConfig, int, dict], dict], list[dict]]:
+    """The function that runs one simulation, and every simulation's prior draw.
+
+    A spec with competing risks runs :func:`bayessa.sbc.competing.fit_one_competing` on joint
+    draws of every cause's parameters; any other spec :func:`bayessa.sbc.sim.fit_one`.
+    """
+    from bayessa.sbc.competing import (
+        build_competing_template,
+        draw_joint_prior,
+        fit_one_competing,
+        is_competing,
+    )
+
+    if is_competing(config):
+        draws = draw_joint_prior(build_competing_template(config), config.sims, config.seed)
+        return fit_one_competing, draws
+    return fit_one, _prior_draws(config)
+
+
+def _flags(rec: dict, config: SBCConfig, suffix: str = "") -> list[str]:
+    """Why a fit sampled poorly: divergences, R-hat > 1.01, bulk ESS below the rank draws.
+
+    ``suffix`` (``":<cause>"``) reads one cause's diagnostics of a competing-risks record.
+    """
     out = []
-    if rec.get("divergences", 0) > 0:
+    if rec.get("divergences" + suffix, 0) > 0:
         out.append("divergent")
-    if rec.get("max_rhat", 1.0) > 1.01:
+    if rec.get("max_rhat" + suffix, 1.0) > 1.01:
         out.append("rhat>1.01")
-    if rec.get("min_ess_bulk", np.inf) < config.rank_draws:
+    if rec.get("min_ess_bulk" + suffix, np.inf) < config.rank_draws:
         out.append("ess<L")
-    if rec.get("treedepth_hits", 0) > 0:
+    if rec.get("treedepth_hits" + suffix, 0) > 0:
         out.append("treedepth")
     return out
 
 
-def summarize(records: list[dict], config: SBCConfig, *, n_rep: int = 10_000) -> dict:
+def summarize(
+    records: list[dict],
+    config: SBCConfig,
+    *,
+    n_rep: int = 10_000,
+    causes: Sequence[str] | None = None,
+) -> dict:
     """Per-quantity uniformity tests and the run's bookkeeping (failures, flags, events).
 
     Parameters
@@ -162,13 +197,17 @@ def summarize(records: list[dict], config: SBCConfig, *, n_rep: int = 10_000) ->
         The run's settings (``rank_draws``, ``seed``).
     n_rep : int, default 10000
         Simulations of the rank-ECDF band (:func:`bayessa.sbc.stats.ecdf_band`).
+    causes : sequence of str, optional
+        Competing risks (records of :func:`bayessa.sbc.competing.fit_one_competing`): add a
+        ``causes`` entry, per cause its quantities' smallest ECDF p, that p times the number
+        of its quantities (Bonferroni within the cause), its events and sampling flags.
 
     Returns
     -------
     dict
         Counts of simulations, failures, sampling flags and events; per quantity the ECDF and
-        chi-square p-values; ``calibrated`` (no ECDF p below the Bonferroni threshold and no
-        failed fit) and the ``verdict`` in words.
+        chi-square p-values; ``calibrated`` (no ECDF p below the Bonferroni threshold over every
+        quantity, and no failed fit) and the ``verdict`` in words.
     """
     from bayessa.sbc.stats import chi2_uniformity, ecdf_band
 
@@ -232,6 +271,8 @@ def summarize(records: list[dict], config: SBCConfig, *, n_rep: int = 10_000) ->
         "ecdf_p_well_sampled_only": sensitivity,
         "calibrated": not failing and not failed,
     }
+    if causes:
+        out["causes"] = _per_cause(ok, config, quantities, failing, causes)
     out["verdict"] = (
         f"calibrated: no quantity's rank ECDF test has p < {ALPHA}/{len(labels)} "
         f"(smallest p = {min(s['ecdf_p'] for s in quantities.values()):.3f}; "
@@ -240,6 +281,42 @@ def summarize(records: list[dict], config: SBCConfig, *, n_rep: int = 10_000) ->
         if out["calibrated"]
         else f"CALIBRATION FAILURE: {failing or 'fits failed: ' + str(len(failed))}"
     )
+    return out
+
+
+def _per_cause(
+    ok: list[dict], config: SBCConfig, quantities: dict, failing: list[str], causes: Sequence[str]
+) -> dict:
+    """Each cause's share of a competing-risks summary: its quantities, events and flags."""
+    out = {}
+    for c in causes:
+        qs = {q: s for q, s in quantities.items() if q.startswith(f"{c}:")}
+        p = {q: s["ecdf_p"] for q, s in qs.items()}
+        smallest = min(p, key=p.__getitem__)
+        events = np.array([r[f"n_events:{c}"] for r in ok])
+        flags: dict[str, int] = {}
+        n_flagged = 0
+        for r in ok:
+            f = _flags(r, config, f":{c}")
+            n_flagged += bool(f)
+            for x in f:
+                flags[x] = flags.get(x, 0) + 1
+        out[c] = {
+            "n_quantities": len(qs),
+            "smallest_ecdf_p": p[smallest],
+            "smallest_ecdf_p_quantity": smallest,
+            "bonferroni_p": min(1.0, p[smallest] * len(qs)),
+            "n_outside_95_band": sum(not s["inside_95_band"] for s in qs.values()),
+            "failing_quantities": [q for q in failing if q in qs],
+            "events": {
+                "min": int(events.min()),
+                "median": float(np.median(events)),
+                "max": int(events.max()),
+                "n_zero": int((events == 0).sum()),
+            },
+            "sampling_flags": flags,
+            "n_flagged": n_flagged,
+        }
     return out
 
 
@@ -304,7 +381,8 @@ def write_outputs(
             ranks = {q: np.array([r["ranks"][q] for r in ok]) for q in ok[0]["ranks"]}
             band = ecdf_band(len(ok), config.rank_draws, seed=config.seed)
             p = {q: s["ecdf_p"] for q, s in summary["quantities"].items()}
-            fig = plot_rank_ecdf(ranks, band, p_values=p)
+            ncols = 8 if summary.get("causes") else 4  # competing risks: many quantities
+            fig = plot_rank_ecdf(ranks, band, p_values=p, ncols=ncols)
             fig.savefig(d / "rank_ecdf.png", dpi=110)
             plt.close(fig)
 

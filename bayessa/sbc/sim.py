@@ -191,13 +191,19 @@ class Template:
         return pd.MultiIndex.from_arrays([frame[k].astype(str).to_numpy() for k in self.cells.keys])
 
 
-def build_template(config: SBCConfig) -> Template:
+def build_template(config: SBCConfig, *, cause: str | None = None) -> Template:
     """Read the real data and build the template cells and the SBC model (no compilation).
 
     Parameters
     ----------
     config : SBCConfig
         The run's settings.
+    cause : str, optional
+        Competing risks: build the template of this cause's model, as the ordinary pipeline
+        fits it (:func:`bayessa.api.competing.cause_spec` and
+        :func:`~bayessa.api.competing.for_cause`: that cause's formula, its events deciding the
+        centring and the parameterisations). The cells are those of every cause.
+        :mod:`bayessa.sbc.competing` builds one per cause.
 
     Returns
     -------
@@ -206,19 +212,36 @@ def build_template(config: SBCConfig) -> Template:
     Raises
     ------
     SpecError
-        An invalid setting, a study end that no unit reaches, or ``study_end`` without calendar
-        time zeros.
+        An invalid setting, a study end that no unit reaches, ``study_end`` without calendar
+        time zeros, a spec with competing risks and no ``cause`` (or a ``cause`` the data do
+        not have).
     """
     from bayessa.data.cells import aggregate
     from bayessa.data.columns import to_calendar
     from bayessa.model.design import build_design
     from bayessa.model.pem import build_model, choose_parameterization, model_info
     from bayessa.model.preparation import prepare, resolve_spec
-    from bayessa.model.spec import CLEAR
 
     config.check()
     spec = resolve_spec(config.model)
     real = prepare(config.data, spec)
+    causes = real.cells.causes
+    if cause is not None:
+        from bayessa.api.competing import cause_spec, for_cause
+
+        if cause not in causes:
+            raise SpecError(
+                f"cause '{cause}' is not in the data; its causes are {list(causes)}"
+                if causes
+                else f"cause '{cause}' given, but the spec has no competing risks ([data] censored)"
+            )
+        spec = cause_spec(spec, cause, causes)
+        real = for_cause(real, cause, spec)
+    elif causes:
+        raise SpecError(
+            f"the spec has competing risks (causes {list(causes)}): its SBC is "
+            "bayessa.sbc.competing (python -m bayessa.sbc detects it), or pass cause=..."
+        )
     f = real.data.units
     cuts = real.pieces.cuts
     if real.data.has_calendar:
@@ -278,14 +301,7 @@ def build_template(config: SBCConfig) -> Template:
         )
         spec = spec.with_overrides(model__baseline_parameterization=walk)
     model, info = build_model(cells, design, spec, center=center, data_containers=True)
-    data_cols: dict[str, Any] = dict(id="sbc_id", time="sbc_time", event="sbc_event")
-    data_cols |= dict(start=CLEAR, stop=CLEAR, event_date=CLEAR, censor_date=CLEAR, path=CLEAR)
-    data_cols |= dict(origin="sbc_origin" if real.data.has_calendar else CLEAR)
-    data_cols |= dict(entry="sbc_entry" if (units["entry"] > 0).any() else CLEAR)
-    data_cols |= dict(tstart=CLEAR, tstop=CLEAR, changes=CLEAR)
-    if real.data.has_paths:  # each unit's rows, ending at its simulated exit
-        data_cols |= dict(time=CLEAR, entry=CLEAR, tstart="sbc_tstart", tstop="sbc_tstop")
-    sim_spec = spec.with_overrides(**{f"data__{k}": v for k, v in data_cols.items()})
+    sim_spec = spec.with_overrides(**sim_columns(real.data, units))
     template = Template(
         config, spec, sim_spec, units, horizon, pieces, cells, design, center, model, info
     )
@@ -293,6 +309,33 @@ def build_template(config: SBCConfig) -> Template:
     template._key_index = template.key_index(cells.frame)
     template.rows = reach if real.data.has_paths else None
     return template
+
+
+def sim_columns(data, units: pd.DataFrame) -> dict[str, Any]:
+    """Spec overrides (``data__<role>``) that read the simulated table instead of the real one.
+
+    Parameters
+    ----------
+    data : SurvivalData
+        The real data (calendar time zeros? covariate paths?).
+    units : pandas.DataFrame
+        The template's units (delayed entry?).
+
+    Returns
+    -------
+    dict of str to object
+        For :meth:`Spec.with_overrides`; ``[data] censored`` (competing risks) is kept.
+    """
+    from bayessa.model.spec import CLEAR
+
+    cols: dict[str, Any] = dict(id="sbc_id", time="sbc_time", event="sbc_event")
+    cols |= dict(start=CLEAR, stop=CLEAR, event_date=CLEAR, censor_date=CLEAR, path=CLEAR)
+    cols |= dict(origin="sbc_origin" if data.has_calendar else CLEAR)
+    cols |= dict(entry="sbc_entry" if (units["entry"] > 0).any() else CLEAR)
+    cols |= dict(tstart=CLEAR, tstop=CLEAR, changes=CLEAR)
+    if data.has_paths:  # each unit's rows, ending at its simulated exit
+        cols |= dict(time=CLEAR, entry=CLEAR, tstart="sbc_tstart", tstop="sbc_tstop")
+    return {f"data__{k}": v for k, v in cols.items()}
 
 
 def _reach_rows(data, keep: np.ndarray, horizon: np.ndarray) -> pd.DataFrame:
@@ -354,6 +397,8 @@ def draw_prior(template: Template, n: int, seed: int) -> list[dict[str, np.ndarr
     m = template.model
     names = [v.name for v in (*m.free_RVs, *m.deterministics)]
     values = pm.draw([m[v] for v in names], draws=n, random_seed=seed)
+    if n == 1:  # pymc.draw gives one draw without the draws axis
+        values = [np.asarray(v)[None] for v in values]
     return [{k: np.asarray(v[i]) for k, v in zip(names, values, strict=True)} for i in range(n)]
 
 
@@ -420,27 +465,9 @@ def simulate(
     pf = p.frame
     unit, cell = p.unit_index, template.cells.piece_cell
     start, stop = pf["start"].to_numpy(), pf["stop"].to_numpy()
-    rate = np.exp(loglam[cell])
-    n_units = len(units)
-    n_pieces = np.bincount(unit, minlength=n_units)
-    first = np.cumsum(n_pieces) - n_pieces
-    pos = np.arange(unit.size) - first[unit]
-    inc = np.zeros((n_units, max(int(n_pieces.max()), 1)))
-    inc[unit, pos] = rate * (stop - start)
-    cum = np.cumsum(inc, axis=1)
-    e = rng.exponential(size=n_units)
-    entry = units["entry"].to_numpy()
-    dropout = (
-        entry + rng.exponential(1.0 / template.config.dropout, size=n_units)
-        if template.config.dropout > 0
-        else np.full(n_units, np.inf)
-    )
-    k = (cum < e[:, None]).sum(axis=1)
-    hit = k < n_pieces
-    j = first + np.minimum(k, n_pieces - 1)
-    before = np.where(k > 0, cum[np.arange(n_units), np.maximum(k - 1, 0)], 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_event = np.where(hit, start[j] + (e - before) / rate[j], np.inf)
+    e = rng.exponential(size=len(units))
+    dropout = draw_dropout(template, rng)
+    t_event = latent_times(template, loglam, e)
     end = np.minimum(dropout, template.horizon)
     event = t_event <= end
     exit_ = np.where(event, t_event, end)
@@ -452,19 +479,112 @@ def simulate(
     exposure = np.bincount(cell, weights=expo, minlength=n_cells)
     if template.sim_spec.data.tstart:
         return _path_table(template, exit_, event), events, exposure
+    return durations_table(template, exit_, event.astype(np.int8)), events, exposure
+
+
+def durations_table(template: Template, exit_: np.ndarray, outcome: np.ndarray) -> pd.DataFrame:
+    """The simulated units as a durations table, one row per unit, for the pipeline.
+
+    Parameters
+    ----------
+    template : Template
+        The fixed design.
+    exit_ : numpy.ndarray
+        Each unit's exit (event or censoring) time, on the age scale.
+    outcome : numpy.ndarray
+        Each unit's ``sbc_event`` value: 0/1, or (competing risks) its cause or the censoring
+        value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sbc_id``, ``sbc_time``, ``sbc_event``, ``sbc_origin`` and ``sbc_entry`` (when the spec
+        uses them), the covariates and the cluster.
+    """
+    units = template.units
     table = {"sbc_id": units["id"].astype(str).to_numpy(), "sbc_time": exit_}
-    table["sbc_event"] = event.astype(np.int8)
+    table["sbc_event"] = outcome
     if template.sim_spec.data.origin:
         table["sbc_origin"] = units["origin"].to_numpy()
     if template.sim_spec.data.entry:
-        table["sbc_entry"] = entry
+        table["sbc_entry"] = units["entry"].to_numpy()
     for c in (*template.pieces.covariates, *template.pieces.grouping):
         table[c] = units[c].array
-    return pd.DataFrame(table), events, exposure
+    return pd.DataFrame(table)
 
 
-def _path_table(template: Template, exit_: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    """Counting-process rows of the simulated units: each unit's rows cut at its exit."""
+def draw_dropout(template: Template, rng: np.random.Generator) -> np.ndarray:
+    """Each unit's loss-to-follow-up time: entry plus an exponential at ``config.dropout``.
+
+    Parameters
+    ----------
+    template : Template
+        The fixed design (entries, dropout rate).
+    rng : numpy.random.Generator
+        Source of the times (nothing is drawn without dropout).
+
+    Returns
+    -------
+    numpy.ndarray
+        One time per unit (``inf`` without dropout).
+    """
+    n_units = len(template.units)
+    entry = template.units["entry"].to_numpy()
+    if template.config.dropout > 0:
+        return entry + rng.exponential(1.0 / template.config.dropout, size=n_units)
+    return np.full(n_units, np.inf)
+
+
+def latent_times(template: Template, loglam: np.ndarray, e: np.ndarray) -> np.ndarray:
+    r"""Each unit's event time :math:`H_i^{-1}(E_i)` along its pieces, by inversion.
+
+    Parameters
+    ----------
+    template : Template
+        The fixed design: each unit's pieces up to its horizon, and their cells.
+    loglam : numpy.ndarray
+        Log hazard per template cell.
+    e : numpy.ndarray
+        One unit exponential per unit, :math:`E_i`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The time (age scale) at which the cumulative hazard from entry reaches :math:`E_i`;
+        ``inf`` when it does not before the unit's horizon.
+    """
+    p = template.pieces
+    pf = p.frame
+    unit, cell = p.unit_index, template.cells.piece_cell
+    start, stop = pf["start"].to_numpy(), pf["stop"].to_numpy()
+    rate = np.exp(loglam[cell])
+    n_units = len(template.units)
+    n_pieces = np.bincount(unit, minlength=n_units)
+    first = np.cumsum(n_pieces) - n_pieces
+    pos = np.arange(unit.size) - first[unit]
+    inc = np.zeros((n_units, max(int(n_pieces.max()), 1)))
+    inc[unit, pos] = rate * (stop - start)
+    cum = np.cumsum(inc, axis=1)
+    k = (cum < e[:, None]).sum(axis=1)
+    hit = k < n_pieces
+    j = first + np.minimum(k, n_pieces - 1)
+    before = np.where(k > 0, cum[np.arange(n_units), np.maximum(k - 1, 0)], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(hit, start[j] + (e - before) / rate[j], np.inf)
+
+
+def _path_table(
+    template: Template,
+    exit_: np.ndarray,
+    event: np.ndarray,
+    outcome: tuple[np.ndarray, str] | None = None,
+) -> pd.DataFrame:
+    """Counting-process rows of the simulated units: each unit's rows cut at its exit.
+
+    ``sbc_event`` is 1 on the row that ends in the unit's event, else 0; with ``outcome`` (each
+    unit's cause, and the censoring value: competing risks) the cause there, else the censoring
+    value.
+    """
     rows = template.rows
     unit = pd.factorize(rows["id"])[0]
     keep = rows["entry"].to_numpy() < exit_[unit]
@@ -477,6 +597,9 @@ def _path_table(template: Template, exit_: np.ndarray, event: np.ndarray) -> pd.
         "sbc_tstop": stop,
         "sbc_event": (last & event[u] & (stop == exit_[u])).astype(np.int8),
     }
+    if outcome is not None:
+        labels, censored = outcome
+        table["sbc_event"] = np.where(table["sbc_event"] == 1, labels[u], censored)
     if template.sim_spec.data.origin:
         table["sbc_origin"] = r["origin"].to_numpy()
     for c in (*template.pieces.covariates, *template.pieces.grouping):
@@ -549,9 +672,6 @@ def fit_one(config: SBCConfig, index: int, truth: dict[str, np.ndarray]) -> dict
         (``divergences``, ``treedepth_hits``, ``max_rhat``, ``min_ess_bulk``), ``ranks`` and
         ``truth`` (quantity label -> value).
     """
-    from bayessa.posterior.predict import thin as thin_draws
-    from bayessa.sbc.stats import rank
-
     record: dict[str, Any] = {"sim": index, "error": None}
     t0 = time.perf_counter()
     try:
@@ -570,27 +690,94 @@ def fit_one(config: SBCConfig, index: int, truth: dict[str, np.ndarray]) -> dict
                 events, exposure = p_events, p_exposure
         except DataError as err:
             record["pipeline"] = f"refused: {err.problems[0]}"
-        log_exposure = np.full(exposure.shape, ABSENT_LOG_EXPOSURE)
-        np.log(exposure, out=log_exposure, where=exposure > 0)
-        dt = _sample(config, template, compiled, events, log_exposure, fit_seed)
-        record |= _diagnostics(dt, config)
-        thin = thin_draws(dt["posterior"].dataset, config.rank_draws, method="even")
-        truth_ll = _loglik(template, _as_posterior(template, truth), events, exposure)
-        draws_ll = _loglik(template, thin, events, exposure)
-        ranks, truths = {}, {}
-        for label, var, idx in template.quantities:
-            if var == LOGLIK:
-                t, d = float(truth_ll[0]), draws_ll
-            else:
-                t = float(np.asarray(truth[var])[idx])
-                d = thin[var].transpose("chain", "draw", ...).to_numpy()[(0, slice(None), *idx)]
-            truths[label] = t
-            ranks[label] = rank(t, d, rank_rng)
-        record |= {"ranks": ranks, "truth": truths}
+        fitted = fit_and_rank(
+            config, template, compiled, truth, events, exposure, fit_seed, rank_rng
+        )
+        record |= fitted.diagnostics | {"ranks": fitted.ranks, "truth": fitted.truths}
     except Exception as err:  # noqa: BLE001 - recorded, counted and reported, never dropped
         record["error"] = f"{type(err).__name__}: {err}"
     record["seconds"] = time.perf_counter() - t0
     return record
+
+
+@dataclass
+class Fitted:
+    """One fit of an SBC simulation: its diagnostics, ranks and log-likelihood draws.
+
+    Parameters
+    ----------
+    diagnostics : dict
+        ``divergences``, ``treedepth_hits``, ``max_rhat``, ``min_ess_bulk``.
+    ranks : dict of str to int
+        Quantity label -> rank of its true value among the thinned draws.
+    truths : dict of str to float
+        Quantity label -> its true value.
+    loglik_truth : float
+        Log-likelihood of the data at the true parameters.
+    loglik_draws : numpy.ndarray
+        Log-likelihood of the data at each of the ``rank_draws`` thinned draws.
+    """
+
+    diagnostics: dict
+    ranks: dict[str, int]
+    truths: dict[str, float]
+    loglik_truth: float
+    loglik_draws: np.ndarray
+
+
+def fit_and_rank(
+    config: SBCConfig,
+    template: Template,
+    compiled: Any,
+    truth: dict[str, np.ndarray],
+    events: np.ndarray,
+    exposure: np.ndarray,
+    fit_seed: int,
+    rank_rng: np.random.Generator,
+) -> Fitted:
+    """Fit the template model to events and exposure per template cell; rank the truth.
+
+    Parameters
+    ----------
+    config : SBCConfig
+        The run's settings (draws, chains, ``rank_draws``).
+    template : Template
+        The fixed design and model.
+    compiled : nutpie compiled model
+        The template model, compiled (re-used with its data replaced).
+    truth : dict of str to numpy.ndarray
+        The prior draw the data were simulated from.
+    events, exposure : numpy.ndarray
+        Events and exposure per template cell.
+    fit_seed : int
+        Seed of the sampler.
+    rank_rng : numpy.random.Generator
+        Breaks ties between the truth and draws at random.
+
+    Returns
+    -------
+    Fitted
+    """
+    from bayessa.posterior.predict import thin as thin_draws
+    from bayessa.sbc.stats import rank
+
+    log_exposure = np.full(exposure.shape, ABSENT_LOG_EXPOSURE)
+    np.log(exposure, out=log_exposure, where=exposure > 0)
+    dt = _sample(config, template, compiled, events, log_exposure, fit_seed)
+    diagnostics = _diagnostics(dt, config)
+    thin = thin_draws(dt["posterior"].dataset, config.rank_draws, method="even")
+    truth_ll = _loglik(template, _as_posterior(template, truth), events, exposure)
+    draws_ll = _loglik(template, thin, events, exposure)
+    ranks, truths = {}, {}
+    for label, var, idx in template.quantities:
+        if var == LOGLIK:
+            t, d = float(truth_ll[0]), draws_ll
+        else:
+            t = float(np.asarray(truth[var])[idx])
+            d = thin[var].transpose("chain", "draw", ...).to_numpy()[(0, slice(None), *idx)]
+        truths[label] = t
+        ranks[label] = rank(t, d, rank_rng)
+    return Fitted(diagnostics, ranks, truths, float(truth_ll[0]), np.asarray(draws_ll))
 
 
 def _sample(config, template, compiled, events, log_exposure, seed):
