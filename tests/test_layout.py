@@ -26,7 +26,7 @@ LAYERS = {
     "model": 3,
     "sampling": 4,
     "posterior": 5,
-    "simulate": 6, "checks": 6,
+    "simulate": 6, "checks": 6, "growth": 6,
     "plots": 7,
     "report": 8, "sbc": 8,
     "api": 9,

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bayessa.errors import SpecError
+from bayessa.model.expansion_spec import ExpansionSpec
 
 __all__ = [
     "BASELINES",
@@ -331,6 +332,9 @@ class Spec:
         The ``[sampler]`` table.
     source : str, optional
         The file the spec was read from, for messages.
+    expansion : ExpansionSpec
+        The ``[expansion]`` table (:mod:`bayessa.model.expansion_spec`): eras, window and
+        composition variables of the expansion analysis.
     """
 
     name: str = "model"
@@ -341,6 +345,7 @@ class Spec:
     priors: dict[str, Prior] = field(default_factory=lambda: dict(DEFAULT_PRIORS))
     sampler: SamplerSpec = field(default_factory=SamplerSpec)
     source: str | None = None
+    expansion: ExpansionSpec = field(default_factory=ExpansionSpec)
 
     # ------------------------------------------------------------------ construction
 
@@ -371,7 +376,7 @@ class Spec:
         """
         problems: list[str] = []
         d = dict(d)
-        top = {"name", "description", "data", "time", "model", "priors", "sampler"}
+        top = {"name", "description", "data", "time", "model", "priors", "sampler", "expansion"}
         for k in sorted(set(d) - top):
             problems.append(f"unknown top-level key '{k}' (allowed: {', '.join(sorted(top))})")
         sections: dict[str, Any] = {}
@@ -380,6 +385,7 @@ class Spec:
             ("time", TimeSpec),
             ("model", ModelSpec),
             ("sampler", SamplerSpec),
+            ("expansion", ExpansionSpec),
         ):
             sections[sec_name] = _section(sec_cls, d.get(sec_name, {}), sec_name, problems)
         priors = dict(DEFAULT_PRIORS)
@@ -415,7 +421,7 @@ class Spec:
         return spec
 
     def _semantic_problems(self) -> list[str]:
-        p: list[str] = []
+        p: list[str] = self.expansion.problems()
         m, t, s, dd = self.model, self.time, self.sampler, self.data
         if not m.formula.strip():
             p.append(
@@ -529,7 +535,7 @@ class Spec:
             left out.
         """
         out: dict[str, Any] = {"name": self.name, "description": self.description}
-        for sec in ("data", "time", "model", "sampler"):
+        for sec in ("data", "time", "model", "sampler", "expansion"):
             out[sec] = {
                 k: (list(v) if isinstance(v, tuple) else v)
                 for k, v in asdict(getattr(self, sec)).items()
@@ -560,11 +566,20 @@ class Spec:
             f"name = {_toml_value(d['name'])}",
             f"description = {_toml_value(d['description'])}",
         ]
-        for sec in ("data", "time", "model", "priors", "sampler"):
+        for sec in ("data", "time", "model", "priors", "sampler", "expansion"):
+            if sec == "expansion" and not d[sec].get("era_cuts") and d[sec] == _DEFAULT_EXPANSION:
+                continue  # no [expansion] table given
             lines.append(f"\n[{sec}]")
             for k, v in d[sec].items():
                 lines.append(f"{k} = {_toml_value(v)}")
         return "\n".join(lines) + "\n"
+
+
+_DEFAULT_EXPANSION = {
+    k: (list(v) if isinstance(v, tuple) else v)
+    for k, v in asdict(ExpansionSpec()).items()
+    if v is not None
+}
 
 
 def _json_default(o: Any) -> Any:

@@ -1,0 +1,19 @@
+"""The expansion analysis: how the founding of new units, their mix and the reach changed by era.
+
+Data flow: the one-row-per-unit table -> :func:`read_expansion` (:mod:`bayessa.growth.tables`:
+eras, slices, founding counts, new units) -> the founding-rate model
+(:mod:`bayessa.growth.founding`) and the composition models (:mod:`bayessa.growth.composition`)
+-> reach and the counterfactual (with a survival fit). ``python -m bayessa.expansion`` and
+:func:`bayessa.expansion` run it all.
+"""
+
+from bayessa._lazy import lazy_exports
+
+_EXPORTS = {
+    "Eras": "bayessa.growth.tables",
+    "ExpansionData": "bayessa.growth.tables",
+    "read_expansion": "bayessa.growth.tables",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)
