@@ -7,8 +7,6 @@ from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
     "CompetingRisksResult": "bayessa.api.competing",
-    "cause_spec": "bayessa.api.competing",
-    "for_cause": "bayessa.api.competing",
     "MAX_RHAT": "bayessa.api.ess_target",
     "round_seed": "bayessa.api.ess_target",
     "sample_to_target": "bayessa.api.ess_target",

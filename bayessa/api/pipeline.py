@@ -124,7 +124,8 @@ def fit(
     spec = prepared.spec  # with the cut points chosen from the data, if it gave none
     timings["prepare_s"] = time.perf_counter() - t0
     if prepared.cells.causes:  # competing risks: a cause-specific model per cause
-        from bayessa.api.competing import CompetingRisksResult, cause_spec, for_cause
+        from bayessa.api.competing import CompetingRisksResult
+        from bayessa.model.causes import cause_spec, for_cause
 
         results = {}
         for cause in prepared.cells.causes:

@@ -9,6 +9,10 @@ Imports the data layer; nothing above it.
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "cause_spec": "bayessa.model.causes",
+    "for_cause": "bayessa.model.causes",
+    "ExpansionSpec": "bayessa.model.expansion_spec",
+    "FAMILIES": "bayessa.model.expansion_spec",
     "IntervalPatterns": "bayessa.model.intervals",
     "add_interval_likelihood": "bayessa.model.intervals",
     "interval_patterns": "bayessa.model.intervals",

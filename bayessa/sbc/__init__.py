@@ -8,6 +8,9 @@ from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
     "SBCConfig": "bayessa.sbc.calibrate",
+    "causes_of": "bayessa.sbc.competing",
+    "is_competing": "bayessa.sbc.competing",
+    "pipeline_cause_cells": "bayessa.sbc.competing",
     "ranks_frame": "bayessa.sbc.calibrate",
     "run": "bayessa.sbc.calibrate",
     "summarize": "bayessa.sbc.calibrate",

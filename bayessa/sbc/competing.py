@@ -25,7 +25,7 @@ Its SBC follows that joint model, not one cause at a time:
    the single-cause SBC (:mod:`bayessa.sbc.sim`). The table (the ``event`` column holding each
    unit's cause or the spec's censoring value) goes through the ordinary pipeline once
    (``prepare``), and each cause's cells come from the **same** cells
-   (:func:`bayessa.api.competing.for_cause`, i.e. :meth:`bayessa.data.cells.Cells.for_cause`);
+   (:func:`bayessa.model.causes.for_cause`, i.e. :meth:`bayessa.data.cells.Cells.for_cause`);
    they must equal the exact per-cause statistics computed from the simulated times.
 3. **Each cause fitted** with its own compiled template model (compiled once per worker),
    and the rank of every cause's quantities recorded under ``<cause>:<quantity>``, e.g.
@@ -297,8 +297,8 @@ def pipeline_cause_cells(
     """Each cause's events and the exposure per template cell, from the ordinary pipeline.
 
     The table is prepared once (``bayessa.model.preparation.prepare``, every cause); each cause's
-    cells are :func:`bayessa.api.competing.for_cause` of those cells, its design built from its
-    own spec (:func:`~bayessa.api.competing.cause_spec`). A cause with no event in the table
+    cells are :func:`bayessa.model.causes.for_cause` of those cells, its design built from its
+    own spec (:func:`~bayessa.model.causes.cause_spec`). A cause with no event in the table
     has none in any cell.
 
     Parameters
@@ -320,7 +320,7 @@ def pipeline_cause_cells(
     ValueError
         Its cells or a cause's coefficients do not match the template.
     """
-    from bayessa.api.competing import cause_spec, for_cause
+    from bayessa.model.causes import cause_spec, for_cause
     from bayessa.model.preparation import prepare
 
     t0 = ct.base

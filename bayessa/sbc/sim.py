@@ -200,8 +200,8 @@ def build_template(config: SBCConfig, *, cause: str | None = None) -> Template:
         The run's settings.
     cause : str, optional
         Competing risks: build the template of this cause's model, as the ordinary pipeline
-        fits it (:func:`bayessa.api.competing.cause_spec` and
-        :func:`~bayessa.api.competing.for_cause`: that cause's formula, its events deciding the
+        fits it (:func:`bayessa.model.causes.cause_spec` and
+        :func:`~bayessa.model.causes.for_cause`: that cause's formula, its events deciding the
         centring and the parameterisations). The cells are those of every cause.
         :mod:`bayessa.sbc.competing` builds one per cause.
 
@@ -227,7 +227,7 @@ def build_template(config: SBCConfig, *, cause: str | None = None) -> Template:
     real = prepare(config.data, spec)
     causes = real.cells.causes
     if cause is not None:
-        from bayessa.api.competing import cause_spec, for_cause
+        from bayessa.model.causes import cause_spec, for_cause
 
         if cause not in causes:
             raise SpecError(

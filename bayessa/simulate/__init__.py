@@ -22,6 +22,8 @@ _EXPORTS = {
     "Switching": "bayessa.simulate.paths",
     "simulate_switching": "bayessa.simulate.paths",
     "CLOSURE_REASONS": "bayessa.simulate.sa_groups",
+    "CONTACT_INTERVAL_DAYS": "bayessa.simulate.sa_groups",
+    "CONTACT_JITTER_DAYS": "bayessa.simulate.sa_groups",
     "CLOSURE_REASON_FACTORS": "bayessa.simulate.sa_groups",
     "CLOSURE_REASON_PROBS": "bayessa.simulate.sa_groups",
     "COLUMNS": "bayessa.simulate.sa_groups",

@@ -114,8 +114,8 @@ def test_the_combined_report_shows_every_cause(tmp_path):
 
 
 def test_a_formula_per_cause_builds_each_causes_design():
-    from bayessa.api.competing import cause_spec, for_cause
     from bayessa.errors import SpecError
+    from bayessa.model.causes import cause_spec, for_cause
     from bayessa.model.preparation import prepare, resolve_spec
 
     df = _simulated(n=400, seed=2).assign(z=lambda d: np.where(d["gid"] % 3 == 0, "x", "y"))

@@ -74,7 +74,7 @@ def test_competing_spec_is_detected(config):
 
 
 def test_each_cause_has_the_pipelines_model_on_the_same_cells(ct):
-    from bayessa.api.competing import cause_spec, for_cause
+    from bayessa.model.causes import cause_spec, for_cause
     from bayessa.model.preparation import prepare, resolve_spec
 
     assert ct.causes == CAUSES and ct.censored == "censored"
