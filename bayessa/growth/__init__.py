@@ -10,6 +10,13 @@ eras, slices, founding counts, new units) -> the founding-rate model
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "FACTORS": "bayessa.growth.counterfactual",
+    "ReachModel": "bayessa.growth.counterfactual",
+    "expected_active": "bayessa.growth.counterfactual",
+    "shapley_shares": "bayessa.growth.counterfactual",
+    "STEP_DAYS": "bayessa.growth.reach",
+    "date_grid": "bayessa.growth.reach",
+    "observed_reach": "bayessa.growth.reach",
     "Eras": "bayessa.growth.tables",
     "ExpansionData": "bayessa.growth.tables",
     "read_expansion": "bayessa.growth.tables",
