@@ -42,7 +42,10 @@ def build_parser() -> ArgumentParser:
             "units, fit, and test that the ranks of the true values are uniform. Writes "
             "summary.json, ranks.csv and rank_ecdf.png into --out. A spec with competing risks "
             "([data] censored) is detected: every cause's parameters are drawn, competing-risks "
-            "data simulated and every cause's model fitted (quantities '<cause>:<name>')."
+            "data simulated and every cause's model fitted (quantities '<cause>:<name>'). So is "
+            "an interval-censored spec ([data] time_lower/time_upper): each simulated event "
+            "time is coarsened by a contact schedule like the data's (--contact-days, "
+            "--contact-jitter-days) and the fit includes the (L, R] terms."
         ),
         epilog="Exit codes: 0 done; 1 calibration failure with --strict; 2 bad arguments or spec.",
     )
@@ -77,6 +80,14 @@ def build_parser() -> ArgumentParser:
         metavar="DATE",
         help="administrative censoring date (default: last follow-up in the data)",
     )
+    p.add_argument(
+        "--contact-days", type=float, default=365.25, metavar="DAYS",
+        help="interval censoring: a contact every DAYS days after time zero (365.25)",
+    )  # fmt: skip
+    p.add_argument(
+        "--contact-jitter-days", type=nonnegative_int, default=60, metavar="DAYS",
+        help="interval censoring: each contact moved by up to +-DAYS whole days (60)",
+    )  # fmt: skip
     p.add_argument(
         "--workers", type=positive_int, default=2, metavar="N", help="local Dask workers (2)"
     )
@@ -115,6 +126,7 @@ def _run(args, argv: list[str]) -> int:
     from bayessa.posterior.rundir import check_output_dir
     from bayessa.sbc.calibrate import SBCConfig, run, summarize, write_outputs
     from bayessa.sbc.competing import causes_of
+    from bayessa.sbc.intervals import interval_summary, is_interval
 
     model = str(Path(args.model or DEFAULT_SPEC).resolve())
     spec = resolve_spec(model)
@@ -122,9 +134,11 @@ def _run(args, argv: list[str]) -> int:
         model=model, data=str(Path(args.data).resolve()) if args.data else None, sims=args.sims,
         seed=args.seed, chains=args.chains, draws=args.draws, tune=args.tune,
         rank_draws=args.rank_draws, dropout=args.dropout, study_end=args.study_end,
+        contact_days=args.contact_days, contact_jitter_days=args.contact_jitter_days,
     )  # fmt: skip
     config.check()
     causes = causes_of(config)  # competing risks: every cause's model, detected from the spec
+    interval = is_interval(config)  # interval censoring: contacts coarsen the event times
     out = Path(args.out) if args.out else Path("sbc") / f"{spec.name}_{args.sims}"
     check_output_dir(out, overwrite=args.overwrite)
     t0 = time.perf_counter()
@@ -146,11 +160,13 @@ def _run(args, argv: list[str]) -> int:
         on_record=progress,
     )
     wall = time.perf_counter() - t0
+    settings = asdict(config)
+    if not interval:  # the contact schedule concerns interval-censored specs only
+        del settings["contact_days"], settings["contact_jitter_days"]
     summary = {
         "command": "python -m bayessa.sbc " + shlex.join(argv),
         "spec": spec.name,
-        "config": asdict(config)
-        | {"model": args.model or "models/partnership.toml", "data": args.data},
+        "config": settings | {"model": args.model or "models/partnership.toml", "data": args.data},
         "scheduler": args.scheduler
         or ("serial" if args.serial else f"LocalCluster({args.workers} workers x 1 thread)"),
         "wall_seconds": round(wall, 1),
@@ -158,6 +174,17 @@ def _run(args, argv: list[str]) -> int:
     }
     if causes:
         summary["competing_risks"] = {"causes": list(causes), "censored": spec.data.censored}
+    if interval:
+        summary["interval_censoring"] = {
+            "time_lower": spec.data.time_lower,
+            "time_upper": spec.data.time_upper,
+            "contacts": (
+                f"floor(j * {config.contact_days:g}) days after time zero (j = 1, 2, ...), each "
+                f"moved by a whole number of days uniform in [-{config.contact_jitter_days}, "
+                f"{config.contact_jitter_days}]; the entry and the end of follow-up (loss to "
+                "follow-up or the study end) are contacts too"
+            ),
+        } | interval_summary(records)
     summary |= summarize(records, config, causes=causes or None)
 
     write_outputs(out, summary, records, config, overwrite=args.overwrite)
@@ -165,6 +192,13 @@ def _run(args, argv: list[str]) -> int:
         print(
             f"{summary['verdict']}\n{len(records)} simulations in {wall / 60:.1f} min; written to {out}"
         )
+        if interval and "events" in summary["interval_censoring"]:
+            ic = summary["interval_censoring"]
+            print(
+                f"  interval censoring: {ic['events']} events, all between contacts "
+                f"(median R - L {ic['median_interval']:.2f} {spec.data.time_unit}; "
+                f"{ic['share_before_first_contact']:.0%} before the first contact)"
+            )
         for cause, c in summary.get("causes", {}).items():
             print(
                 f"  {cause}: {c['n_quantities']} quantities, smallest ECDF p "

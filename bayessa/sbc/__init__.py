@@ -1,7 +1,8 @@
 """Simulation-based calibration of a spec's model, serially or on Dask (:func:`run`).
 
 A spec with competing risks is calibrated as the joint model of every cause
-(:mod:`bayessa.sbc.competing`).
+(:mod:`bayessa.sbc.competing`); an interval-censored spec with its simulated event times
+coarsened by a contact schedule like the data's (:mod:`bayessa.sbc.intervals`).
 """
 
 from bayessa._lazy import lazy_exports
@@ -20,6 +21,17 @@ _EXPORTS = {
     "draw_joint_prior": "bayessa.sbc.competing",
     "fit_one_competing": "bayessa.sbc.competing",
     "simulate_competing": "bayessa.sbc.competing",
+    "IntervalData": "bayessa.sbc.intervals",
+    "IntervalTemplate": "bayessa.sbc.intervals",
+    "IntervalTerms": "bayessa.sbc.intervals",
+    "add_interval_containers": "bayessa.sbc.intervals",
+    "build_interval_template": "bayessa.sbc.intervals",
+    "contact_bounds": "bayessa.sbc.intervals",
+    "fit_one_interval": "bayessa.sbc.intervals",
+    "interval_summary": "bayessa.sbc.intervals",
+    "is_interval": "bayessa.sbc.intervals",
+    "pipeline_interval_cells": "bayessa.sbc.intervals",
+    "simulate_interval": "bayessa.sbc.intervals",
     "ABSENT_LOG_EXPOSURE": "bayessa.sbc.sim",
     "Template": "bayessa.sbc.sim",
     "build_template": "bayessa.sbc.sim",

@@ -20,7 +20,10 @@ Example (the committed run, ``sbc/partnership_200``)::
 
 A spec with competing risks (``[data] censored``) is detected: each simulation then draws every
 cause's parameters, simulates competing-risks data and fits every cause's model
-(:mod:`bayessa.sbc.competing`); the quantities are named ``<cause>:<quantity>``.
+(:mod:`bayessa.sbc.competing`); the quantities are named ``<cause>:<quantity>``. An
+interval-censored spec (``[data] time_lower``/``time_upper``) is detected too: each simulated
+event time is coarsened by a contact schedule like the data's, and the fit includes the
+:math:`(L, R]` terms (:mod:`bayessa.sbc.intervals`).
 
 Exit codes: 0 done (and calibrated, with ``--strict``); 1 a calibration failure under
 ``--strict``; 2 bad arguments or spec.
@@ -78,7 +81,8 @@ def run(
         The records of :func:`bayessa.sbc.sim.fit_one` (``sim``, ``error``, ``ranks``,
         diagnostics, ...), sorted by ``sim``; for a spec with competing risks (``[data]
         censored``) those of :func:`bayessa.sbc.competing.fit_one_competing`, every cause's
-        model fitted to each simulated data set.
+        model fitted to each simulated data set; for an interval-censored spec those of
+        :func:`bayessa.sbc.intervals.fit_one_interval`.
 
     Raises
     ------
@@ -148,7 +152,9 @@ def _plan(config: SBCConfig) -> tuple[Callable[[SBCConfig, int, dict], dict], li
     """The function that runs one simulation, and every simulation's prior draw.
 
     A spec with competing risks runs :func:`bayessa.sbc.competing.fit_one_competing` on joint
-    draws of every cause's parameters; any other spec :func:`bayessa.sbc.sim.fit_one`.
+    draws of every cause's parameters; an interval-censored spec
+    :func:`bayessa.sbc.intervals.fit_one_interval` (the prior draws of the same template model);
+    any other spec :func:`bayessa.sbc.sim.fit_one`.
     """
     from bayessa.sbc.competing import (
         build_competing_template,
@@ -156,10 +162,13 @@ def _plan(config: SBCConfig) -> tuple[Callable[[SBCConfig, int, dict], dict], li
         fit_one_competing,
         is_competing,
     )
+    from bayessa.sbc.intervals import fit_one_interval, is_interval
 
     if is_competing(config):
         draws = draw_joint_prior(build_competing_template(config), config.sims, config.seed)
         return fit_one_competing, draws
+    if is_interval(config):
+        return fit_one_interval, _prior_draws(config)
     return fit_one, _prior_draws(config)
 
 

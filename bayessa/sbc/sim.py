@@ -68,11 +68,13 @@ LOGLIK = "log_likelihood"
 
 @dataclass(frozen=True)
 class SBCConfig:
-    """Everything that defines an SBC run (hashable: workers cache their compiled model by it).
+    r"""Everything that defines an SBC run (hashable: workers cache their compiled model by it).
 
     ``draws``/``tune``/``chains`` are per fit; ``rank_draws`` (:math:`L`) posterior draws, evenly
     thinned from the ``chains x draws``, enter each rank. ``dropout`` is the loss-to-follow-up
     rate per time unit; ``study_end`` (ISO date) defaults to the latest end of follow-up in the data.
+    ``contact_days`` and ``contact_jitter_days`` are the inspection schedule of an
+    interval-censored spec (:mod:`bayessa.sbc.intervals`); other specs ignore them.
 
     Parameters
     ----------
@@ -92,6 +94,14 @@ class SBCConfig:
         Loss-to-follow-up rate per time unit (>= 0).
     study_end : str, optional
         Administrative censoring date (ISO 8601).
+    contact_days : float, default 365.25
+        Interval censoring: a unit is contacted :math:`\lfloor j \cdot` ``contact_days``
+        :math:`\rfloor` days after its time zero, :math:`j = 1, 2, \dots` (the bundled data's
+        yearly contacts, :data:`bayessa.simulate.sa_groups.CONTACT_INTERVAL_DAYS`).
+    contact_jitter_days : int, default 60
+        Each contact moved by a whole number of days drawn uniformly from
+        :math:`[-J, J]` (:data:`bayessa.simulate.sa_groups.CONTACT_JITTER_DAYS`); less than half
+        of ``contact_days``, so the contacts keep their order.
     """
 
     model: str
@@ -104,6 +114,8 @@ class SBCConfig:
     rank_draws: int = 100
     dropout: float = 0.02
     study_end: str | None = None
+    contact_days: float = 365.25
+    contact_jitter_days: int = 60
 
     def check(self) -> None:
         """Raise SpecError naming every invalid setting."""
@@ -120,6 +132,17 @@ class SBCConfig:
             )
         if not (np.isfinite(self.dropout) and self.dropout >= 0):
             problems.append(f"dropout must be a rate >= 0, got {self.dropout}")
+        if not (np.isfinite(self.contact_days) and self.contact_days >= 1):
+            problems.append(f"contact_days must be at least 1 day, got {self.contact_days}")
+        elif not (
+            float(self.contact_jitter_days).is_integer()
+            and 0 <= self.contact_jitter_days < self.contact_days / 2
+        ):
+            problems.append(
+                f"contact_jitter_days must be whole days >= 0, less than half of contact_days "
+                f"({self.contact_days:g}), so that contacts keep their order; got "
+                f"{self.contact_jitter_days}"
+            )
         if problems:
             raise SpecError(problems)
 
@@ -248,7 +271,7 @@ def build_template(config: SBCConfig, *, cause: str | None = None) -> Template:
         calendar_end = (
             float(to_calendar([config.study_end], real.data.time_unit)[0])
             if config.study_end
-            else float((f["origin"] + f["exit"]).max())
+            else float((f["origin"] + _last_seen(f)).max())
         )
         horizon = calendar_end - f["origin"].to_numpy()
     elif config.study_end:
@@ -256,7 +279,7 @@ def build_template(config: SBCConfig, *, cause: str | None = None) -> Template:
             "--study-end needs each unit's calendar time zero; the data have none (give a start-date or origin column)"
         )
     else:
-        horizon = np.full(len(f), float(f["exit"].max()))
+        horizon = np.full(len(f), float(_last_seen(f).max()))
     horizon = np.minimum(horizon, cuts[-1])
     keep = horizon > f["entry"].to_numpy()
     if not keep.any():
@@ -267,6 +290,8 @@ def build_template(config: SBCConfig, *, cause: str | None = None) -> Template:
         reach = _reach_rows(real.data, keep, horizon)
     else:
         reach = units.assign(exit=horizon, event=np.zeros(len(units), np.int8))
+        if "upper" in reach:  # interval censoring: the template follows every unit, no (L, R]
+            reach["upper"] = np.nan
     pieces = real.pieces.replay(replace(real.data, frame=reach))
     cells = aggregate(pieces)
     design = build_design(
@@ -276,7 +301,9 @@ def build_template(config: SBCConfig, *, cause: str | None = None) -> Template:
         raise SpecError(
             f"the template's coefficients {design.coef_names} differ from the data's {real.design.coef_names}"
         )
-    ev = real.cells.events.astype(np.float64)
+    # events per cell (interval-censored ones shared over the cells of their (L, R], as the
+    # pipeline counts them for these choices); without interval censoring the cells' events
+    ev = real.cells.effective_events
     X = real.design.X
     center = (ev @ X) / ev.sum() if X.shape[1] else np.zeros(0)
     if real.design.random:
@@ -324,11 +351,15 @@ def sim_columns(data, units: pd.DataFrame) -> dict[str, Any]:
     Returns
     -------
     dict of str to object
-        For :meth:`Spec.with_overrides`; ``[data] censored`` (competing risks) is kept.
+        For :meth:`Spec.with_overrides`; ``[data] censored`` (competing risks) is kept. With
+        interval censoring (``time_lower``/``time_upper``) the bounds are read from ``sbc_lower``
+        and ``sbc_upper`` (:mod:`bayessa.sbc.intervals`).
     """
     from bayessa.model.spec import CLEAR
 
     cols: dict[str, Any] = dict(id="sbc_id", time="sbc_time", event="sbc_event")
+    if data.columns.time_lower:  # interval censoring (bayessa.sbc.intervals): the two bounds
+        cols |= dict(time=CLEAR, event=CLEAR, time_lower="sbc_lower", time_upper="sbc_upper")
     cols |= dict(start=CLEAR, stop=CLEAR, event_date=CLEAR, censor_date=CLEAR, path=CLEAR)
     cols |= dict(origin="sbc_origin" if data.has_calendar else CLEAR)
     cols |= dict(entry="sbc_entry" if (units["entry"] > 0).any() else CLEAR)
@@ -336,6 +367,14 @@ def sim_columns(data, units: pd.DataFrame) -> dict[str, Any]:
     if data.has_paths:  # each unit's rows, ending at its simulated exit
         cols |= dict(time=CLEAR, entry=CLEAR, tstart="sbc_tstart", tstop="sbc_tstop")
     return {f"data__{k}": v for k, v in cols.items()}
+
+
+def _last_seen(units: pd.DataFrame) -> np.ndarray:
+    """Each unit's last time under observation: its exit, or the upper bound of its (L, R]."""
+    exit_ = units["exit"].to_numpy(np.float64)
+    if "upper" not in units:
+        return exit_
+    return np.fmax(exit_, units["upper"].to_numpy(np.float64))
 
 
 def _reach_rows(data, keep: np.ndarray, horizon: np.ndarray) -> pd.DataFrame:
@@ -734,6 +773,8 @@ def fit_and_rank(
     exposure: np.ndarray,
     fit_seed: int,
     rank_rng: np.random.Generator,
+    *,
+    interval: Any = None,
 ) -> Fitted:
     """Fit the template model to events and exposure per template cell; rank the truth.
 
@@ -753,6 +794,10 @@ def fit_and_rank(
         Seed of the sampler.
     rank_rng : numpy.random.Generator
         Breaks ties between the truth and draws at random.
+    interval : IntervalTerms, optional
+        Interval censoring (:class:`bayessa.sbc.intervals.IntervalTerms`): the simulated data's
+        :math:`(L, R]` terms, passed to the compiled model with the cells' data
+        (:meth:`~bayessa.sbc.intervals.IntervalTerms.data`) and added to the log-likelihood.
 
     Returns
     -------
@@ -763,11 +808,12 @@ def fit_and_rank(
 
     log_exposure = np.full(exposure.shape, ABSENT_LOG_EXPOSURE)
     np.log(exposure, out=log_exposure, where=exposure > 0)
-    dt = _sample(config, template, compiled, events, log_exposure, fit_seed)
+    extra = interval.data() if interval is not None else {}
+    dt = _sample(config, template, compiled, events, log_exposure, fit_seed, **extra)
     diagnostics = _diagnostics(dt, config)
     thin = thin_draws(dt["posterior"].dataset, config.rank_draws, method="even")
-    truth_ll = _loglik(template, _as_posterior(template, truth), events, exposure)
-    draws_ll = _loglik(template, thin, events, exposure)
+    truth_ll = _loglik(template, _as_posterior(template, truth), events, exposure, interval)
+    draws_ll = _loglik(template, thin, events, exposure, interval)
     ranks, truths = {}, {}
     for label, var, idx in template.quantities:
         if var == LOGLIK:
@@ -780,12 +826,12 @@ def fit_and_rank(
     return Fitted(diagnostics, ranks, truths, float(truth_ll[0]), np.asarray(draws_ll))
 
 
-def _sample(config, template, compiled, events, log_exposure, seed):
+def _sample(config, template, compiled, events, log_exposure, seed, **extra):
     import nutpie
 
     s = template.spec.sampler
     return nutpie.sample(
-        compiled.with_data(events_data=events, log_exposure=log_exposure),
+        compiled.with_data(events_data=events, log_exposure=log_exposure, **extra),
         draws=config.draws,
         tune=config.tune,
         chains=config.chains,
@@ -798,15 +844,20 @@ def _sample(config, template, compiled, events, log_exposure, seed):
     )
 
 
-def _loglik(template, posterior, events, exposure) -> np.ndarray:
+def _loglik(template, posterior, events, exposure, interval=None) -> np.ndarray:
     r"""Poisson cell log-likelihood per draw, over reached cells.
 
     Poisson cell log-likelihood per draw, :math:`\sum_c D_c \log(\lambda_c T_c) - \lambda_c T_c`
-    (the constant :math:`-\log D_c!` dropped), over reached cells.
+    (the constant :math:`-\log D_c!` dropped), over reached cells; with interval censoring plus
+    the :math:`(L, R]` terms :math:`\sum_p w_p \log(1 - e^{-\Delta_p})`.
     """
-    lr = cell_log_rate(template, posterior)[:, exposure > 0]
+    log_rate = cell_log_rate(template, posterior)
+    lr = log_rate[:, exposure > 0]
     d, t = events[exposure > 0], exposure[exposure > 0]
-    return lr @ d + d @ np.log(t) - np.exp(lr) @ t
+    out = lr @ d + d @ np.log(t) - np.exp(lr) @ t
+    if interval is not None:
+        out = out + interval.log_likelihood(log_rate)
+    return out
 
 
 def _diagnostics(dt, config: SBCConfig) -> dict:
