@@ -7,6 +7,8 @@ Every number is pinned to R ``survival`` / ``stats::glm`` by ``tests/frequentist
 * :func:`logrank`, :func:`logrank_trend` -> :class:`LogRankResult`
 * :func:`cumulative_incidence`, :func:`gray_test`, :func:`cause_specific_logrank` (competing risks)
 * :func:`poisson_glm` -> :class:`GLMResult`; :func:`poisson_pem` -> :class:`PEMResult`
+* :func:`turnbull`, :func:`turnbull_survival`, :func:`turnbull_steps` (interval-censored NPMLE)
+* :func:`interval_pem` -> :class:`IntervalPEMResult` (the PEM under interval censoring)
 """
 
 from __future__ import annotations
@@ -18,18 +20,23 @@ from bayessa.frequentist.cuminc import (
     gray_test,
 )
 from bayessa.frequentist.glm import GLMResult, PEMResult, poisson_glm, poisson_pem
+from bayessa.frequentist.interval_pem import IntervalPEMResult, interval_pem
 from bayessa.frequentist.km import ConfType, kaplan_meier, km_arrays, km_median, km_rmst, km_summary
 from bayessa.frequentist.rank_tests import LogRankResult, logrank, logrank_trend
+from bayessa.frequentist.turnbull import Within, turnbull, turnbull_steps, turnbull_survival
 
 __all__ = [
     "ConfType",
     "GLMResult",
     "GrayTestResult",
+    "IntervalPEMResult",
     "LogRankResult",
     "PEMResult",
+    "Within",
     "cause_specific_logrank",
     "cumulative_incidence",
     "gray_test",
+    "interval_pem",
     "kaplan_meier",
     "km_arrays",
     "km_median",
@@ -39,4 +46,7 @@ __all__ = [
     "logrank_trend",
     "poisson_glm",
     "poisson_pem",
+    "turnbull",
+    "turnbull_steps",
+    "turnbull_survival",
 ]
