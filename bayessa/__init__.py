@@ -57,6 +57,8 @@ _EXPORTS: dict[str, str] = {
     "LogRankResult": "bayessa.frequentist",
     "poisson_glm": "bayessa.frequentist",
     "poisson_pem": "bayessa.frequentist",
+    "turnbull": "bayessa.frequentist",
+    "interval_pem": "bayessa.frequentist",
 }
 # Public names defined under another name in their module.
 _RENAMED = {"check_diagnostics": "check"}

@@ -120,7 +120,7 @@ def km_curves(
     Notes
     -----
     With interval-censored events the observed curve is Turnbull's NPMLE
-    (:func:`bayessa.frequentist.turnbull`, mass drawn at the middle of each innermost
+    (:func:`bayessa.frequentist.npmle`, mass drawn at the middle of each innermost
     interval, as R's ``survfit``), and the replicates' Kaplan–Meier curves are of the latent
     lifetimes, which the NPMLE estimates: the overlay compares two estimates of the same
     :math:`S(t)`. Delayed entry is not supported there (the NPMLE would need truncation).
@@ -155,7 +155,7 @@ def _km_of(lay, m: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 def _turnbull_on_grid(lay, m: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Turnbull's NPMLE of the units in ``m`` on ``grid`` (interval-censored events)."""
-    from bayessa.frequentist.turnbull import turnbull, turnbull_survival
+    from bayessa.frequentist.npmle import turnbull, turnbull_survival
 
     if (lay.entry[m] > 0).any():
         raise SpecError(

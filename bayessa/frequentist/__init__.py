@@ -20,10 +20,10 @@ from bayessa.frequentist.cuminc import (
     gray_test,
 )
 from bayessa.frequentist.glm import GLMResult, PEMResult, poisson_glm, poisson_pem
-from bayessa.frequentist.interval_pem import IntervalPEMResult, interval_pem
+from bayessa.frequentist.interval_mle import IntervalPEMResult, interval_pem
 from bayessa.frequentist.km import ConfType, kaplan_meier, km_arrays, km_median, km_rmst, km_summary
+from bayessa.frequentist.npmle import Within, turnbull, turnbull_steps, turnbull_survival
 from bayessa.frequentist.rank_tests import LogRankResult, logrank, logrank_trend
-from bayessa.frequentist.turnbull import Within, turnbull, turnbull_steps, turnbull_survival
 
 __all__ = [
     "ConfType",

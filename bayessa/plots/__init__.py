@@ -7,6 +7,10 @@ checks. matplotlib loads only when a figure is drawn.
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "counterfactual_curve": "bayessa.plots.expansion",
+    "foundings_per_year": "bayessa.plots.expansion",
+    "reach_curves": "bayessa.plots.expansion",
+    "shares_by_era": "bayessa.plots.expansion",
     "incidence_bands": "bayessa.plots.incidence",
     "incidence_ppc": "bayessa.plots.incidence",
     "stacked_incidence": "bayessa.plots.incidence",

@@ -266,7 +266,7 @@ def _km_overlay(ctx, pred, col) -> list[Block]:
 def _nonparametric(ctx, units: pd.DataFrame, grid) -> pd.DataFrame:
     """Kaplan–Meier per group, or with interval-censored events Turnbull's NPMLE on ``grid``."""
     from bayessa.frequentist import kaplan_meier
-    from bayessa.frequentist.turnbull import turnbull, turnbull_survival
+    from bayessa.frequentist.npmle import turnbull, turnbull_survival
 
     if ctx.nonparametric == "Kaplan–Meier":
         return kaplan_meier(units, time="time", event="event", group="group", entry=ctx.entry)

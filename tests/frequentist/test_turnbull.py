@@ -228,5 +228,5 @@ def test_no_warning_on_reference_data_and_warning_when_stopped_early():
 
 
 def test_docstring_examples():
-    module = importlib.import_module("bayessa.frequentist.turnbull")  # the name is the function
+    module = importlib.import_module("bayessa.frequentist.npmle")
     assert doctest.testmod(module, extraglobs={"pd": pd}).failed == 0

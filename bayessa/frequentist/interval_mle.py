@@ -8,7 +8,7 @@ with :math:`\eta = x^\top\beta` and :math:`w_k(t) = |(c_k, c_{k+1}] \cap (0, t]|
 
     H(t \mid x) = e^{\eta} \sum_k w_k(t)\, e^{\alpha_k}, \qquad S(t \mid x) = e^{-H(t \mid x)}.
 
-Units follow R's ``Surv(L, R, type = "interval2")`` (see :mod:`bayessa.frequentist.turnbull`),
+Units follow R's ``Surv(L, R, type = "interval2")`` (see :mod:`bayessa.frequentist.npmle`),
 optionally with delayed entry :math:`e`; with :math:`L' = \max(L, e)` a unit contributes
 
 =====================  ==========================================================================
@@ -35,7 +35,7 @@ from scipy import linalg, stats
 
 from bayessa.errors import DataError, Problem, SpecError
 from bayessa.frequentist import _design
-from bayessa.frequentist.turnbull import _interval_bounds
+from bayessa.frequentist.npmle import _interval_bounds
 
 __all__ = ["IntervalPEMResult", "interval_pem"]
 
@@ -322,7 +322,7 @@ def interval_pem(
     Raises
     ------
     bayessa.errors.DataError
-        Bad bounds (see :func:`~bayessa.frequentist.turnbull`), an event at or before entry,
+        Bad bounds (see :func:`~bayessa.frequentist.npmle`), an event at or before entry,
         times beyond the last cut, missing covariate values.
     bayessa.errors.SpecError
         Bad cuts, covariates or reference levels.
