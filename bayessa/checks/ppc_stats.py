@@ -120,7 +120,7 @@ def km_curves(
     Notes
     -----
     With interval-censored events the observed curve is Turnbull's NPMLE
-    (:func:`bayessa.frequentist.npmle`, mass drawn at the middle of each innermost
+    (:func:`bayessa.frequentist.turnbull`, mass drawn at the middle of each innermost
     interval, as R's ``survfit``), and the replicates' Kaplan–Meier curves are of the latent
     lifetimes, which the NPMLE estimates: the overlay compares two estimates of the same
     :math:`S(t)`. Delayed entry is not supported there (the NPMLE would need truncation).

@@ -322,7 +322,7 @@ def interval_pem(
     Raises
     ------
     bayessa.errors.DataError
-        Bad bounds (see :func:`~bayessa.frequentist.npmle`), an event at or before entry,
+        Bad bounds (see :func:`~bayessa.frequentist.npmle.turnbull`), an event at or before entry,
         times beyond the last cut, missing covariate values.
     bayessa.errors.SpecError
         Bad cuts, covariates or reference levels.

@@ -79,6 +79,7 @@ def test_report_compares_with_turnbull(fitted, tmp_path):
     md = (out / "report.md").read_text()
     assert "Turnbull NPMLE (dashed)" in md
     assert "no log-rank tests and no Poisson MLE" in md
+    assert "PEM MLE under interval censoring" in md  # the cross-check of the hazard ratio
     assert "known only between two inspections" in md
 
 
