@@ -10,6 +10,15 @@ eras, slices, founding counts, new units) -> the founding-rate model
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "DISPERSION_LEVEL": "bayessa.growth.founding",
+    "FamilyChoice": "bayessa.growth.founding",
+    "FoundingFit": "bayessa.growth.founding",
+    "FoundingPriors": "bayessa.growth.founding",
+    "build_founding_model": "bayessa.growth.founding",
+    "choose_family": "bayessa.growth.founding",
+    "fit_founding": "bayessa.growth.founding",
+    "founding_data_groups": "bayessa.growth.founding",
+    "founding_forms": "bayessa.growth.founding",
     "FACTORS": "bayessa.growth.counterfactual",
     "ReachModel": "bayessa.growth.counterfactual",
     "expected_active": "bayessa.growth.counterfactual",
