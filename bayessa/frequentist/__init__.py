@@ -7,6 +7,9 @@ Every number is pinned to R ``survival`` / ``stats::glm`` by ``tests/frequentist
 * :func:`logrank`, :func:`logrank_trend` -> :class:`LogRankResult`
 * :func:`cumulative_incidence`, :func:`gray_test`, :func:`cause_specific_logrank` (competing risks)
 * :func:`poisson_glm` -> :class:`GLMResult`; :func:`poisson_pem` -> :class:`PEMResult`
+* expansion: :func:`founding_rate_ratios` -> :class:`FoundingRateResult` (Poisson / NB GLM of
+  founding counts), :func:`composition_tests` -> :class:`CompositionTestResult` (chi-square and
+  Fisher tests of a trait by era), pinned to R by ``tests/frequentist/test_expansion_reference.py``
 * :func:`turnbull`, :func:`turnbull_survival`, :func:`turnbull_steps` (interval-censored NPMLE)
 * :func:`interval_pem` -> :class:`IntervalPEMResult` (the PEM under interval censoring)
 """
@@ -19,6 +22,12 @@ from bayessa.frequentist.cuminc import (
     cumulative_incidence,
     gray_test,
 )
+from bayessa.frequentist.expansion import (
+    CompositionTestResult,
+    FoundingRateResult,
+    composition_tests,
+    founding_rate_ratios,
+)
 from bayessa.frequentist.glm import GLMResult, PEMResult, poisson_glm, poisson_pem
 from bayessa.frequentist.interval_mle import IntervalPEMResult, interval_pem
 from bayessa.frequentist.km import ConfType, kaplan_meier, km_arrays, km_median, km_rmst, km_summary
@@ -26,7 +35,9 @@ from bayessa.frequentist.npmle import Within, turnbull, turnbull_steps, turnbull
 from bayessa.frequentist.rank_tests import LogRankResult, logrank, logrank_trend
 
 __all__ = [
+    "CompositionTestResult",
     "ConfType",
+    "FoundingRateResult",
     "GLMResult",
     "GrayTestResult",
     "IntervalPEMResult",
@@ -34,7 +45,9 @@ __all__ = [
     "PEMResult",
     "Within",
     "cause_specific_logrank",
+    "composition_tests",
     "cumulative_incidence",
+    "founding_rate_ratios",
     "gray_test",
     "interval_pem",
     "kaplan_meier",
