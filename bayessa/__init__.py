@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "fit": "bayessa.api.pipeline",
     "load": "bayessa.api.result",
     "FitResult": "bayessa.api.result",
+    "expansion": "bayessa.api.growth",
+    "ExpansionResult": "bayessa.api.growth",
     # checks
     "check_diagnostics": "bayessa.checks.diagnostics",
     "loo": "bayessa.checks.elpd",

@@ -33,6 +33,7 @@ LAYERS = {
     "cli": 10,
     # entry points: python -m bayessa[.fit|.logrank|.compare|.compile|.report|.sbc|.simulate]
     "fit": 11, "predict": 11, "logrank": 11, "cuminc": 11, "compare": 11, "compile": 11,
+    "expansion": 11,
     "__main__": 11,
 }  # fmt: skip
 

@@ -10,6 +10,8 @@ _EXPORTS = {
     "MAX_RHAT": "bayessa.api.ess_target",
     "round_seed": "bayessa.api.ess_target",
     "sample_to_target": "bayessa.api.ess_target",
+    "ExpansionResult": "bayessa.api.growth",
+    "expansion": "bayessa.api.growth",
     "DATA_INPUT_MAX_CELLS": "bayessa.api.pipeline",
     "PREFETCH": "bayessa.api.pipeline",
     "data_as_inputs": "bayessa.api.pipeline",

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "predict": "predict survival of new units from a run",
     "logrank": "log-rank family tests on a table of units",
     "cuminc": "cumulative incidence of competing risks and Gray's test",
+    "expansion": "founding, composition and reach of new units across eras",
     "sbc": "simulation-based calibration of a spec's model",
     "compile": "compile a spec's model into the cache",
     "simulate": "simulate survival data sets",

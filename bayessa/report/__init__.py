@@ -16,6 +16,8 @@ _EXPORTS = {
     "write_report": "bayessa.report.build",
     "competing_blocks": "bayessa.report.competing",
     "write_competing_report": "bayessa.report.competing",
+    "expansion_blocks": "bayessa.report.expansion",
+    "write_expansion_report": "bayessa.report.expansion",
     "Block": "bayessa.report.render",
     "fmt_table": "bayessa.report.render",
     "to_html": "bayessa.report.render",
