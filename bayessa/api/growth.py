@@ -271,8 +271,12 @@ def expansion(
 def _frequentist(x, founding_rate_ratios, composition_tests) -> dict[str, Any]:
     """Poisson-GLM rate ratios by era and the composition tests (frequentist cross-check)."""
     counts = x.per_era()
-    out: dict[str, Any] = {"founding": founding_rate_ratios(counts, groups="groups", years="years",
-                                                            era="era")}  # fmt: skip
+    labels = list(x.eras.labels)
+    counts["era"] = pd.Categorical(
+        counts["era"], categories=labels
+    )  # time order, first = reference
+    out: dict[str, Any] = {"founding": founding_rate_ratios(
+        counts, groups="groups", years="years", era="era", reference=labels[0])}  # fmt: skip
     for v in x.composition:
         out[v] = composition_tests(x.units, variable=v, era="era")
     return out

@@ -205,8 +205,10 @@ def _irls(
                 break
             new = (new + beta) / 2.0
         crit = abs(dev_new - dev) / (abs(dev_new) + 0.1)
+        # a (near-)saturated model's deviance is rounding noise around 0: then the step decides
+        step = np.max(np.abs(new - beta)) if beta is not None else np.inf
         beta, eta, mu, dev = new, eta_new, mu_new, dev_new
-        if crit < tol:
+        if crit < tol or step < 1e-12 * (1.0 + np.max(np.abs(beta))):
             return beta, mu
     raise RuntimeError(f"IRLS did not converge in {max_iter} iterations")
 

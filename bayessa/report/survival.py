@@ -49,6 +49,10 @@ def _block(samples: np.ndarray, times, ci_prob: float, meta: dict) -> dict:
     return cols | {k: s[k] for k in ("mean", "median", "lower", "upper")}
 
 
+#: The columns survival.csv has whatever the formula.
+_OWN_COLUMNS = ("curve", "kind", "county", "quantity", "time", "mean", "median", "lower", "upper")
+
+
 class _Collector:
     """Computes curves on the grid and collects their rows for survival.csv."""
 
@@ -59,8 +63,13 @@ class _Collector:
         self.times = sorted(t for t in opts.times if 0 < t <= info.last_cut)
         self.grid = np.unique(np.r_[np.linspace(0, info.last_cut, opts.grid_points), self.times])
         self.at = np.searchsorted(self.grid, self.times)
-        self.cols = {v: MIX for v in info.profile_variables}
+        # a covariate named like one of survival.csv's own columns gets a suffix there
+        self.names = {v: f"{v}_value" if v in _OWN_COLUMNS else v for v in info.profile_variables}
+        self.cols = {self.names[v]: MIX for v in info.profile_variables}
         self.blocks: list[dict] = []
+
+    def _levels(self, levels: dict) -> dict:
+        return {self.names.get(k, k): v for k, v in levels.items()}
 
     def _add(self, samples, times, meta: dict, quantity: str) -> None:
         self.blocks.append(_block(samples, times, self.p, meta | {"quantity": quantity}))
@@ -68,7 +77,9 @@ class _Collector:
     def curve(self, mix: Mixture, kind: str, levels: dict, *, quantities: bool = True):
         """S(t) draws on the grid; rows for the curve and (optionally) its RMST and median."""
         S = mix.survival(self.grid)
-        meta = dict(curve=mix.label, kind=kind, county=mix.cluster, **(self.cols | levels))
+        meta = dict(
+            curve=mix.label, kind=kind, county=mix.cluster, **(self.cols | self._levels(levels))
+        )
         self._add(S, self.grid, meta, "survival")
         if not quantities:
             return S, None, None
@@ -78,7 +89,7 @@ class _Collector:
         return S, r, m
 
     def difference(self, label, kind, county, levels, dS, dR) -> None:
-        meta = dict(curve=label, kind=kind, county=county, **(self.cols | levels))
+        meta = dict(curve=label, kind=kind, county=county, **(self.cols | self._levels(levels)))
         self._add(dS, self.grid, meta, "survival difference")
         self._add(dR[:, None], [self.tau], meta, f"RMST difference to {self.tau:.4g}")
 

@@ -124,3 +124,18 @@ def test_time_scales_give_the_same_hazard_ratios(units, reference_fit, unit, fac
         shifted = float(base.isel(interval=k).mean()) + np.log(factor)
         sd = float(ref_base.isel(interval=k).std())
         assert abs(shifted - float(ref_base.isel(interval=k).mean())) < sd, k
+
+
+def test_covariates_named_like_the_report_columns(units, tmp_path):
+    """A covariate called ``kind`` or ``quantity`` (survival.csv's own column names) is written
+    there as ``kind_value`` / ``quantity_value``; the report is built (found by a new user)."""
+    data = units.rename(columns={"leader": "kind"})
+    data["quantity"] = np.where(np.arange(len(data)) % 2, "high", "low")
+    result = bayessa.fit(data, spec(formula="kind + quantity + (1 | county)"), **SMALL)
+    out = result.save(tmp_path / "run")
+    table = pd.read_csv(out / "survival.csv")
+    assert {"kind_value", "quantity_value"} <= set(table.columns)
+    # the report's own column still says what kind of curve a row is, not the covariate's level
+    assert not {"consumer", "professional"} & set(table["kind"].astype(str))
+    assert "professional" in set(table["kind_value"].astype(str))
+    assert (out / "report.html").exists()
