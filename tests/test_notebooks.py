@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["posterior_predictive", "prior_predictive", "causes_and_intervals"]
+NAMES = ["posterior_predictive", "prior_predictive", "causes_and_intervals", "expansion"]
 
 
 @pytest.mark.parametrize("name", NAMES)
