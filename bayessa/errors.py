@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "BayessaError",
+    "ClusterError",
     "ConvergenceWarning",
     "DataError",
     "Problem",
@@ -21,7 +22,9 @@ __all__ = [
 MAX_IDS_SHOWN = 5
 
 
-def format_ids(ids: Iterable[object], *, limit: int = MAX_IDS_SHOWN) -> str:
+def format_ids(
+    ids: Iterable[object], *, limit: int = MAX_IDS_SHOWN, total: int | None = None
+) -> str:
     """Return ``"a, b, c and 12 more"`` for a list of unit ids (first *limit* shown).
 
     Parameters
@@ -30,6 +33,9 @@ def format_ids(ids: Iterable[object], *, limit: int = MAX_IDS_SHOWN) -> str:
         Unit ids or row numbers, shown with ``str``.
     limit : int, default 5
         How many ids to show before ``"and N more"``.
+    total : int, optional
+        How many ids there are when ``ids`` holds only the first of them (data read partition
+        by partition keep the first few and a count); default ``len(ids)``.
 
     Returns
     -------
@@ -37,7 +43,7 @@ def format_ids(ids: Iterable[object], *, limit: int = MAX_IDS_SHOWN) -> str:
     """
     ids = list(ids)
     shown = ", ".join(str(i) for i in ids[:limit])
-    rest = len(ids) - limit
+    rest = (len(ids) if total is None else total) - len(ids[:limit])
     return f"{shown} and {rest} more" if rest > 0 else shown
 
 
@@ -55,19 +61,28 @@ class Problem:
         The column (or spec key) where it was found.
     ids : sequence, optional
         Offending unit ids (or row numbers); all are kept, the first few are shown.
+    count : int, optional
+        How many units are concerned when ``ids`` holds only the first of them (data validated
+        partition by partition, :mod:`bayessa.data.partitioned`); default ``len(ids)``.
     """
 
     what: str
     fix: str
     column: str | None = None
     ids: Sequence[object] = field(default_factory=tuple)
+    count: int | None = None
+
+    @property
+    def n_ids(self) -> int:
+        """How many units the problem concerns (``count``, or the number of ``ids``)."""
+        return len(self.ids) if self.count is None else self.count
 
     def __str__(self) -> str:
         where = f"column '{self.column}': " if self.column is not None else ""
-        n = len(self.ids)
+        n = self.n_ids
         units = ""
         if n:
-            units = f" ({n} unit{'s' if n != 1 else ''}: {format_ids(self.ids)})"
+            units = f" ({n} unit{'s' if n != 1 else ''}: {format_ids(self.ids, total=n)})"
         return f"{where}{self.what}{units}. Fix: {self.fix}"
 
 
@@ -88,6 +103,10 @@ class _ProblemsError(BayessaError, ValueError):
         self.problems: list[Problem | str] = list(problems)
         self.source = source
         super().__init__(self._message())
+
+    def __reduce__(self):
+        # as the problems, not the message: an error raised on a Dask worker arrives unchanged
+        return _rebuild, (type(self), self.problems, self.source)
 
     def _message(self) -> str:
         head = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''} in the {self.kind}"
@@ -124,6 +143,18 @@ class SpecError(_ProblemsError):
     """
 
     kind = "model spec"
+
+
+class ClusterError(BayessaError):
+    """The Dask cluster could not finish the work: a worker died, or the scheduler was lost.
+
+    Nothing was written; the message says what failed and what to try.
+    """
+
+
+def _rebuild(cls: type, problems: list, source: str | None) -> _ProblemsError:
+    """An error of ``cls`` from its problems (unpickling)."""
+    return cls(problems, source=source)
 
 
 class ConvergenceWarning(UserWarning):

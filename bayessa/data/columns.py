@@ -283,10 +283,19 @@ class Exclusion:
         Why the units were excluded.
     ids : tuple
         The excluded units' ids.
+    count : int, optional
+        How many units were excluded when ``ids`` holds only the first of them (data validated
+        partition by partition); default ``len(ids)``.
     """
 
     reason: str
     ids: tuple[object, ...]
+    count: int | None = None
+
+    @property
+    def n(self) -> int:
+        """How many units were excluded for this reason."""
+        return len(self.ids) if self.count is None else self.count
 
 
 @dataclass(frozen=True)
@@ -347,11 +356,29 @@ class Audit:
             "rows_kept": self.rows_kept,
             "rows_excluded": self.rows_excluded,
             "exclusions": [
-                {"reason": e.reason, "count": len(e.ids), "ids": [str(i) for i in e.ids[:20]]}
+                {"reason": e.reason, "count": e.n, "ids": [str(i) for i in e.ids[:20]]}
                 for e in self.exclusions
             ],
             "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Audit:
+        """The audit written by :meth:`to_dict` (exclusions keep their first 20 ids and count).
+
+        Parameters
+        ----------
+        d : dict
+
+        Returns
+        -------
+        Audit
+        """
+        exclusions = tuple(
+            Exclusion(e["reason"], tuple(e["ids"]), int(e["count"])) for e in d["exclusions"]
+        )
+        return cls(d["source"], int(d["rows_read"]), int(d["rows_kept"]), exclusions,
+                   tuple(d["notes"]))  # fmt: skip
 
     def __str__(self) -> str:
         lines = [
@@ -361,7 +388,7 @@ class Audit:
         from bayessa.errors import format_ids
 
         for e in self.exclusions:
-            lines.append(f"  excluded {len(e.ids)}: {e.reason} ({format_ids(e.ids)})")
+            lines.append(f"  excluded {e.n}: {e.reason} ({format_ids(e.ids, total=e.n)})")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 

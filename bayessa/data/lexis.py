@@ -399,8 +399,8 @@ def _censor_at_last_cut(
     entry = f["entry"].to_numpy(np.float64)
     exit_ = f["exit"].to_numpy(np.float64)
     event = f["event"].to_numpy(np.int8)
-    notes: list[str] = []
     beyond = exit_ > last
+    n_ev = 0
     if beyond.any():
         if not administrative_censoring:
             ids = f["id"].to_numpy()[beyond]
@@ -414,18 +414,46 @@ def _censor_at_last_cut(
                 )
             )
         n_ev = int((event[beyond] == 1).sum())
-        notes.append(
-            f"administrative censoring at {last:g} {time_unit}: {int(beyond.sum())} units "
-            f"followed beyond it were censored there ({n_ev} later events not counted)"
-        )
         event = np.where(beyond, 0, event).astype(np.int8)
         exit_ = np.minimum(exit_, last)
-    late = entry >= last
-    if late.any():
-        notes.append(
-            f"{int(late.sum())} units entered at or after the last cut point {last:g} and contribute no exposure"
-        )
+    notes = _censoring_notes(last, time_unit, int(beyond.sum()), n_ev, int((entry >= last).sum()))
     return exit_, event, notes
+
+
+def _censoring_notes(
+    last: float, time_unit: str, n_beyond: int, n_events_beyond: int, n_late: int
+) -> list[str]:
+    """The split's notes on follow-up at the last cut point, from the counts of units concerned.
+
+    Parameters
+    ----------
+    last : float
+        The last cut point.
+    time_unit : str
+        The time scale.
+    n_beyond : int
+        Units followed beyond the last cut point (censored there).
+    n_events_beyond : int
+        Their events after it, not counted.
+    n_late : int
+        Units entering at or after the last cut point (no exposure).
+
+    Returns
+    -------
+    list of str
+        Notes for :attr:`Pieces.notes`, in the order :func:`split` states them.
+    """
+    notes = []
+    if n_beyond:
+        notes.append(
+            f"administrative censoring at {last:g} {time_unit}: {n_beyond} units "
+            f"followed beyond it were censored there ({n_events_beyond} later events not counted)"
+        )
+    if n_late:
+        notes.append(
+            f"{n_late} units entered at or after the last cut point {last:g} and contribute no exposure"
+        )
+    return notes
 
 
 def _pieces(
@@ -457,7 +485,22 @@ def _pieces(
 
 
 def _empty_intervals(a: np.ndarray, interval: np.ndarray, exposure: np.ndarray) -> list[str]:
-    """A note naming the age intervals without any follow-up (their hazard is prior only)."""
+    """A note naming the age intervals without any follow-up (their hazard is prior only).
+
+    Parameters
+    ----------
+    a : ndarray
+        The age cut points.
+    interval : ndarray of int
+        The age interval of each piece (or cell).
+    exposure : ndarray
+        Its exposure.
+
+    Returns
+    -------
+    list of str
+        One note, or none when every interval has follow-up.
+    """
     empty = np.bincount(interval, weights=exposure, minlength=a.size - 1) == 0
     if not empty.any():
         return []

@@ -45,35 +45,51 @@ class Checker:
         The unit id column (None: units are named by row).
     unique_ids : bool, default True
         Whether each id names one row.
+    row_offset : int, default 0
+        Data rows before the first row of ``raw`` (a partition of a larger table): rows are
+        named by their place in the whole table.
     """
 
-    def __init__(self, raw: pd.DataFrame, id_col: str | None, *, unique_ids: bool = True):
+    def __init__(
+        self,
+        raw: pd.DataFrame,
+        id_col: str | None,
+        *,
+        unique_ids: bool = True,
+        row_offset: int = 0,
+    ):
         self.raw = raw
         self.unique_ids = unique_ids
         self.n = len(raw)
         self.id_col = id_col
+        self.row_offset = row_offset
         self.row_problems: list[tuple[Problem, np.ndarray]] = []
         self.table_problems: list[Problem] = []
+        # every check made, found or not, in order (what, fix, column): the order of the
+        # problems of a table validated partition by partition (bayessa.data.partitioned)
+        self.checked: list[tuple[str, str, str | None]] = []
         # assumptions stated in the audit: (rows it concerns or None, text)
         self.notes: list[tuple[np.ndarray | None, str]] = []
 
     def labels(self, mask: np.ndarray) -> tuple[object, ...]:
         """The unit id of each masked row, or ``row k`` (1-based data row) where it has none."""
-        rows = np.flatnonzero(mask)
+        rows = np.flatnonzero(mask) + self.row_offset
         if self.id_col is None:
             return tuple(f"row {k + 1}" for k in rows)
-        ids = self.raw[self.id_col].to_numpy(dtype=object)[rows]
+        ids = self.raw[self.id_col].to_numpy(dtype=object)[rows - self.row_offset]
         labels = tuple(f"row {k + 1}" if pd.isna(i) else i for k, i in zip(rows, ids, strict=True))
         return labels if self.unique_ids else tuple(dict.fromkeys(labels))
 
     def rows(self, mask: np.ndarray, column: str | None, what: str, fix: str) -> None:
         """Record a row-level problem for the rows in ``mask`` (nothing when it is empty)."""
         mask = np.asarray(mask, dtype=bool)
+        self.checked.append((what, fix, column))
         if mask.any():
             self.row_problems.append((Problem(what, fix, column, self.labels(mask)), mask))
 
     def table(self, what: str, fix: str, column: str | None = None) -> None:
         """Record a table-level problem (always raised)."""
+        self.checked.append((what, fix, column))
         self.table_problems.append(Problem(what, fix, column))
 
 
@@ -111,8 +127,39 @@ def level_label(value: object) -> str:
     return str(value).strip()
 
 
+#: How a problem's text quotes examples of the offending values (``_split_examples``).
+_EXAMPLES = " (e.g. "
+
+
 def _examples(raw: pd.Series, mask: np.ndarray) -> str:
     return ", ".join(repr(str(v)) for v in pd.unique(raw[mask])[:3])
+
+
+def _split_examples(what: str) -> tuple[str, str | None]:
+    """A problem's text without the examples it quotes, and where they were.
+
+    The parsers name up to three offending values, ``"dates that are not ISO 8601 (e.g.
+    '2020-13-01', 'soon')"``. Data validated partition by partition
+    (:mod:`bayessa.data.partitioned`) merge one problem found in several partitions by its text
+    without them, and quote the first three distinct values over all partitions.
+
+    Parameters
+    ----------
+    what : str
+        A problem's ``what``.
+
+    Returns
+    -------
+    base : str
+        The text before the examples (all of it when it quotes none).
+    tail : str or None
+        The rest after the examples' closing parenthesis (``""`` at the end), or None when
+        the text quotes no examples.
+    """
+    head, sep, rest = what.partition(_EXAMPLES)
+    if not sep:
+        return what, None
+    return head, rest[rest.rfind(")") + 1 :] if ")" in rest else ""
 
 
 def _numeric(raw: pd.Series, name: str, chk: Checker, *, kind: str) -> np.ndarray:
@@ -189,7 +236,33 @@ def _blank(raw: pd.Series) -> np.ndarray:
     return _factorize(raw)[0] == -1
 
 
-def _events(raw: pd.Series, name: str, chk: Checker) -> np.ndarray:
+def _event_values(raw: pd.Series) -> frozenset:
+    """The distinct values that decide how an event column is read (its coding).
+
+    Numbers (a numeric column), or lower-case stripped text; empty for a boolean column. The
+    coding (0/1, R's 1/2, yes/no) is a property of the whole column, so data read partition by
+    partition decide it on the union of these sets (:func:`event_column`'s ``used``).
+
+    Parameters
+    ----------
+    raw : Series
+        The event column.
+
+    Returns
+    -------
+    frozenset
+    """
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return frozenset()
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        v = raw.to_numpy(dtype=np.float64, na_value=np.nan)
+        return frozenset(np.unique(v[~np.isnan(v)]).tolist())
+    codes, text = _factorize(raw)
+    return frozenset(t.lower() for t in text[np.unique(codes[codes >= 0])])
+
+
+def _events(raw: pd.Series, name: str, chk: Checker, used: frozenset | None = None) -> np.ndarray:
+    used = _event_values(raw) if used is None else used
     if pd.api.types.is_bool_dtype(raw.dtype):
         missing = raw.isna().to_numpy()
         bad = np.zeros(len(raw), bool)
@@ -198,7 +271,6 @@ def _events(raw: pd.Series, name: str, chk: Checker) -> np.ndarray:
     elif pd.api.types.is_numeric_dtype(raw.dtype):
         v = raw.to_numpy(dtype=np.float64, na_value=np.nan)
         missing = np.isnan(v)
-        used = set(np.unique(v[~missing]).tolist())
         if used <= {1.0, 2.0} and 2.0 in used:
             # R's Surv() convention for a status of 1s and 2s: 1 = censored, 2 = event
             bad = np.zeros(len(v), bool)
@@ -218,7 +290,6 @@ def _events(raw: pd.Series, name: str, chk: Checker) -> np.ndarray:
         is_true = np.append(np.isin(lower, list(_TRUE)), False)[codes]
         is_false = np.append(np.isin(lower, list(_FALSE)), False)[codes]
         missing = codes == -1
-        used = set(lower[np.unique(codes[codes >= 0])]) if codes.size else set()
         if used and used <= _YES | _NO:
             # a whole column coded yes/no is unambiguous as a coding (a mixed one is not)
             is_true = np.append(np.isin(lower, list(_YES)), False)[codes]
@@ -247,7 +318,9 @@ def _events(raw: pd.Series, name: str, chk: Checker) -> np.ndarray:
     return out
 
 
-def event_column(raw: pd.Series, name: str, censored: str | None, chk: Checker):
+def event_column(
+    raw: pd.Series, name: str, censored: str | None, chk: Checker, used: frozenset | None = None
+):
     """The event indicator and, with competing risks (``censored`` given), each row's cause.
 
     Parameters
@@ -260,6 +333,9 @@ def event_column(raw: pd.Series, name: str, censored: str | None, chk: Checker):
         The value marking a censored row; None: a 0/1 event column.
     chk : Checker
         Collects the problems.
+    used : frozenset, optional
+        The column's ``_event_values`` over the whole table, when ``raw`` is one partition of
+        it; default: those of ``raw``.
 
     Returns
     -------
@@ -271,7 +347,7 @@ def event_column(raw: pd.Series, name: str, censored: str | None, chk: Checker):
         The causes, sorted (empty without competing risks).
     """
     if censored is None:
-        return _events(raw, name, chk), None, ()
+        return _events(raw, name, chk, used), None, ()
     codes, text = _factorize(raw)
     chk.rows(codes == -1, name, "missing outcomes",
              f"give every unit its outcome: a cause, or '{censored}' when censored")  # fmt: skip
@@ -295,15 +371,24 @@ def _is_number(raw: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype)
 
 
-def _covariate(raw: pd.Series, name: str, columns: Columns, chk: Checker):
+def _covariate(
+    raw: pd.Series,
+    name: str,
+    columns: Columns,
+    chk: Checker,
+    levels: list[str] | None = None,
+    distinct: np.ndarray | None = None,
+):
     """A covariate as numbers (float array) or categories, as in R: by type, or as the formula says.
 
     ``C(x)`` in the formula (``columns.categorical``) reads any column as categories; a numeric
     transform (``columns.numeric``) needs numbers; otherwise numbers stay numbers (entering the
-    model linearly) and everything else becomes categories.
+    model linearly) and everything else becomes categories. For one partition of a larger table,
+    ``levels`` are a categorical column's levels over the whole table, and ``distinct`` a
+    numeric column's distinct finite values there (up to ``MAX_NUMERIC_LEVELS + 1`` of them).
     """
     if name in columns.categorical:
-        return _categorical(raw, name, chk, role="covariate")
+        return _categorical(raw, name, chk, role="covariate", levels=levels)
     if not _is_number(raw):
         if name in columns.numeric:
             chk.table(
@@ -312,7 +397,7 @@ def _covariate(raw: pd.Series, name: str, columns: Columns, chk: Checker):
                 f"convert the column to numbers, or write C({name}) in the formula for categories",
                 name,
             )
-        return _categorical(raw, name, chk, role="covariate")
+        return _categorical(raw, name, chk, role="covariate", levels=levels)
     values = raw.to_numpy(dtype=np.float64)
     missing = np.isnan(values)
     chk.rows(
@@ -327,7 +412,8 @@ def _covariate(raw: pd.Series, name: str, columns: Columns, chk: Checker):
         "infinite covariate values",
         "give a finite number, or exclude those units with on_invalid='exclude'",
     )
-    distinct = pd.unique(values[np.isfinite(values)])
+    if distinct is None:
+        distinct = pd.unique(values[np.isfinite(values)])
     if distinct.size <= MAX_NUMERIC_LEVELS and (np.mod(distinct, 1) == 0).all():
         shown = ", ".join(f"{v:g}" for v in np.sort(distinct)[:5])
         chk.notes.append(
@@ -341,8 +427,35 @@ def _covariate(raw: pd.Series, name: str, columns: Columns, chk: Checker):
     return values
 
 
-def _categorical(raw: pd.Series, name: str, chk: Checker, *, role: str) -> pd.Categorical:
-    """Categorical with stripped string levels (sorted, or in the input's category order)."""
+def _column_levels(raw: pd.Series) -> list[str]:
+    """The levels of a categorical column: stripped text, in its category order or sorted.
+
+    A pandas Categorical keeps its categories' order (Stata and SPSS value labels, a Parquet
+    dictionary); other columns are sorted, numerically when they hold numbers.
+
+    Parameters
+    ----------
+    raw : Series
+        The column as read.
+
+    Returns
+    -------
+    list of str
+    """
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        order = [str(c).strip() for c in raw.cat.categories]
+        return [c for c in dict.fromkeys(order) if c != ""]
+    _, text = _factorize(raw)
+    return sorted({t for t in text if t != ""}, key=float if _is_number(raw) else None)
+
+
+def _categorical(
+    raw: pd.Series, name: str, chk: Checker, *, role: str, levels: list[str] | None = None
+) -> pd.Categorical:
+    """Categorical with stripped string levels (sorted, or in the input's category order).
+
+    ``levels``: the column's levels over a whole table of which ``raw`` is one partition.
+    """
     codes, text = _factorize(raw)
     missing = codes == -1
     chk.rows(
@@ -351,11 +464,8 @@ def _categorical(raw: pd.Series, name: str, chk: Checker, *, role: str) -> pd.Ca
         f"missing {role} values",
         f"fill in the {role} (e.g. a level 'unknown') or exclude those units with on_invalid='exclude'",
     )
-    if isinstance(raw.dtype, pd.CategoricalDtype):
-        order = [str(c).strip() for c in raw.cat.categories]
-        levels = [c for c in dict.fromkeys(order) if c != ""]
-    else:
-        levels = sorted({t for t in text if t != ""}, key=float if _is_number(raw) else None)
+    if levels is None:
+        levels = _column_levels(raw)
     pos = {lvl: i for i, lvl in enumerate(levels)}
     remap = np.array([pos.get(t, -1) for t in text] + [-1], dtype=np.int64)
     return pd.Categorical.from_codes(remap[codes], categories=levels)

@@ -10,7 +10,8 @@ so a million-row table with few distinct values validates in about a second.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -37,26 +38,70 @@ from bayessa.data.parsing import (
 )
 from bayessa.errors import DataError, Problem
 
-__all__ = ["single_valued", "validate"]
+__all__ = ["TableFacts", "single_valued", "validate"]
+
+
+@dataclass(frozen=True)
+class TableFacts:
+    """What validating one partition of a table must know about the whole table.
+
+    A column's coding is a property of the whole column: the levels of a categorical column,
+    how its event column is coded (0/1, R's 1/2, yes/no), whether a numeric covariate has few
+    distinct values, which ids occur on more than one row. Data validated partition by partition
+    (:mod:`bayessa.data.partitioned`) find these in a first pass and give them to every
+    partition, so that each is parsed exactly as the whole table would be.
+
+    Parameters
+    ----------
+    levels : mapping of str to list of str
+        Levels of each categorical covariate and grouping column
+        (``bayessa.data.parsing._column_levels`` over the whole table).
+    event_used : frozenset, optional
+        The event column's ``bayessa.data.parsing._event_values`` over the whole table.
+    distinct : mapping of str to ndarray
+        Each numeric covariate's distinct finite values, up to
+        :data:`~bayessa.data.parsing.MAX_NUMERIC_LEVELS` + 1 of them.
+    duplicated : frozenset
+        The ids found on more than one row of the whole table.
+    """
+
+    levels: Mapping[str, list[str]] = field(default_factory=dict)
+    event_used: frozenset | None = None
+    distinct: Mapping[str, np.ndarray] = field(default_factory=dict)
+    duplicated: frozenset = frozenset()
 
 
 def _no_event_levels(frame: pd.DataFrame, columns: Columns) -> list[str]:
     """Notes for covariate levels and clusters without events (legal; the prior carries them)."""
+    ev = _had_event(frame)
+    events = {}
+    for c in (*columns.covariates, *([columns.cluster] if columns.cluster else [])):
+        if isinstance(frame[c].dtype, pd.CategoricalDtype):
+            cats = frame[c].cat.categories
+            events[c] = (
+                list(cats),
+                np.bincount(frame[c].cat.codes, weights=ev, minlength=len(cats)),
+            )
+    return _no_event_notes(columns, events)
+
+
+def _no_event_notes(columns: Columns, events: Mapping[str, tuple[list, np.ndarray]]) -> list[str]:
+    """The notes of :func:`_no_event_levels` from the events per level of each column."""
     from bayessa.errors import format_ids
 
     notes = []
-    ev = _had_event(frame)
-    for c in (c for c in columns.covariates if isinstance(frame[c].dtype, pd.CategoricalDtype)):
-        counts = np.bincount(frame[c].cat.codes, weights=ev, minlength=len(frame[c].cat.categories))
-        for level in frame[c].cat.categories[counts == 0]:
+    for c in (c for c in columns.covariates if c in events):
+        levels, counts = events[c]
+        for level in np.asarray(levels, dtype=object)[np.asarray(counts) == 0]:
             notes.append(
                 f"level '{level}' of '{c}' has no events: its hazard ratio rests on the prior "
                 "(no finite maximum-likelihood estimate)"
             )
     if columns.cluster is not None:
+        levels, counts = events[columns.cluster]
+        counts = np.asarray(counts)
+        none = [lv for lv, n in zip(levels, counts, strict=True) if n == 0]
         c = columns.cluster
-        counts = np.bincount(frame[c].cat.codes, weights=ev, minlength=len(frame[c].cat.categories))
-        none = list(frame[c].cat.categories[counts == 0])
         if none:
             notes.append(
                 f"{len(none)} of {counts.size} '{c}' levels have no events ({format_ids(none)}): "
@@ -116,48 +161,17 @@ def validate(
     _check_table(raw, columns, source)
     counting = columns.form == "counting"
     chk = Checker(raw, columns.id, unique_ids=not counting)
-    _check_ids(raw, columns, chk)
-    unit = TIME_UNITS[time_unit]
-    if counting:
-        fu = counting_follow_up(raw, columns, chk, unit)
-    elif columns.form == "interval":
-        fu = interval_follow_up(raw, columns, chk, unit)
-    elif columns.form == "durations":
-        fu = _durations(raw, columns, chk, unit)
-    else:
-        fu = _date_follow_up(raw, columns, chk, unit)
-    if chk.table_problems:
-        raise DataError(chk.table_problems, source=source)
-    if not counting and columns.form != "interval":
-        _check_lengths(fu, columns, chk)
-    cats = {c: _covariate(raw[c], c, columns, chk) for c in columns.covariates}
-    for g in columns.grouping:
-        cats[g] = _categorical(raw[g], g, chk, role="cluster")
+    fu, cats = _parse(raw, columns, chk, TIME_UNITS[time_unit], source)
     order = np.arange(len(raw))
     if counting:
         grouping = {g: cats[g] for g in columns.grouping}
         order = order_unit_rows(raw, columns, fu, grouping, chk)
     keep, exclusions = _decide(chk, on_invalid, source, raw[columns.id] if counting else None)
     rows = order[keep[order]]  # kept rows, by unit and time
-    ids = raw[columns.id].to_numpy()[rows] if columns.id is not None else rows + 1
-    frame = pd.DataFrame(
-        {
-            "id": ids,
-            "entry": fu.entry[rows],
-            "exit": fu.exit[rows],
-            "event": fu.event[rows],
-            "origin": fu.origin[rows],
-        }
-    )
-    if fu.cause is not None:  # competing risks: the cause of each row's event (0: none)
-        frame["cause"] = fu.cause[rows]
-    if fu.upper is not None:  # interval censoring: the event lies in (exit, upper]
-        frame["upper"] = fu.upper[rows]
+    frame = _unit_frame(raw, columns, fu, cats, rows)
     for c, values in cats.items():
-        if isinstance(values, np.ndarray):  # a numeric covariate
-            frame[c] = values[rows]
-        else:
-            frame[c] = pd.Categorical(values[rows]).remove_unused_categories()
+        if not isinstance(values, np.ndarray):
+            frame[c] = frame[c].cat.remove_unused_categories()
     _check_kept(frame, columns, chk, source, vary_later)
     audit = _audit(raw, columns, chk, frame, keep, exclusions, source)
     data = SurvivalData(
@@ -175,12 +189,87 @@ def validate(
     return data
 
 
+def _parse(
+    raw: pd.DataFrame,
+    columns: Columns,
+    chk: Checker,
+    unit: float,
+    source: str,
+    facts: TableFacts | None = None,
+) -> tuple[FollowUp, dict]:
+    """Parse every column: ids, follow-up, covariates and grouping; problems go to ``chk``.
+
+    Table-level problems of the follow-up raise at once. ``facts``: what the whole table says
+    about its columns when ``raw`` is one partition of it.
+    """
+    _check_ids(raw, columns, chk, None if facts is None else facts.duplicated)
+    used = None if facts is None else facts.event_used
+    if columns.form == "counting":
+        fu = counting_follow_up(raw, columns, chk, unit)
+    elif columns.form == "interval":
+        fu = interval_follow_up(raw, columns, chk, unit)
+    elif columns.form == "durations":
+        fu = _durations(raw, columns, chk, unit, used)
+    else:
+        fu = _date_follow_up(raw, columns, chk, unit, used)
+    if chk.table_problems:
+        raise DataError(chk.table_problems, source=source)
+    if columns.form not in ("counting", "interval"):
+        _check_lengths(fu, columns, chk)
+    levels = {} if facts is None else facts.levels
+    distinct = {} if facts is None else facts.distinct
+    cats = {
+        c: _covariate(raw[c], c, columns, chk, levels.get(c), distinct.get(c))
+        for c in columns.covariates
+    }
+    for g in columns.grouping:
+        cats[g] = _categorical(raw[g], g, chk, role="cluster", levels=levels.get(g))
+    return fu, cats
+
+
+def _unit_frame(
+    raw: pd.DataFrame, columns: Columns, fu: FollowUp, cats: dict, rows: np.ndarray, offset: int = 0
+) -> pd.DataFrame:
+    """The validated frame of the kept ``rows`` (ids: the id column, else 1-based row numbers).
+
+    Categorical columns keep every level of ``cats`` (used or not); ``offset`` is the number of
+    data rows before ``raw`` when it is one partition of a table.
+    """
+    ids = raw[columns.id].to_numpy()[rows] if columns.id is not None else rows + 1 + offset
+    frame = pd.DataFrame(
+        {
+            "id": ids,
+            "entry": fu.entry[rows],
+            "exit": fu.exit[rows],
+            "event": fu.event[rows],
+            "origin": fu.origin[rows],
+        }
+    )
+    if fu.cause is not None:  # competing risks: the cause of each row's event (0: none)
+        frame["cause"] = fu.cause[rows]
+    if fu.upper is not None:  # interval censoring: the event lies in (exit, upper]
+        frame["upper"] = fu.upper[rows]
+    for c, values in cats.items():  # numbers (a numeric covariate), or a Categorical
+        frame[c] = values[rows]
+    return frame
+
+
 def _check_table(raw: pd.DataFrame, columns: Columns, source: str) -> None:
     """Raise at once for a table with no rows or without the named columns."""
-    if len(raw) == 0:
+    _check_rows(len(raw), source)
+    _check_columns(raw, columns, source)
+
+
+def _check_rows(n: int, source: str) -> None:
+    """Raise for a table with a header but no rows."""
+    if n == 0:
         raise DataError(
             Problem("the table has a header but no rows", "give one row per unit"), source=source
         )
+
+
+def _check_columns(raw: pd.DataFrame, columns: Columns, source: str) -> None:
+    """Raise for named columns the table does not have (with a hint at its layout)."""
     missing_cols = [c for c in columns.used() if c not in raw.columns]
     if missing_cols:
         hint = _layout_hint(raw, missing_cols, columns)
@@ -198,15 +287,21 @@ def _check_table(raw: pd.DataFrame, columns: Columns, source: str) -> None:
         )
 
 
-def _check_ids(raw: pd.DataFrame, columns: Columns, chk: Checker) -> None:
-    """Missing and duplicated unit ids."""
+def _check_ids(
+    raw: pd.DataFrame, columns: Columns, chk: Checker, duplicated: frozenset | None = None
+) -> None:
+    """Missing and duplicated unit ids (``duplicated``: those of the whole table, if given)."""
     if columns.id is None:
         return
     idcol = raw[columns.id]
     chk.rows(idcol.isna().to_numpy(), columns.id, "missing unit ids", "give every unit an id")
     if columns.form == "counting":
         return  # several rows per unit: their ids repeat
-    dup = idcol.duplicated(keep=False).to_numpy() & idcol.notna().to_numpy()
+    if duplicated is None:
+        dup = idcol.duplicated(keep=False).to_numpy()
+    else:
+        dup = idcol.isin(duplicated).to_numpy() if duplicated else np.zeros(len(idcol), bool)
+    dup = dup & idcol.notna().to_numpy()
     chk.rows(
         dup,
         columns.id,
@@ -217,7 +312,9 @@ def _check_ids(raw: pd.DataFrame, columns: Columns, chk: Checker) -> None:
     )
 
 
-def _durations(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float) -> FollowUp:
+def _durations(
+    raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float, used: frozenset | None = None
+) -> FollowUp:
     """The durations form: ``time`` and ``event``, optional ``entry`` and ``start``/``origin``."""
     n = len(raw)
     exit_ = _numeric(raw[columns.time], columns.time, chk, kind="duration")
@@ -227,7 +324,9 @@ def _durations(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float) -
         "negative durations",
         "durations are follow-up lengths and must be >= 0",
     )
-    event, cause, causes = event_column(raw[columns.event], columns.event, columns.censored, chk)
+    event, cause, causes = event_column(
+        raw[columns.event], columns.event, columns.censored, chk, used
+    )
     origin = np.full(n, np.nan)
     if columns.start is not None:
         origin = _dates(raw[columns.start], columns.start, chk) / unit
@@ -245,7 +344,9 @@ def _durations(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float) -
     return FollowUp(entry, exit_, event, origin, columns.time, cause, causes)
 
 
-def _date_follow_up(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float) -> FollowUp:
+def _date_follow_up(
+    raw: pd.DataFrame, columns: Columns, chk: Checker, unit: float, used: frozenset | None = None
+) -> FollowUp:
     """The two date forms: ``start``/``stop``/``event``, or ``start``/``event_date``/``censor_date``.
 
     Differences of whole days are taken first, then one division by the unit's length in days,
@@ -255,7 +356,7 @@ def _date_follow_up(raw: pd.DataFrame, columns: Columns, chk: Checker, unit: flo
     if columns.form == "dates":
         stop = _dates(raw[columns.stop], columns.stop, chk)
         event, cause, causes = event_column(
-            raw[columns.event], columns.event, columns.censored, chk
+            raw[columns.event], columns.event, columns.censored, chk, used
         )
         stop_name = columns.stop
     else:
@@ -359,20 +460,25 @@ def _check_kept(
 
     With ``vary_later`` (a change table follows) a covariate may have one value at entry.
     """
-    if len(frame) == 0:
+    _check_counts(len(frame), int(_had_event(frame).sum()), columns, chk)
+    if not vary_later:
+        chk.table_problems += single_valued(frame, columns.covariates)
+    if chk.table_problems:
+        raise DataError(chk.table_problems, source=source)
+
+
+def _check_counts(n_rows: int, n_events: int, columns: Columns, chk: Checker) -> None:
+    """Table problems of the rows kept: none left, or no event among them."""
+    if n_rows == 0:
         chk.table(
             "no rows left after excluding invalid ones", "fix the problems listed in the audit"
         )
-    elif _had_event(frame).sum() == 0:
+    elif n_events == 0:
         chk.table(
             "no events at all: every unit is censored",
             "a hazard cannot be estimated without events; check the event column coding (1 = event)",
             columns.event or columns.event_date,
         )
-    if not vary_later:
-        chk.table_problems += single_valued(frame, columns.covariates)
-    if chk.table_problems:
-        raise DataError(chk.table_problems, source=source)
 
 
 def single_valued(frame: pd.DataFrame, covariates: tuple[str, ...]) -> list[Problem]:
