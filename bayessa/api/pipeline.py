@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from bayessa.model.preparation import prepare, resolve_spec
+from bayessa.errors import SpecError
+from bayessa.model.preparation import cells_spec, prepare, prepare_cells, resolve_spec
 from bayessa.model.spec import Spec
 
 __all__ = ["DATA_INPUT_MAX_CELLS", "PREFETCH", "data_as_inputs", "fit", "fit_prepared"]
@@ -61,6 +62,10 @@ def fit(
     data: str | Path | pd.DataFrame | None = None,
     spec: Spec | str | Path | None = None,
     *,
+    cells: str | Path | None = None,
+    engine: str = "auto",
+    scheduler: str | None = None,
+    workers: int = 2,
     progress: bool | None = None,
     log_likelihood: bool | str = "auto",
     **overrides: Any,
@@ -79,7 +84,19 @@ def fit(
         ``[data] path``.
     spec : Spec or path, optional
         Model spec; default: the bundled default analysis when ``data`` is not given, a
-        spec-free analysis of ``data`` when it is.
+        spec-free analysis of ``data`` when it is, the spec stored in the cells file with
+        ``cells``.
+    cells : path, optional
+        Fit from a cells file (``python -m bayessa.cells``) instead of ``data``: the run has no
+        units (no per-unit log-likelihood, Kaplan-Meier curves or predictive checks).
+    engine : {"auto", "memory", "dask"}, default "auto"
+        How ``data`` are read: in memory, or partition by partition on Dask (keeping only the
+        cells, as from a cells file); ``"auto"``: Dask for Parquet data of more than
+        :data:`bayessa.data.partitioned.DASK_MIN_ROWS` rows.
+    scheduler : str, optional
+        A running Dask scheduler's address (default: a local cluster).
+    workers : int, default 2
+        Worker processes of the local Dask cluster.
     progress : bool, optional
         Progress bar; default only on a terminal.
     log_likelihood : bool or "auto"
@@ -117,10 +134,20 @@ def fit(
         result.hazard_ratios()
     """
     changes = overrides.get("changes")
-    spec = resolve_spec(spec, data=data, **overrides)
+    if cells is not None:
+        if data is not None:
+            raise SpecError("give either data or cells (a cells file), not both")
+        if spec is None and not overrides.get("formula"):
+            spec = cells_spec(cells)
+    spec = resolve_spec(spec, data=data if cells is None else cells, **overrides)
     timings: dict[str, Any] = {}
     t0 = time.perf_counter()
-    prepared = prepare(data, spec, changes=changes if isinstance(changes, pd.DataFrame) else None)
+    if cells is not None:
+        prepared = prepare_cells(cells, spec)
+    else:
+        table_changes = changes if isinstance(changes, pd.DataFrame) else None
+        prepared = prepare(data, spec, changes=table_changes, engine=engine,
+                           scheduler=scheduler, workers=workers)  # fmt: skip
     spec = prepared.spec  # with the cut points chosen from the data, if it gave none
     timings["prepare_s"] = time.perf_counter() - t0
     if prepared.cells.causes:  # competing risks: a cause-specific model per cause

@@ -183,6 +183,8 @@ def loo(run, *, name: str = "model") -> LooSummary:
     dt = open_tree(run)
     if "log_likelihood" not in dt.children or "time" not in dt["log_likelihood"].dataset:
         why = dt.attrs.get("bayessa_log_likelihood", "not stored")
+        if "bayessa_units" in dt.attrs:  # fitted from cells: no refit option gives it
+            raise SpecError(f"run '{name}' has no per-unit log-likelihood: {why}")
         raise SpecError(
             f"run '{name}' has no per-unit log-likelihood ({why}); refit with "
             "bayessa.fit(..., log_likelihood=True) to compute LOO"

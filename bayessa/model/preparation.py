@@ -5,11 +5,15 @@
     read + validate -> split (Lexis) -> aggregate -> design
 
 and keeps every intermediate in a :class:`Prepared`, for prediction and the per-unit likelihood.
+Tables larger than memory take the same steps partition by partition on Dask
+(:mod:`bayessa.data.partitioned`), and :func:`prepare_cells` starts from cells alone (a cells
+file, :mod:`bayessa.data.cell_file`): the Prepared then has no units (``data`` is None).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bayessa.data.cells import Cells, aggregate
-from bayessa.data.columns import Columns, SurvivalData
+from bayessa.data.columns import Audit, Columns, SurvivalData
 from bayessa.data.lexis import Pieces, split
 from bayessa.data.read import read_data
 from bayessa.errors import SpecError
@@ -34,8 +38,10 @@ __all__ = [
     "Prepared",
     "CHANGE_ARGS",
     "ROLES",
+    "cells_spec",
     "columns_for",
     "prepare",
+    "prepare_cells",
     "resolve_spec",
 ]
 
@@ -97,10 +103,11 @@ class Prepared:
 
     Parameters
     ----------
-    data : SurvivalData
-        The validated units.
+    data : SurvivalData or None
+        The validated units; None when the cells come without them (read partition by
+        partition, or from a cells file: ``cells.units`` summarises them).
     pieces : Pieces
-        Their Lexis split.
+        Their Lexis split (without units: the split's contract and no rows).
     cells : Cells
         The pieces aggregated into cells.
     design : Design
@@ -109,11 +116,16 @@ class Prepared:
         The spec as applied: with the cut points chosen from the data when it gave none.
     """
 
-    data: SurvivalData
+    data: SurvivalData | None
     pieces: Pieces
     cells: Cells
     design: Design
     spec: Spec | None = None
+
+    @property
+    def audit(self) -> Audit:
+        """The data audit: of the units, or of the units the cells were summed from."""
+        return self.data.audit if self.data is not None else self.cells.units.audit
 
 
 def resolve_spec(
@@ -268,20 +280,39 @@ def prepare(
     spec: Spec,
     *,
     changes: str | Path | pd.DataFrame | None = None,
+    engine: str = "auto",
+    scheduler: str | None = None,
+    workers: int = 2,
+    timings: dict | None = None,
 ) -> Prepared:
     """Read, validate, split, aggregate and build the design for ``spec``.
 
     Parameters
     ----------
-    data : path, DataFrame or None
+    data : path, DataFrame, dask.dataframe.DataFrame or None
         The units; ``None`` takes the spec's ``[data] path``.
     spec : Spec
     changes : path or DataFrame, optional
         A table of covariate changes; ``None`` takes the spec's ``[data.changes] path``, if any.
+    engine : {"auto", "memory", "dask"}, default "auto"
+        ``"dask"``: read, validate, split and aggregate partition by partition
+        (:func:`bayessa.data.partitioned.partitioned_cells`), keeping only the cells;
+        ``"auto"``: so for Parquet data above
+        :data:`~bayessa.data.partitioned.DASK_MIN_ROWS` rows
+        (:func:`~bayessa.data.partitioned.choose_engine`).
+    scheduler : str, optional
+        A running Dask scheduler's address (default: a local cluster).
+    workers : int, default 2
+        Worker processes of the local cluster.
+    timings : dict, optional
+        Filled with ``engine`` and the seconds of each step: ``read_validate_s``, ``split_s``,
+        ``aggregate_s`` in memory, the passes of
+        :func:`~bayessa.data.partitioned.partitioned_cells` on Dask; then ``design_s``.
 
     Returns
     -------
     Prepared
+        Without units (``data`` None) from the Dask engine.
 
     Raises
     ------
@@ -290,11 +321,27 @@ def prepare(
     SpecError
         No data at all, or a spec the data cannot satisfy.
     """
+    from bayessa.data.partitioned import choose_engine
+
     source = data if data is not None else spec.data.path
     if source is None:
         raise SpecError("no data given: pass a path or DataFrame, or set [data] path in the spec")
     columns = columns_for(spec)
     ch = spec.data.changes
+    timings = {} if timings is None else timings
+    timings["engine"] = choose_engine(engine, source, columns, spec.time.cuts)
+    if timings["engine"] == "dask":
+        if changes is not None or ch.get("path"):
+            raise SpecError(
+                "a change table gives units several rows, which the Dask engine does not read; "
+                "use --engine memory"
+            )
+        cells = _partitioned(source, spec, columns, scheduler, workers, timings)
+        t0 = time.perf_counter()
+        prepared = prepare_cells(cells, spec)
+        timings["design_s"] = round(time.perf_counter() - t0, 3)
+        return prepared
+    t0 = time.perf_counter()
     if changes is None:
         changes = ch.get("path")
     elif ch.get("time") is None:
@@ -311,6 +358,7 @@ def prepare(
         change_time=ch.get("time"),
         change_id=ch.get("id"),
     )
+    timings["read_validate_s"] = round(time.perf_counter() - t0, 3)
     t = spec.time
     notes: tuple[str, ...] = ()
     if not t.cuts:
@@ -334,8 +382,139 @@ def prepare(
     )
     if notes:
         pieces = replace(pieces, notes=notes + pieces.notes)
+    t1 = time.perf_counter()
     cells = aggregate(pieces)
+    t2 = time.perf_counter()
     design = build_design(
         cells.frame, spec.model.formula, reference=spec.model.reference or None, units=sd.units
     )
+    t3 = time.perf_counter()
+    timings |= {"split_s": round(t1 - t0 - timings["read_validate_s"], 3),
+                "aggregate_s": round(t2 - t1, 3), "design_s": round(t3 - t2, 3)}  # fmt: skip
     return Prepared(data=sd, pieces=pieces, cells=cells, design=design, spec=spec)
+
+
+def _partitioned(source, spec: Spec, columns: Columns, scheduler, workers: int, timings) -> Cells:
+    """The cells of ``source`` for ``spec``, read partition by partition on Dask."""
+    from bayessa.data.partitioned import partitioned_cells
+
+    t = spec.time
+    return partitioned_cells(
+        source,
+        columns,
+        cuts=t.cuts,
+        time_unit=spec.data.time_unit,
+        on_invalid=spec.data.on_invalid,
+        periods=list(t.periods) or None,
+        period_labels=list(t.period_labels) or None,
+        period_name=t.period_name,
+        administrative_censoring=t.administrative_censoring,
+        scheduler=scheduler,
+        workers=workers,
+        timings=timings,
+    )
+
+
+def prepare_cells(cells: Cells | str | Path, spec: Spec) -> Prepared:
+    """The model's inputs from cells without their units: a cells file, or the Dask engine's.
+
+    The cells' split contract applies: a spec without cut points (a spec-free fit) takes the
+    cells' cut points, calendar periods and time unit; a spec with cut points must agree with
+    them. The formula may use any of the cells' covariates, the period and the cluster.
+
+    Parameters
+    ----------
+    cells : Cells or path
+        Cells with a :class:`~bayessa.data.cells.UnitSummary`, or a cells file
+        (:func:`bayessa.data.cell_file.read_cells`).
+    spec : Spec
+
+    Returns
+    -------
+    Prepared
+        With ``data`` None; ``spec`` with the cells' split.
+
+    Raises
+    ------
+    SpecError
+        The spec's split differs from the cells', or the formula uses a variable the cells do
+        not carry.
+    DataError
+        Not a cells file.
+    """
+    from bayessa.data.cell_file import read_cells
+
+    if not isinstance(cells, Cells):
+        cells, _ = read_cells(cells)
+    spec = _cells_split(spec, cells)
+    keys = [k for k in cells.keys if k != "interval"]
+    m = spec.model
+    used = [*parse_formula(m.formula).variables, *parse_formula(m.formula).grouping_columns]
+    missing = [v for v in dict.fromkeys([*used, *([m.strata] if m.strata else [])])
+               if v not in keys]  # fmt: skip
+    if missing:
+        raise SpecError(
+            f"the formula uses {missing}, which the cells do not carry (they have {keys}); "
+            "write the cells again with a spec whose formula uses them"
+        )
+    numeric = cells.units.unit_values() if cells.units.numeric else None
+    design = build_design(cells.frame, m.formula, reference=m.reference or None, units=numeric)
+    return Prepared(data=None, pieces=cells.pieces, cells=cells, design=design, spec=spec)
+
+
+def cells_spec(path: str | Path) -> Spec | None:
+    """The spec a cells file was written for (stored in its metadata), or None.
+
+    Parameters
+    ----------
+    path : str or Path
+        A cells file (:func:`bayessa.data.cell_file.write_cells`).
+
+    Returns
+    -------
+    Spec or None
+    """
+    import tomllib
+
+    from bayessa.data.cell_file import read_cells
+
+    meta = read_cells(path)[1]
+    if not meta.get("spec"):
+        return None
+    return Spec.from_dict(tomllib.loads(meta["spec"]), source=str(path))
+
+
+def _cells_split(spec: Spec, cells: Cells) -> Spec:
+    """``spec`` with the cells' split; a spec with cut points must agree with it."""
+    p = cells.pieces
+    theirs = {
+        "time__cuts": [float(c) for c in p.cuts],
+        "time__periods": [str(c) for c in p.periods],
+        "time__period_labels": list(p.period_labels) if p.periods else [],
+        "time__period_name": p.period_name,
+        "time__administrative_censoring": bool(p.administrative_censoring),
+        "data__time_unit": p.time_unit,
+    }
+    if not spec.time.cuts:
+        return spec.with_overrides(**theirs)
+    t = spec.time
+    mine = {
+        "time__cuts": [float(c) for c in t.cuts],
+        "time__periods": [str(c) for c in t.periods],
+        "time__period_labels": list(t.period_labels) or theirs["time__period_labels"],
+        "time__period_name": t.period_name,
+        "time__administrative_censoring": bool(t.administrative_censoring),
+        "data__time_unit": spec.data.time_unit,
+    }
+    differ = [
+        f"{k.replace('__', '.')}: the cells have {theirs[k]!r}, the spec {mine[k]!r}"
+        for k in theirs
+        if mine[k] != theirs[k]
+    ]
+    if differ:
+        raise SpecError(
+            ["the spec's split differs from the one the cells were made with", *differ,
+             "write the cells again with this spec (python -m bayessa.cells), or drop the "
+             "spec's [time] cut points to take the cells' split"]
+        )  # fmt: skip
+    return spec

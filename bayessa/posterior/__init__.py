@@ -26,6 +26,7 @@ _EXPORTS = {
     "rmst": "bayessa.posterior.curves",
     "summarise": "bayessa.posterior.curves",
     "survival": "bayessa.posterior.curves",
+    "NO_UNITS": "bayessa.posterior.datatree",
     "assemble": "bayessa.posterior.datatree",
     "versions": "bayessa.posterior.datatree",
     "Contrast": "bayessa.posterior.effects",

@@ -18,6 +18,12 @@ constant_data      ``time`` (unit): event status (1 event, 0 censored), same nam
 log_likelihood     ``time`` (chain, draw, unit): per-unit survival log-likelihood, for LOO
 attrs              spec (TOML), data hash, seed, package versions, model facts, data audit
 =================  ===========================================================================
+
+A run fitted from cells without their units (read partition by partition, or from a cells
+file) has no ``unit`` dimension: ``observed_data`` holds the cells' ``events``,
+``constant_data`` their ``exposure``, ``interval`` and keys, there is no ``log_likelihood``
+group, and the attr ``bayessa_units`` says why (JSON: ``n_units``, ``n_events``, ``reason``,
+``max_exit``, and ``levels``: the units per level of each categorical column).
 """
 
 from __future__ import annotations
@@ -30,7 +36,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["assemble", "versions"]
+__all__ = ["NO_UNITS", "assemble", "versions"]
+
+#: Why a run fitted from cells alone lacks what needs the units.
+NO_UNITS = (
+    "the run was fitted from cells without their units (read partition by partition, or from "
+    "a cells file): the per-unit log-likelihood (LOO), Kaplan-Meier curves, log-rank tests, "
+    "predictive checks and survival standardised over the units need each unit's follow-up; "
+    "fit from the units (--data, --engine memory) where they fit in memory"
+)
 
 
 def versions() -> dict[str, str]:
@@ -93,6 +107,8 @@ def assemble(dt, prepared, spec, info, *, log_likelihood: bool | str = "auto"):
 def _data_groups(dt, prepared) -> dict:
     """``observed_data`` and ``constant_data``: unit times and status, cell events and exposure."""
     data, cells = prepared.data, prepared.cells
+    if data is None:  # cells without their units
+        return _cell_groups(dt, prepared)
     f, c = data.units, cells.frame
     units = f["id"].astype(str).to_numpy()
     unit_vars = {
@@ -132,6 +148,22 @@ def _data_groups(dt, prepared) -> dict:
     return const
 
 
+def _cell_groups(dt, prepared) -> dict:
+    """The data groups of a run fitted from cells alone: events, exposure, interval, keys."""
+    c = prepared.cells.frame
+    const = {
+        "exposure": ("cell", c["exposure"].to_numpy()),
+        "interval": ("cell", c["interval"].cat.codes.to_numpy().astype(np.int16)),
+    }
+    for k in prepared.cells.keys:
+        if k != "interval":
+            const[f"cell_{k}"] = ("cell", _stored(c[k]))
+    coords = {"cell": np.arange(len(c))}
+    dt["observed_data"] = xr.Dataset({"events": ("cell", c["events"].to_numpy())}, coords=coords)
+    dt["constant_data"] = xr.Dataset(const, coords=coords)
+    return const
+
+
 def _stored(column: pd.Series) -> np.ndarray:
     """A covariate as stored in the run: categories as text, numeric values as float64."""
     if isinstance(column.dtype, pd.CategoricalDtype):
@@ -145,6 +177,8 @@ def _log_likelihood_group(dt, prepared, spec, info, const, log_likelihood) -> bo
     from bayessa.model.random import random_prefix
     from bayessa.posterior.predict import log_rate
 
+    if prepared.data is None:  # no units: nothing to compute it from
+        return False
     f, c, cells, design = prepared.data.units, prepared.cells.frame, prepared.cells, prepared.design
     units = f["id"].astype(str).to_numpy()
     post = dt["posterior"].dataset
@@ -185,19 +219,26 @@ def _drop_object_stats(dt) -> None:
 def _attrs(dt, prepared, spec, info, store: bool) -> None:
     """Spec, data hash, seed, versions, model facts, audit, cuts and the design, as attrs."""
     data, design = prepared.data, prepared.design
+    units = prepared.cells.units if data is None else None
+    if units is not None:
+        levels = {c: dict(zip(lv, map(int, n), strict=True)) for c, (lv, n) in units.levels.items()}
+        dt.attrs["bayessa_units"] = json.dumps(
+            {"n_units": units.n_units, "n_events": units.n_events, "levels": levels,
+             "max_exit": units.max_exit, "reason": NO_UNITS}
+        )  # fmt: skip
     dt.attrs.update(
         {
             "bayessa_spec": spec.to_toml(),
-            "bayessa_data_hash": data.data_hash,
+            "bayessa_data_hash": (units or data).data_hash,
             "bayessa_seed": int(spec.sampler.seed),
             "bayessa_versions": json.dumps(versions()),
             "bayessa_model_info": json.dumps(asdict(info)),
-            "bayessa_audit": json.dumps(data.audit.to_dict()),
+            "bayessa_audit": json.dumps(prepared.audit.to_dict()),
             "bayessa_split_notes": json.dumps(list(prepared.pieces.notes)),
             "bayessa_cuts": json.dumps(
                 [float(x) if np.isfinite(x) else "inf" for x in prepared.pieces.cuts]
             ),
-            "bayessa_time_unit": data.time_unit,
+            "bayessa_time_unit": prepared.pieces.time_unit,
             # What prediction needs to rebuild design rows from a loaded run (no prepared data):
             # each coefficient's (variable, level) pairs, levels (reference first), the terms.
             "bayessa_design": json.dumps(
@@ -217,6 +258,8 @@ def _attrs(dt, prepared, spec, info, store: bool) -> None:
             ),
             "bayessa_log_likelihood": "stored"
             if store
+            else f"not stored ({NO_UNITS})"
+            if units is not None
             else "not stored (units x samples too large; pass log_likelihood=True)",
         }
     )

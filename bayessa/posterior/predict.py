@@ -358,7 +358,7 @@ class DesignInfo:
             time_varying_coefs=tuple(info.get("time_varying_coefs", ())),
             cuts=cuts,
             time_unit=str(attrs.get("bayessa_time_unit", "years")),
-            max_exit=float(dt["observed_data"]["time"].max()) if "observed_data" in dt else np.nan,
+            max_exit=_max_exit(dt),
             numeric=numeric,
             x_reference=np.asarray(d["x_reference"], dtype=np.float64) if numeric else None,
             random_terms=tuple(
@@ -635,6 +635,13 @@ def profile_log_hazard(
     tv = [info.coef_names.index(n) for n in info.time_varying_coefs]
     eta = log_rate(posterior, interval=interval, X=X, stratum=stratum, tv_columns=tv)
     return eta.reshape(eta.shape[0], P, K)
+
+
+def _max_exit(dt) -> float:
+    """The units' latest exit time: from the units, or (a run fitted from cells) its attrs."""
+    if "observed_data" in dt and "time" in dt["observed_data"].dataset:
+        return float(dt["observed_data"]["time"].max())
+    return float(json.loads(dt.attrs.get("bayessa_units", "{}")).get("max_exit", np.nan))
 
 
 def unit_frame(dt) -> pd.DataFrame:

@@ -14,6 +14,7 @@ _EXPORTS = {
     "ReportWarning": "bayessa.report.build",
     "build_report": "bayessa.report.build",
     "write_report": "bayessa.report.build",
+    "cells_only_sections": "bayessa.report.cells_only",
     "competing_blocks": "bayessa.report.competing",
     "write_competing_report": "bayessa.report.competing",
     "expansion_blocks": "bayessa.report.expansion",

@@ -174,8 +174,6 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
             f"--times must lie in (0, {info.last_cut:g}], the modelled follow-up; got {bad}"
         )
     spec = tomllib.loads(dt.attrs["bayessa_spec"])
-    units = unit_frame(dt)
-    ctx = sec.Context(dt=dt, info=info, spec=spec, units=units, opts=opts, rows=row_frame(dt))
     timings: dict[str, float] = {}
 
     def timed(name, fn, *args, **kw):
@@ -184,6 +182,13 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
         timings[name] = time.perf_counter() - t
         return out
 
+    if "bayessa_units" in dt.attrs:  # fitted from cells: what needs the units is a note
+        from bayessa.report.cells_only import cells_only_sections
+
+        blocks, table, surv = cells_only_sections(dt, info, spec, opts, diagnostics, timed)
+        return _report(dt, spec, info, blocks, table, surv, timings, t0)
+    units = unit_frame(dt)
+    ctx = sec.Context(dt=dt, info=info, spec=spec, units=units, opts=opts, rows=row_frame(dt))
     freq = timed("frequentist_s", sec.frequentist, ctx)
     if diagnostics is None:
         from bayessa.checks.diagnostics import check
@@ -202,6 +207,11 @@ def build_report(run, options: ReportOptions | None = None, *, diagnostics=None)
     blocks += timed("clusters_s", terms.cluster_section, ctx)
     blocks += timed("crosscheck_s", sec.crosscheck_section, ctx, freq)
     blocks += sec.method_notes(ctx)
+    return _report(dt, spec, info, blocks, table, surv, timings, t0)
+
+
+def _report(dt, spec: dict, info, blocks, table, surv, timings: dict, t0: float) -> Report:
+    """The Report of built blocks: figure timings, total time, title and subtitle."""
     for b in blocks:  # each figure's rendering, inside its section's time
         if b.kind == "figure":
             timings[f"figure_{b.name}_s"] = b.seconds
