@@ -31,8 +31,8 @@ LAYERS = {
     "report": 8, "sbc": 8,
     "api": 9,
     "cli": 10,
-    # entry points: python -m bayessa[.fit|.logrank|.compare|.compile|.report|.sbc|.simulate]
-    "fit": 11, "predict": 11, "logrank": 11, "cuminc": 11, "compare": 11, "compile": 11,
+    # entry points: python -m bayessa[.fit|.cells|.logrank|.compare|.compile|.report|.sbc|.simulate]
+    "fit": 11, "cells": 11, "predict": 11, "logrank": 11, "cuminc": 11, "compare": 11, "compile": 11,
     "expansion": 11,
     "__main__": 11,
 }  # fmt: skip

@@ -17,6 +17,7 @@ __all__ = ["COMMANDS", "main"]
 #: Command name -> one-line description (the order of ``bayessa --help``).
 COMMANDS: dict[str, str] = {
     "fit": "fit a model spec to data and write a run directory",
+    "cells": "write the cells of a spec's data (in memory or on Dask) to a Parquet file",
     "report": "rebuild the report of a saved run",
     "compare": "PSIS-LOO of runs and their comparison",
     "predict": "predict survival of new units from a run",

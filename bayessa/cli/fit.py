@@ -74,9 +74,30 @@ def build_parser() -> ArgumentParser:
         "the bundled analysis applies (default: the bundled analysis of the bundled data)",
     )
     io.add_argument(
+        "--cells",
+        metavar="FILE",
+        help="fit from a cells file (python -m bayessa.cells) instead of --data; default spec: "
+        "the one stored in it. The run has no units: no LOO, Kaplan-Meier curves or "
+        "predictive checks",
+    )
+    io.add_argument(
         "--model",
         metavar="PATH",
         help="model spec TOML (default: models/partnership.toml without --data, none with it)",
+    )
+    io.add_argument(
+        "--engine",
+        choices=["auto", "memory", "dask"],
+        default="auto",
+        help="how --data is read: in memory, or partition by partition on a Dask cluster "
+        "(Parquet data larger than memory; the fit then has the cells, not the units); "
+        "auto (default): dask for Parquet data above 5 million rows",
+    )
+    io.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786"
+    )
+    io.add_argument(
+        "--workers", type=positive_int, default=2, metavar="N", help="local Dask workers (2)"
     )
     io.add_argument(
         "--out", metavar="DIR", help="run directory to write (default: runs/<spec name>)"
@@ -275,16 +296,24 @@ def _run(args, argv: list[str]) -> int:
     t0 = time.perf_counter()
     from bayessa._runtime import import_nutpie
     from bayessa.api.pipeline import fit
-    from bayessa.model.preparation import resolve_spec
+    from bayessa.model.preparation import cells_spec, resolve_spec
     from bayessa.posterior.rundir import check_output_dir
 
-    spec = resolve_spec(args.model, data=args.data, **_overrides(args))
+    if args.cells and args.data:
+        raise SpecError("give either --data (the units) or --cells (a cells file), not both")
+    model = args.model
+    if args.cells and model is None and not args.formula:
+        model = cells_spec(args.cells)  # the spec the cells were written for
+    spec = resolve_spec(model, data=args.data or args.cells, **_overrides(args))
     if spec.sampler.backend == "nutpie":
         import_nutpie()  # numba, nutpie: timed here, not inside the first phase that needs them
     imports = time.perf_counter() - t0
     out = Path(args.out) if args.out else Path("runs") / spec.name
     check_output_dir(out, overwrite=args.overwrite)
-    result = fit(args.data, spec, progress=None if not args.quiet else False)
+    result = fit(
+        args.data, spec, cells=args.cells, engine=args.engine, scheduler=args.scheduler,
+        workers=args.workers, progress=None if not args.quiet else False,
+    )  # fmt: skip
     if hasattr(result, "causes"):  # competing risks: a fit per cause
         return _competing(result, args, argv, out)
     t1 = time.perf_counter()
@@ -391,6 +420,8 @@ def _print_summary(result, diag) -> None:
     """Audit, notes, model, hazard ratios and the gate; a failed gate is said first and last."""
     import pandas as pd
 
+    from bayessa.posterior.datatree import NO_UNITS
+
     status = "passed" if diag.passed else "FAILED"
     gate = (
         f"Diagnostics {status}: max R-hat {diag.max_rhat:.3f}, min bulk ESS {diag.min_ess_bulk:.0f}, "
@@ -400,7 +431,7 @@ def _print_summary(result, diag) -> None:
         print(
             f"{gate}\nThe estimates below are UNRELIABLE: the sampler did not converge (see the warnings).\n"
         )
-    audit = result.prepared.data.audit
+    audit = result.prepared.audit
     print(str(audit))
     for note in result.prepared.pieces.notes:
         print(f"  note: {note}")
@@ -432,6 +463,8 @@ def _print_summary(result, diag) -> None:
             cols = ["coef", "interval", "hr_median", "hr_lower", "hr_upper", "p_hr_gt_1"]
             print(by_interval[cols].to_string(index=False))
     print(f"\n{gate}")
+    if result.prepared.data is None:
+        print(f"Fitted from cells: {NO_UNITS}.")
     rounds = json.loads(result.idata.attrs.get("bayessa_ess_rounds", "[]"))
     if len(rounds) > 1:
         first, last = rounds[0], rounds[-1]

@@ -37,7 +37,8 @@ def test_command_module_exits_2_with_one_message_and_no_traceback(tmp_path):
 
 
 COMMANDS = (
-    "fit", "report", "compare", "predict", "logrank", "cuminc", "sbc", "compile", "simulate",
+    "fit", "cells", "report", "compare", "predict", "logrank", "cuminc", "sbc", "compile",
+    "simulate",
 )  # fmt: skip
 
 
