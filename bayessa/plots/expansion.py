@@ -134,7 +134,7 @@ def reach_curves(reach: pd.DataFrame, what: str = "groups", ax=None, *,
     _era_lines(ax, eras)
     ax.set_ylabel("active groups" if key == "groups" else "counties with an active group")
     ax.set_ylim(0, None)
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.grid(color="0.92")
     return ax
 
@@ -167,6 +167,6 @@ def counterfactual_curve(table: pd.DataFrame, ax=None, *, eras: pd.DataFrame | N
     _era_lines(ax, eras)
     ax.set_ylabel("expected active groups")
     ax.set_ylim(0, None)
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.grid(color="0.92")
     return ax

@@ -39,9 +39,11 @@ def _founding_blocks(result) -> list[Block]:
                                                             "upper": ".2f", "p_gt_1": ".3f"}))]  # fmt: skip
     for v in [c for c in x.composition if x.units[c].nunique() <= 4][:2]:
         ax = plots.foundings_per_year(x.units, v, eras=eras)
+        first, last = eras["first"].iloc[0], eras["last"].iloc[-1]
         blocks.append(figure_block(f"foundings_by_{v}", ax.figure,
-                                   f"Groups founded per calendar year, stacked by {v}; dotted "
-                                   "lines mark the eras."))  # fmt: skip
+                                   f"Groups founded in each calendar year, stacked by {v}; dotted "
+                                   f"lines mark the eras. The first and last years are partly "
+                                   f"in the window ({first} to {last})."))  # fmt: skip
     freq = result.frequentist.get("founding")
     if freq is not None:
         r = freq.ratios
@@ -71,9 +73,8 @@ def _composition_blocks(result) -> list[Block]:
         blocks.append(figure_block(f"shares_{v}", ax.figure,
                                    f"Share of new groups by {v} and era (posterior median, 95% CrI)."))  # fmt: skip
         c = contrasts[contrasts["variable"] == v]
-        blocks.append(Block("table", f"{v}: change in share between eras",
-                            fmt_table(c.drop(columns="variable"), {k: ".3f" for k in c.columns
-                                      if c[k].dtype.kind == "f"})))  # fmt: skip
+        blocks.append(Block("table", f"{v}: change in share between eras (posterior median, "
+                            "95% CrI)", _compact(c)))  # fmt: skip
         t = result.frequentist.get(v)
         if t is not None:
             blocks.append(Block("note", f"Frequentist cross-check ({v} x era): Pearson chi-square "
@@ -81,6 +82,20 @@ def _composition_blocks(result) -> list[Block]:
                                 f"{t.chisq_p_value:.2g}; Fisher's test p = {t.fisher_p_value:.2g} "
                                 f"({t.fisher_method})."))  # fmt: skip
     return blocks
+
+
+def _compact(c: pd.DataFrame) -> pd.DataFrame:
+    """The composition contrasts as a narrow table of text (level, eras, difference, OR, P)."""
+    return pd.DataFrame({
+        "level": c["level"], "eras": c["era_from"] + " → " + c["era_to"],
+        "difference in share": [f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]" for m, lo, hi in
+                                zip(c["difference"], c["difference_lower"], c["difference_upper"],
+                                    strict=True)],
+        "odds ratio": [f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in
+                       zip(c["odds_ratio"], c["odds_ratio_lower"], c["odds_ratio_upper"],
+                           strict=True)],
+        "P(rose)": [f"{p:.3f}" for p in c["p_rose"]],
+    })  # fmt: skip
 
 
 def _reach_blocks(result) -> list[Block]:
@@ -161,8 +176,8 @@ def expansion_blocks(result) -> list[Block]:
     """
     x = result.data
     n = len(x.units)
-    head = (f"{n} groups founded from {x.eras.describe()[0].split(': ')[1].split(' to ')[0]} to "
-            f"{x.eras.describe()[-1].split(' to ')[1].split(' (')[0]}, in "
+    per = x.per_era()
+    head = (f"{n} groups founded from {per['first'].iloc[0]} to {per['last'].iloc[-1]}, in "
             f"{len(x.clusters) or 1} distinct '{x.cluster or 'cluster'}' values; eras: "
             + "; ".join(x.eras.describe()) + ".")  # fmt: skip
     blocks = [Block("p", head)]
