@@ -113,6 +113,17 @@ def test_first_partitions_of_the_simulated_million_give_the_in_memory_cells(mill
     assert got.units.audit.notes == ("read 2 Parquet files as one table",)
 
 
+def test_a_dask_dataframe_is_read_partition_by_partition(scheduler):
+    import dask.dataframe as dd
+
+    raw = pd.read_csv(BUNDLED, dtype=str, keep_default_na=False)
+    _, _, cells = _in_memory(raw, SA, **SPLIT)
+    got = partitioned_cells(dd.from_pandas(raw, npartitions=3), SA, cuts=CUTS,
+                            scheduler=scheduler, **SPLIT)  # fmt: skip
+    pd.testing.assert_frame_equal(got.frame, cells.frame, check_exact=True)
+    assert got.units.audit.source == "Dask DataFrame"
+
+
 def _messy() -> pd.DataFrame:
     """Durations with delayed entry, no ids, a numeric covariate, R's 1/2 event coding."""
     rng = np.random.default_rng(3)
