@@ -257,4 +257,5 @@ def test_interval_censored_recovery_coverage_of_90_percent_intervals():
             inside = (lo <= value) & (np.asarray(value) <= hi)
             covered, total = covered + int(inside.sum()), total + inside.size
     assert total == 80
+    print(f"interval-censored recovery: {covered} of {total} 90% intervals cover the truth")
     assert 0.8 <= covered / total <= 0.98, (covered, total)
