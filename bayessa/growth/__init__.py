@@ -11,6 +11,8 @@ from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
     "DISPERSION_LEVEL": "bayessa.growth.founding",
+    "LOW_RANK_MAX_PARAMETERS": "bayessa.growth.founding",
+    "adapted_sampler": "bayessa.growth.founding",
     "FamilyChoice": "bayessa.growth.founding",
     "FoundingFit": "bayessa.growth.founding",
     "FoundingPriors": "bayessa.growth.founding",
@@ -19,6 +21,7 @@ _EXPORTS = {
     "fit_founding": "bayessa.growth.founding",
     "founding_data_groups": "bayessa.growth.founding",
     "founding_forms": "bayessa.growth.founding",
+    "walk_signal": "bayessa.growth.founding",
     "JOIN": "bayessa.growth.composition",
     "CompositionCounts": "bayessa.growth.composition",
     "CompositionFit": "bayessa.growth.composition",

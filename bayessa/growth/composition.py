@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ import pandas as pd
 import xarray as xr
 
 from bayessa.errors import SpecError
-from bayessa.growth.founding import _quantiles, _sampler_settings
+from bayessa.growth.founding import _quantiles, _sampler_settings, adapted_sampler
 from bayessa.model.pem import choose_parameterization
 from bayessa.model.spec import Prior, SamplerSpec
 
@@ -518,18 +519,18 @@ def fit_composition(
     pri = priors or CompositionPriors()
     form = _form(counts, cluster_parameterization)
     timings: dict[str, Any] = {}
-
-    def build():
-        return build_composition_model(
-            counts, cluster_parameterization=cluster_parameterization, priors=pri
-        )
-
-    dt = sample(build, settings, progress=progress, timings=timings)
+    t = time.perf_counter()
+    model = build_composition_model(
+        counts, cluster_parameterization=cluster_parameterization, priors=pri
+    )
+    timings["build_s"] = time.perf_counter() - t
+    settings, adaptation = adapted_sampler(model, settings)
+    dt = sample(model, settings, progress=progress, timings=timings)
     dt["observed_data"], dt["constant_data"] = composition_data_groups(counts)
     dt.attrs.update({
         "bayessa_model": "composition", "bayessa_variable": counts.variable,
         "bayessa_levels": json.dumps(list(counts.levels)), "bayessa_seed": int(settings.seed),
         "bayessa_priors": json.dumps(pri.describe()), "bayessa_cluster": data.cluster or "",
-        "bayessa_forms": json.dumps({"cluster": list(form)}),
+        "bayessa_forms": json.dumps({"cluster": list(form)}), "bayessa_adaptation": adaptation,
     })  # fmt: skip
     return CompositionFit(dt, counts.variable, counts.levels, timings)

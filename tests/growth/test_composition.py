@@ -319,3 +319,17 @@ def test_intervals_cover_known_shares_at_the_nominal_rate():
         mode += int(((tm["lower"] < t) & (t < tm["upper"])).sum())
     assert stats.binom.ppf(0.005, 180, 0.95) <= kind <= stats.binom.ppf(0.995, 180, 0.95), kind
     assert stats.binom.ppf(0.005, 60, 0.95) <= mode <= stats.binom.ppf(0.995, 60, 0.95), mode
+
+
+def test_large_models_sample_with_diagonal_adaptation(bundled):
+    from bayessa.growth.founding import adapted_sampler
+    from bayessa.model.spec import SamplerSpec
+
+    big = build_composition_model(composition_counts(bundled, "setting_type"))
+    s, why = adapted_sampler(big, SamplerSpec())
+    # 6 intercepts, 2 x 6 era effects, 6 SDs, 6 x 37 sum-to-zero county effects
+    assert s.adaptation == "diag" and why.startswith("diag: 246 parameters > 128")
+    small = build_composition_model(composition_counts(bundled, "leader"))
+    assert adapted_sampler(small, SamplerSpec())[0].adaptation == "low_rank"
+    assert adapted_sampler(big, SamplerSpec(backend="pymc"))[0] == SamplerSpec(backend="pymc")
+    assert adapted_sampler(big, SamplerSpec(adaptation="diag"))[0].adaptation == "diag"

@@ -23,6 +23,7 @@ from bayessa.growth.founding import (
     fit_founding,
     founding_data_groups,
     founding_forms,
+    walk_signal,
 )
 from bayessa.growth.tables import read_expansion
 from bayessa.model.spec import Spec, load_spec
@@ -199,11 +200,7 @@ def test_whole_density_equals_the_stated_priors_and_likelihood(small):
     """Without clusters every prior is a plain density: the model's log-density (no Jacobian)
     is alpha ~ N(log mean rate, 2), era ~ N(0, 1), trend_sd ~ HN(0.5), z ~ N(0, 1),
     1/phi ~ HN(1) plus the NB likelihood."""
-    counts = small.founding_counts()
-    one = counts.groupby("slice", observed=True).agg(
-        era=("era", "first"), year=("year", "first"), mid=("mid", "first"),
-        years=("years", "first"), groups=("groups", "sum")).reset_index()  # fmt: skip
-    one.insert(4, "cluster", pd.Categorical(["all"] * len(one)))
+    one = _one_cluster(small.founding_counts())
     model = build_founding_model(one, family="negbin", trend=True,
                                  trend_parameterization="noncentered")  # fmt: skip
     assert "cluster_sd" not in model.named_vars
@@ -232,11 +229,53 @@ def test_whole_density_equals_the_stated_priors_and_likelihood(small):
 def test_parameterisations_follow_the_data(small, bundled):
     f = founding_forms(bundled.founding_counts())
     assert f["cluster"] == ("noncentered", "median new units per cluster 4.5 < 20")
-    assert f["trend"][0] == "centered" and "per calendar year" in f["trend"][1]
+    # no trend in the simulator: the yearly log rates move by no more than their noise
+    assert f["trend"][0] == "noncentered" and "noise of 0.282" in f["trend"][1]
     forced = founding_forms(small.founding_counts(), cluster_parameterization="centered")
     assert forced["cluster"][0] == "centered" and forced["cluster"][1].startswith("requested")
     with pytest.raises(SpecError, match="parameterization"):
         founding_forms(small.founding_counts(), trend_parameterization="sideways")
+
+
+def test_walk_signal_by_hand():
+    counts = _one_cluster(simulate_units(3)[0].founding_counts())
+    n, t = counts["groups"].to_numpy(), counts["years"].to_numpy()
+    era = counts["era"].cat.codes.to_numpy()
+    same = era[1:] == era[:-1]
+    d = np.diff(np.log(n / t))[same]
+    v = (1 / n[1:] + 1 / n[:-1])[same]
+    step, noise = walk_signal(counts)
+    assert step == pytest.approx(np.sqrt(max(0, np.mean(d**2 - v))))
+    assert noise == pytest.approx(np.sqrt(np.median(v)))
+
+
+def test_the_walk_is_centred_when_the_data_pin_it():
+    steps = np.concatenate([[0], np.cumsum(np.random.default_rng(0).normal(0, 0.15, 12))])
+    x, _ = simulate_units(1, log_rate=6.0, trend=lambda y: steps[y - 2000])  # ~7,000 a year
+    form, reason = founding_forms(x.founding_counts())["trend"]
+    assert form == "centered" and "the data pin the steps" in reason
+    step, noise = walk_signal(x.founding_counts())
+    assert 0.08 < step < 0.3 and noise < 0.03
+
+
+def test_with_a_trend_the_family_test_has_slice_effects(bundled):
+    ch = choose_family(bundled.founding_counts(), trend=True)
+    # 15 slice and 37 county effects beside the intercept: 570 - 52 = 518 df
+    assert ch.df == 518 and "(slice + cluster)" in ch.reason
+    assert ch.pearson == pytest.approx(592.0, abs=0.05) and ch.family == "negbin"
+    # a strong trend is not taken for overdispersion when the GLM follows the slices
+    steps = np.concatenate([[0], np.cumsum(np.random.default_rng(0).normal(0, 0.3, 12))])
+    x, _ = simulate_units(2, log_rate=2.5, trend=lambda y: steps[y - 2000])
+    assert choose_family(x.founding_counts(), trend=True).family == "poisson"
+    assert choose_family(x.founding_counts()).family == "negbin"
+
+
+def _one_cluster(counts):
+    one = counts.groupby("slice", observed=True).agg(
+        era=("era", "first"), year=("year", "first"), mid=("mid", "first"),
+        years=("years", "first"), groups=("groups", "sum")).reset_index()  # fmt: skip
+    one.insert(4, "cluster", pd.Categorical(["all"] * len(one)))
+    return one
 
 
 # ------------------------------------------------------------------ tables on fake posteriors
@@ -378,3 +417,20 @@ def test_intervals_cover_known_rates_at_the_nominal_rate():
     lo, hi = stats.binom.ppf([0.005, 0.995], 60, 0.95)
     assert lo <= covered_rate <= hi, covered_rate
     assert lo <= covered_ratio <= hi, covered_ratio
+
+
+@pytest.mark.slow
+def test_intervals_cover_known_rates_with_a_calendar_trend():
+    """10 data sets whose log founding rate follows a random walk (SD 0.15 a year) beside the era
+    effects, fitted with ``trend=True``: of 30 era rates, Binomial(30, 0.95) puts 99% of its mass
+    on 25..30 covered."""
+    covered = 0
+    for seed in range(10):
+        rng = np.random.default_rng(1000 + seed)
+        steps = np.concatenate([[0], np.cumsum(rng.normal(0, 0.15, 12))])
+        x, truth = simulate_units(300 + seed, trend=lambda y, s=steps: s[y - 2000])
+        tab = fit_founding(x, trend=True, draws=500, tune=500, chains=2, seed=seed).table()
+        r = truth["rate"]
+        covered += int(((tab["lower"] < r) & (r < tab["upper"])).sum())
+    lo, hi = stats.binom.ppf([0.005, 0.995], 30, 0.95)
+    assert lo <= covered <= hi, covered
