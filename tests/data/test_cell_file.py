@@ -157,3 +157,24 @@ def test_a_spec_must_agree_with_the_cells_split(tmp_path):
     assert prepared.audit == cells.units.audit
     with pytest.raises(SpecError, match="do not carry"):
         prepare_cells(path, resolve_spec(None, data=path, formula="leader + founding_year"))
+
+
+def test_numeric_terms_from_cells_use_the_units_values(tmp_path):
+    from bayessa.model.preparation import prepare, prepare_cells, resolve_spec
+
+    rng = np.random.default_rng(5)
+    n = 400
+    table = pd.DataFrame({"t": rng.exponential(2.0, n) + 0.01, "d": rng.integers(0, 2, n),
+                          "age": rng.choice([41.0, 55.5, 60.0, 73.0], n),
+                          "arm": rng.choice(["a", "b"], n)})  # fmt: skip
+    table.loc[0, "d"] = 1
+    spec = resolve_spec(None, data=table, time="t", event="d", formula="scale(age) + arm",
+                        cuts=[0, 1, 3, np.inf])  # fmt: skip
+    memory = prepare(table, spec, engine="memory")
+    cells = replace(memory.cells, units=UnitSummary.of(memory.data))
+    path = write_cells(cells, tmp_path / "cells.parquet", spec=spec.to_toml())
+    got = prepare_cells(path, spec)
+    a, b = got.design.numeric["scale(age)"], memory.design.numeric["scale(age)"]
+    assert a.reference == b.reference  # the units' median
+    assert a.center == pytest.approx(b.center, rel=1e-14) and a.scale == pytest.approx(b.scale)
+    np.testing.assert_allclose(got.design.X, memory.design.X, rtol=1e-12, atol=1e-12)
