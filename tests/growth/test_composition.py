@@ -23,6 +23,7 @@ from bayessa.growth.composition import (
     build_composition_model,
     composition_counts,
     composition_data_groups,
+    composition_signal,
     fit_composition,
 )
 from bayessa.growth.tables import read_expansion
@@ -319,6 +320,25 @@ def test_intervals_cover_known_shares_at_the_nominal_rate():
         mode += int(((tm["lower"] < t) & (t < tm["upper"])).sum())
     assert stats.binom.ppf(0.005, 180, 0.95) <= kind <= stats.binom.ppf(0.995, 180, 0.95), kind
     assert stats.binom.ppf(0.005, 60, 0.95) <= mode <= stats.binom.ppf(0.995, 60, 0.95), mode
+
+
+def test_cluster_signal_by_hand(small, bundled):
+    c = composition_counts(small, "kind")
+    y = np.zeros((len(c.clusters), 3))
+    np.add.at(y, c.cluster, c.counts)
+    y += 0.5
+    sd, noise = composition_signal(c)
+    for k in (1, 2):
+        w, v = np.log(y[:, k] / y[:, 0]), 1 / y[:, k] + 1 / y[:, 0]
+        assert sd[k - 1] == pytest.approx(np.sqrt(max(0, np.var(w, ddof=1) - v.mean())))
+        assert noise[k - 1] == pytest.approx(np.sqrt(np.median(v)))
+    # a few new groups per county: the noise swamps any county effect, non-centred
+    model = build_composition_model(composition_counts(bundled, "setting_type"))
+    assert "cluster_z" in model.named_vars
+    forced = build_composition_model(c, cluster_parameterization="centered")
+    assert "cluster_z" not in forced.named_vars
+    with pytest.raises(SpecError, match="parameterization"):
+        build_composition_model(c, cluster_parameterization="sideways")
 
 
 def test_large_models_sample_with_diagonal_adaptation(bundled):

@@ -20,7 +20,9 @@ from bayessa.growth.founding import (
     FoundingFit,
     build_founding_model,
     choose_family,
+    cluster_signal,
     fit_founding,
+    form_by_signal,
     founding_data_groups,
     founding_forms,
     walk_signal,
@@ -228,13 +230,33 @@ def test_whole_density_equals_the_stated_priors_and_likelihood(small):
 
 def test_parameterisations_follow_the_data(small, bundled):
     f = founding_forms(bundled.founding_counts())
-    assert f["cluster"] == ("noncentered", "median new units per cluster 4.5 < 20")
+    # counties differ (SD ~0.8 of the log rate) by more than a county's noise (~0.45)
+    assert f["cluster"][0] == "centered" and "0.785 beyond a noise SD of 0.449" in f["cluster"][1]
     # no trend in the simulator: the yearly log rates move by no more than their noise
-    assert f["trend"][0] == "noncentered" and "noise of 0.282" in f["trend"][1]
+    assert f["trend"][0] == "noncentered" and "noise SD of 0.282" in f["trend"][1]
+    # clusters that do not differ: non-centred however many units each holds
+    flat = _one_cluster(small.founding_counts())
+    flat = pd.concat([flat.assign(cluster="x", groups=200), flat.assign(cluster="y", groups=200)])
+    flat["cluster"] = pd.Categorical(flat["cluster"])
+    sd, noise = cluster_signal(flat)
+    assert sd == 0 and founding_forms(flat)["cluster"][0] == "noncentered"
     forced = founding_forms(small.founding_counts(), cluster_parameterization="centered")
     assert forced["cluster"][0] == "centered" and forced["cluster"][1].startswith("requested")
     with pytest.raises(SpecError, match="parameterization"):
         founding_forms(small.founding_counts(), trend_parameterization="sideways")
+
+
+def test_signals_by_hand(small):
+    counts = small.founding_counts()
+    n = counts.groupby("area", observed=True)["groups"].sum().to_numpy() + 0.5
+    sd, noise = cluster_signal(counts)
+    assert sd == pytest.approx(np.sqrt(max(0, np.var(np.log(n), ddof=1) - np.mean(1 / n))))
+    assert noise == pytest.approx(np.sqrt(np.median(1 / n)))
+    assert form_by_signal(0.5, 0.4, "auto", "x")[0] == "centered"
+    assert form_by_signal(0.3, 0.4, "auto", "x") == (
+        "noncentered", "x 0.3 beyond a noise SD of 0.4: the prior shapes the effects")  # fmt: skip
+    assert form_by_signal(0.5, 0.4, "noncentered", "x")[1].startswith("requested (noncentered)")
+    assert form_by_signal(np.nan, np.nan, "auto", "x")[0] == "noncentered"
 
 
 def test_walk_signal_by_hand():
@@ -253,7 +275,7 @@ def test_the_walk_is_centred_when_the_data_pin_it():
     steps = np.concatenate([[0], np.cumsum(np.random.default_rng(0).normal(0, 0.15, 12))])
     x, _ = simulate_units(1, log_rate=6.0, trend=lambda y: steps[y - 2000])  # ~7,000 a year
     form, reason = founding_forms(x.founding_counts())["trend"]
-    assert form == "centered" and "the data pin the steps" in reason
+    assert form == "centered" and "the data pin each effect" in reason
     step, noise = walk_signal(x.founding_counts())
     assert 0.08 < step < 0.3 and noise < 0.03
 
