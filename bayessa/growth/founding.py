@@ -451,7 +451,10 @@ def form_by_signal(sd: float, noise: float, requested: str, what: str) -> tuple[
 
 
 def founding_forms(
-    counts: pd.DataFrame, *, cluster_parameterization: str = "auto", trend_parameterization="auto"
+    counts: pd.DataFrame,
+    *,
+    cluster_parameterization: str = "auto",
+    trend_parameterization: str = "auto",
 ) -> dict[str, tuple[str, str]]:
     """Centred or non-centred cluster effects and random-walk steps, with the reasons.
 
