@@ -76,19 +76,39 @@ class ExpansionResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     def founding_table(self) -> pd.DataFrame:
-        """``founding.csv``: per era the observed groups and years, the rate per year (95%)."""
+        """``founding.csv``: per era the observed groups and years, the rate per year (95%).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         return self.founding.table()
 
     def founding_contrasts(self) -> pd.DataFrame:
-        """``founding_contrasts.csv``: rate ratios between eras with P(ratio > 1)."""
+        """``founding_contrasts.csv``: rate ratios between eras with P(ratio > 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         return self.founding.contrasts()
 
     def composition_table(self) -> pd.DataFrame:
-        """``composition.csv``: variable, level, era, share (posterior median), lower, upper."""
+        """``composition.csv``: variable, level, era, share (posterior median), lower, upper.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         return pd.concat([c.table() for c in self.composition.values()], ignore_index=True)
 
     def composition_contrasts(self) -> pd.DataFrame:
-        """``composition_contrasts.csv``: differences in share, odds ratios, P(rose)."""
+        """``composition_contrasts.csv``: differences in share, odds ratios, P(rose).
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
         return pd.concat([c.contrasts() for c in self.composition.values()], ignore_index=True)
 
     def tree(self):

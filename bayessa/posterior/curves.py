@@ -201,7 +201,8 @@ def median_survival(log_hazard: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     """
     cuts = np.asarray(cuts, dtype=float)
     lam = np.exp(log_hazard)
-    H = lam @ _overlap(cuts, cuts).T  # at every cut point, (..., K + 1)
+    with np.errstate(invalid="ignore"):  # 0 x inf at an open last cut: NaN, never "reached"
+        H = lam @ _overlap(cuts, cuts).T  # at every cut point, (..., K + 1)
     reached = H[..., 1:] >= np.log(2.0)
     k = np.argmax(reached, axis=-1)
     Hk = np.take_along_axis(H, k[..., None], axis=-1)[..., 0]
