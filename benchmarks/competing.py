@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.covariates import _failed, _summary_ess
-from benchmarks.fit import RESULTS, _compiledir_env, _measure, cached_simulation
+from benchmarks.fit import RESULTS, _compiledir_env, _measure, cached_simulation, cold_then_warm
 
 DEFAULT_SEED = 20261215
 FORMULA = "leader + setting + (1 | county)"
@@ -150,9 +150,7 @@ def run(n: int = 100_000, seed: int = DEFAULT_SEED) -> dict:
     dict
     """
     data, truth = simulate(n, seed)
-    with tempfile.TemporaryDirectory(prefix="bayessa-compiledir-") as compiledir:
-        cold = _fit(data, "cold", Path(compiledir))
-        warm = _fit(data, "warm", Path(compiledir)) if cold["rc"] == 0 else cold
+    cold, warm = cold_then_warm(_fit, data)
     lines = [f"Issue 15 item 7: {n:,} groups, events {truth['events']}; formula {FORMULA}"]
     for x in (cold, warm):
         if x["rc"] != 0:

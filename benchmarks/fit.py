@@ -416,3 +416,14 @@ def main(which: str = "phases,ess,bundled,refit,100k,1m,baseline") -> dict:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (RESULTS / f"fit-{stamp}.json").write_text(json.dumps(results, indent=2, default=str))
     return results
+
+
+def cold_then_warm(fit, data):
+    """Fit twice in one fresh compile directory: ``fit(data, label, compiledir)``; (cold, warm).
+
+    The warm fit is skipped (the cold result returned twice) when the cold one failed.
+    """
+    with tempfile.TemporaryDirectory(prefix="bayessa-compiledir-") as compiledir:
+        cold = fit(data, "cold", Path(compiledir))
+        warm = fit(data, "warm", Path(compiledir)) if cold["rc"] == 0 else cold
+    return cold, warm

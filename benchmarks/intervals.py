@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.covariates import _failed, _summary_ess
-from benchmarks.fit import RESULTS, _compiledir_env, _measure, cached_simulation
+from benchmarks.fit import RESULTS, _compiledir_env, _measure, cached_simulation, cold_then_warm
 
 DEFAULT_SEED = 20261202
 FORMULA = "leader + setting + (1 | county)"
@@ -140,9 +140,7 @@ def run(n: int = 20_000, seed: int = DEFAULT_SEED) -> dict:
     dict
     """
     data, truth = simulate(n, seed)
-    with tempfile.TemporaryDirectory(prefix="bayessa-compiledir-") as compiledir:
-        cold = _fit(data, "cold", Path(compiledir))
-        warm = _fit(data, "warm", Path(compiledir)) if cold["rc"] == 0 else cold
+    cold, warm = cold_then_warm(_fit, data)
     lines = [f"Issue 15 item 7: {n:,} groups, {truth['interval_censored']:,} interval-censored, "
              f"{truth['exact_events']:,} exact events, {truth['censored']:,} censored; "
              f"formula {FORMULA}"]  # fmt: skip

@@ -21,6 +21,7 @@ _EXPORTS = {
     "write_expansion_report": "bayessa.report.expansion",
     "Block": "bayessa.report.render",
     "fmt_table": "bayessa.report.render",
+    "write_pages": "bayessa.report.render",
     "to_html": "bayessa.report.render",
     "to_markdown": "bayessa.report.render",
     "survival_section": "bayessa.report.survival",

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayessa.report.render import Block, figure_block, fmt_table, to_html, to_markdown
+from bayessa.report.render import Block, figure_block, fmt_table, write_pages
 
 __all__ = ["competing_blocks", "write_competing_report"]
 
@@ -201,13 +201,4 @@ def write_competing_report(
     title = f"bayessa report: {name} (competing risks)"
     subtitle = f"causes: {', '.join(result.causes)}"
     blocks = competing_blocks(result, folders, reference=reference, diagnostics=diagnostics)
-    written = [folder / "report.html", folder / "report.md"]
-    (folder / "report.html").write_text(to_html(title, subtitle, blocks), encoding="utf-8")
-    (folder / "report.md").write_text(to_markdown(title, subtitle, blocks,
-                                                  figure_prefix="report-"), encoding="utf-8")  # fmt: skip
-    for b in blocks:
-        if b.kind == "figure":
-            path = folder / f"report-{b.name}.png"
-            path.write_bytes(b.png)
-            written.append(path)
-    return written
+    return write_pages(folder, title, subtitle, blocks)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bayessa.report.render import Block, figure_block, fmt_table, to_html, to_markdown
+from bayessa.report.render import Block, figure_block, fmt_table, write_pages
 
 __all__ = ["expansion_blocks", "write_expansion_report"]
 
@@ -215,14 +215,4 @@ def write_expansion_report(result, folder: Path) -> list[Path]:
     title = f"bayessa report: {result.spec.name} (expansion)"
     fams = f"founding model {result.founding.family}"
     subtitle = f"How the founding, mix and reach of new groups changed across eras; {fams}"
-    blocks = expansion_blocks(result)
-    written = [folder / "report.html", folder / "report.md"]
-    written[0].write_text(to_html(title, subtitle, blocks), encoding="utf-8")
-    written[1].write_text(to_markdown(title, subtitle, blocks, figure_prefix="report-"),
-                          encoding="utf-8")  # fmt: skip
-    for b in blocks:
-        if b.kind == "figure":
-            path = folder / f"report-{b.name}.png"
-            path.write_bytes(b.png)
-            written.append(path)
-    return written
+    return write_pages(folder, title, subtitle, expansion_blocks(result))

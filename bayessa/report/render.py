@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["Block", "fmt_table", "to_html", "to_markdown"]
+__all__ = ["Block", "fmt_table", "to_html", "to_markdown", "write_pages"]
 
 
 @dataclass
@@ -273,3 +273,32 @@ def to_markdown(
         elif b.kind == "figure":
             out += [f"![{b.text}]({figure_prefix}{b.name}.png)", "", f"_{b.text}_", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def write_pages(folder, title: str, subtitle: str, blocks: Sequence[Block]) -> list:
+    """Write ``report.html``, ``report.md`` and the figures (``report-<name>.png``) into ``folder``.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        Where to write.
+    title, subtitle : str
+        The page's heading.
+    blocks : sequence of Block
+        The content.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    written = [folder / "report.html", folder / "report.md"]
+    written[0].write_text(to_html(title, subtitle, blocks), encoding="utf-8")
+    written[1].write_text(to_markdown(title, subtitle, blocks, figure_prefix="report-"),
+                          encoding="utf-8")  # fmt: skip
+    for b in blocks:
+        if b.kind == "figure":
+            path = folder / f"report-{b.name}.png"
+            path.write_bytes(b.png)
+            written.append(path)
+    return written
