@@ -11,7 +11,6 @@ from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
     "DISPERSION_LEVEL": "bayessa.growth.founding",
-    "LOW_RANK_MAX_PARAMETERS": "bayessa.growth.founding",
     "adapted_sampler": "bayessa.growth.founding",
     "FamilyChoice": "bayessa.growth.founding",
     "FoundingFit": "bayessa.growth.founding",

@@ -80,7 +80,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DISPERSION_LEVEL",
-    "LOW_RANK_MAX_PARAMETERS",
     "FamilyChoice",
     "FoundingFit",
     "FoundingPriors",
@@ -98,15 +97,6 @@ __all__ = [
 
 #: Significance level of the Pearson dispersion test that chooses the negative binomial.
 DISPERSION_LEVEL = 0.05
-#: Above this many unconstrained parameters the expansion models sample with nutpie's diagonal
-#: mass-matrix adaptation even when the sampler settings ask for ``"low_rank"``. Measured on the
-#: 2-core machine (iid normals, one chain of 300 + 300 draws): low-rank adaptation cost 30 us
-#: per gradient at 128 parameters, 108 at 129, 430-2,000 at 140-250, the diagonal 6 us
-#: throughout; the composition model of ``setting_type`` (7 levels, 246 parameters) sampled in
-#: 120-240 s with low-rank adaptation and in 2.4 s with the diagonal (min bulk ESS 631-668 vs
-#: 485-575). At or below it low-rank adaptation is kept: the founding model's min ESS was
-#: 1,560-1,898 with it, 735-746 without.
-LOW_RANK_MAX_PARAMETERS = 128
 _SLICE_COLUMNS = ("slice", "era", "year", "mid", "years", "groups")
 _FORMS = ("auto", "centered", "noncentered")
 
@@ -598,7 +588,7 @@ def _sampler_settings(
 
 
 def adapted_sampler(model: pymc.Model, settings: SamplerSpec) -> tuple[SamplerSpec, str]:
-    """The sampler settings for a model: diagonal adaptation for large ones.
+    """The sampler settings for a model: the adaptation chosen for its size.
 
     Parameters
     ----------
@@ -608,19 +598,18 @@ def adapted_sampler(model: pymc.Model, settings: SamplerSpec) -> tuple[SamplerSp
     Returns
     -------
     settings : SamplerSpec
-        ``settings``, with ``adaptation="diag"`` when it asks for ``"low_rank"`` and the model
-        has more than :data:`LOW_RANK_MAX_PARAMETERS` unconstrained parameters.
+        ``settings`` with ``adaptation`` resolved by
+        :func:`bayessa.sampling.nuts.choose_adaptation` (``"auto"``: diagonal above
+        :data:`~bayessa.sampling.nuts.LOW_RANK_MAX_PARAMETERS` parameters).
     reason : str
     """
+    from bayessa.sampling.nuts import choose_adaptation
+
     n = int(sum(np.size(v) for v in model.initial_point().values()))
-    if settings.backend != "nutpie" or settings.adaptation != "low_rank":
+    if settings.backend != "nutpie":
         return settings, f"{settings.adaptation} (as set); {n} parameters"
-    if n > LOW_RANK_MAX_PARAMETERS:
-        return replace(settings, adaptation="diag"), (
-            f"diag: {n} parameters > {LOW_RANK_MAX_PARAMETERS}, where nutpie's low-rank "
-            "adaptation becomes ~100x slower per gradient"
-        )
-    return settings, f"low_rank: {n} parameters <= {LOW_RANK_MAX_PARAMETERS}"
+    adaptation, reason = choose_adaptation(settings.adaptation, n)
+    return replace(settings, adaptation=adaptation), reason
 
 
 def _quantiles(x: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

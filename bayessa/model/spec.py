@@ -64,7 +64,7 @@ BASELINES = ("iid", "rw1", "rw2")
 CLEAR = object()
 SAMPLERS = ("nutpie", "pymc", "numpyro")
 PARAMETERIZATIONS = ("auto", "centered", "noncentered")
-ADAPTATIONS = ("diag", "low_rank")
+ADAPTATIONS = ("auto", "diag", "low_rank")
 
 
 @dataclass(frozen=True)
@@ -284,8 +284,9 @@ class SamplerSpec:
         Non-negative random seed.
     cores : int, optional
         Chains run in parallel (default: the chains, at most the CPU count).
-    adaptation : {"diag", "low_rank"}, default "low_rank"
-        nutpie's mass-matrix adaptation.
+    adaptation : {"auto", "diag", "low_rank"}, default "auto"
+        nutpie's mass-matrix adaptation; ``"auto"``: low-rank up to 128 parameters, diagonal
+        above (:func:`bayessa.sampling.nuts.choose_adaptation`).
     ess : float, default 0
         Target minimum bulk ESS over the model's parameters (0: none). While the pooled chains
         fall short of it, or of R-hat <= 1.01, another ``chains`` chains are run with a new
@@ -303,7 +304,7 @@ class SamplerSpec:
     cores: int | None = None
     # nutpie's mass-matrix adaptation: "low_rank" adapts to posterior correlations (baseline vs
     # effects, cluster SD vs effects) and gave ~1.5x the minimum ESS of "diag" on the bundled data.
-    adaptation: str = "low_rank"
+    adaptation: str = "auto"
     ess: float = 0
     max_chains: int = 16
 

@@ -9,6 +9,8 @@ Imports the model layer's spec; nothing above it.
 from bayessa._lazy import lazy_exports
 
 _EXPORTS = {
+    "LOW_RANK_MAX_PARAMETERS": "bayessa.sampling.nuts",
+    "choose_adaptation": "bayessa.sampling.nuts",
     "CompileInfo": "bayessa.sampling.compile_cache",
     "compile_model": "bayessa.sampling.compile_cache",
     "fit_key": "bayessa.sampling.warm",

@@ -18,7 +18,7 @@ from typing import Any
 from bayessa.errors import SpecError
 from bayessa.model.spec import SamplerSpec
 
-__all__ = ["sample", "show_progress"]
+__all__ = ["LOW_RANK_MAX_PARAMETERS", "choose_adaptation", "sample", "show_progress"]
 
 #: The last compiled model, by warm key: more chains of it need no second load.
 _LAST: dict[str, Any] = {}
@@ -33,6 +33,40 @@ def show_progress() -> bool:
         True when stderr is a terminal and the ``CI`` environment variable is unset or empty.
     """
     return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+#: Above this many unconstrained parameters ``adaptation = "auto"`` samples with nutpie's diagonal
+#: mass-matrix adaptation, at or below it with the low-rank one. Measured on the 2-core machine:
+#: low-rank adaptation costs 30 us per gradient at 128 parameters, 108 at 129 and 430-2,000 at
+#: 140-250 (the diagonal 6 us throughout). A survival model with 200 county effects (209
+#: parameters, 20,000 units, 4 x 1,000 draws) sampled in 63.1 s with low-rank adaptation (min
+#: bulk ESS 6,940) and in 2.4 s with the diagonal (2,297): 9x the ESS per second; the expansion
+#: model of a 7-level trait (246 parameters) in 120-240 s against 2.4 s. Below the threshold
+#: low-rank adaptation gave ~1.5x the min ESS of the diagonal on the bundled data.
+LOW_RANK_MAX_PARAMETERS = 128
+
+
+def choose_adaptation(requested: str, n_parameters: int) -> tuple[str, str]:
+    """The mass-matrix adaptation nutpie should use for a model, and why.
+
+    Parameters
+    ----------
+    requested : {"auto", "low_rank", "diag"}
+        The sampler setting; ``"auto"`` chooses by size (:data:`LOW_RANK_MAX_PARAMETERS`).
+    n_parameters : int
+        Unconstrained parameters of the model.
+
+    Returns
+    -------
+    adaptation : {"low_rank", "diag"}
+    reason : str
+    """
+    if requested != "auto":
+        return requested, f"{requested} (as set); {n_parameters} parameters"
+    if n_parameters > LOW_RANK_MAX_PARAMETERS:
+        return "diag", (f"diag: {n_parameters} parameters > {LOW_RANK_MAX_PARAMETERS}, where "
+                        "nutpie's low-rank adaptation becomes ~100x slower per gradient")  # fmt: skip
+    return "low_rank", f"low_rank: {n_parameters} parameters <= {LOW_RANK_MAX_PARAMETERS}"
 
 
 def sample(
@@ -99,6 +133,8 @@ def sample(
         if warm_key is not None:
             _LAST.clear()
             _LAST[warm_key] = compiled
+        adaptation, why = choose_adaptation(settings.adaptation, int(compiled.n_dim))
+        timings.update(adaptation=adaptation, adaptation_reason=why)
         t0 = time.perf_counter()
         sampler = nutpie.sample(
             compiled,
@@ -108,7 +144,7 @@ def sample(
             cores=cores,
             seed=settings.seed,
             target_accept=settings.target_accept,
-            adaptation=settings.adaptation,
+            adaptation=adaptation,
             save_warmup=False,
             progress_bar=progress,
             return_raw_trace=True,

@@ -71,3 +71,32 @@ def test_pytensor_keeps_its_numba_cache_registry():
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
     assert hasattr(CACHED_SRC_FUNCTIONS, "get")
+
+
+def test_auto_adaptation_is_low_rank_for_small_models_and_diagonal_above_128_parameters():
+    from bayessa.sampling.nuts import LOW_RANK_MAX_PARAMETERS, choose_adaptation
+
+    assert choose_adaptation("auto", LOW_RANK_MAX_PARAMETERS)[0] == "low_rank"
+    chosen, why = choose_adaptation("auto", LOW_RANK_MAX_PARAMETERS + 1)
+    assert chosen == "diag" and "129 parameters > 128" in why
+    assert choose_adaptation("low_rank", 500)[0] == "low_rank"  # as set
+    assert choose_adaptation("diag", 3)[0] == "diag"
+
+
+@pytest.mark.fit
+def test_the_fit_records_the_adaptation_it_used():
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    import bayessa
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    df = pd.DataFrame({"t": rng.exponential(3, n), "d": rng.integers(0, 2, n),
+                       "g": [f"c{i}" for i in rng.integers(0, 150, n)]})  # fmt: skip
+    res = bayessa.fit(df, time="t", event="d", formula="(1 | g)", cuts=[0, 2, np.inf],
+                      draws=100, tune=100, chains=1, progress=False, ess=0)  # fmt: skip
+    timings = json.loads(res.idata.attrs["bayessa_timings"])
+    assert timings["adaptation"] == "diag" and "parameters > 128" in timings["adaptation_reason"]
