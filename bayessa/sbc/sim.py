@@ -829,7 +829,10 @@ def fit_and_rank(
 def _sample(config, template, compiled, events, log_exposure, seed, **extra):
     import nutpie
 
+    from bayessa.sampling.nuts import choose_adaptation
+
     s = template.spec.sampler
+    adaptation, _ = choose_adaptation(s.adaptation, int(compiled.n_dim))
     return nutpie.sample(
         compiled.with_data(events_data=events, log_exposure=log_exposure, **extra),
         draws=config.draws,
@@ -838,7 +841,7 @@ def _sample(config, template, compiled, events, log_exposure, seed, **extra):
         cores=1,
         seed=seed,
         target_accept=s.target_accept,
-        adaptation=s.adaptation,
+        adaptation=adaptation,
         save_warmup=False,
         progress_bar=False,
     )
