@@ -32,7 +32,6 @@ Exit codes: 0 done (and calibrated, with ``--strict``); 1 a calibration failure 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -48,8 +47,6 @@ __all__ = ["SBCConfig", "ranks_frame", "run", "summarize", "write_outputs"]
 PROG = "python -m bayessa.sbc"
 #: Family-wise level of the calibration verdict (Bonferroni over the ranked quantities).
 ALPHA = 0.05
-#: Seconds to wait for a Dask scheduler given with --scheduler.
-CONNECT_TIMEOUT = 20
 
 
 def run(
@@ -103,43 +100,21 @@ def run(
             got(fit(config, i, truth))
         return sorted(records, key=lambda r: r["sim"])
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import as_completed
     except ImportError:
         raise SpecError(
             "the SBC runs its fits on dask.distributed: pip install 'bayessa[dask]' "
             "(or pass --serial to run them one by one in this process)"
         ) from None
-    cluster = None
-    try:  # connect first: a wrong address fails before any work is done
-        if scheduler is None:
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # any free port: never clash with another cluster
-                silence_logs=logging.ERROR,
-            )
-            client = Client(cluster)
-        else:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
-    except (OSError, ValueError, TypeError) as err:
-        if cluster is not None:
-            cluster.close()
-        where = f"the Dask scheduler '{scheduler}'" if scheduler else "a local Dask cluster"
-        raise SpecError(
-            f"cannot start or reach {where}: {err}; check --scheduler (e.g. tcp://host:8786)"
-        ) from None
-    try:
+    from bayessa.data.partitioned import dask_client
+
+    with dask_client(scheduler, workers) as (client, _):  # the data engine's one cluster setup
         futures = [
             client.submit(fit, config, i, truth, key=f"sbc-fit-{config.seed}-{i}")
             for i, truth in enumerate(draws)
         ]
         for fut in as_completed(futures):
             got(fut.result())
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     return sorted(records, key=lambda r: r["sim"])
 
 
