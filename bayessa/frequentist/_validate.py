@@ -14,7 +14,7 @@ import pandas as pd
 
 from bayessa.errors import DataError, Problem
 
-__all__ = ["SurvivalArrays", "check_survival_frame", "factorize"]
+__all__ = ["SurvivalArrays", "check_columns", "check_survival_frame", "factorize"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,31 @@ def _labels(df: pd.DataFrame, col: str, role: str, problems: list[Problem]) -> N
         )
 
 
+def check_columns(df: pd.DataFrame, roles: list[tuple[str, str | None]]) -> None:
+    """Raise one DataError for role columns missing from ``df``, or for a table without rows.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    roles : list of (role, column or None)
+    """
+    absent = [(role, col) for role, col in roles if col is not None and col not in df.columns]
+    if absent:
+        available = ", ".join(map(str, df.columns[:20])) or "none"
+        raise DataError(
+            [
+                Problem(
+                    f"{role} column '{col}' not found",
+                    f"pass {role}= one of the columns in the data ({available})",
+                    col,
+                )
+                for role, col in absent
+            ]
+        )
+    if len(df) == 0:
+        raise DataError(Problem("the data have no rows", "give one row per unit"))
+
+
 def check_survival_frame(
     df: pd.DataFrame,
     *,
@@ -199,21 +224,7 @@ def check_survival_frame(
         ("group", group),
         ("strata", strata),
     ]
-    absent = [(role, col) for role, col in roles if col is not None and col not in df.columns]
-    if absent:
-        available = ", ".join(map(str, df.columns[:20])) or "none"
-        raise DataError(
-            [
-                Problem(
-                    f"{role} column '{col}' not found",
-                    f"pass {role}= one of the columns in the data ({available})",
-                    col,
-                )
-                for role, col in absent
-            ]
-        )
-    if len(df) == 0:
-        raise DataError(Problem("the data have no rows", "give one row per unit"))
+    check_columns(df, roles)
 
     problems: list[Problem] = []
     t = _numeric(df, time, "time", problems)

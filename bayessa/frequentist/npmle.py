@@ -38,7 +38,7 @@ from scipy import sparse
 from scipy.sparse import linalg as spla
 
 from bayessa.errors import DataError, Problem, SpecError
-from bayessa.frequentist._validate import factorize
+from bayessa.frequentist._validate import check_columns, factorize
 
 __all__ = ["Within", "turnbull", "turnbull_steps", "turnbull_survival"]
 
@@ -117,21 +117,7 @@ def _interval_bounds(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     roles = [("lower", lower), ("upper", upper), ("entry", entry), *others]
-    absent = [(role, col) for role, col in roles if col is not None and col not in df.columns]
-    if absent:
-        available = ", ".join(map(str, df.columns[:20])) or "none"
-        raise DataError(
-            [
-                Problem(
-                    f"{role} column '{col}' not found",
-                    f"pass {role}= one of the columns in the data ({available})",
-                    col,
-                )
-                for role, col in absent
-            ]
-        )
-    if len(df) == 0:
-        raise DataError(Problem("the data have no rows", "give one row per unit"))
+    check_columns(df, roles)
     problems: list[Problem] = []
     labels = df.index
     lo, bad_lo = _bound(df, lower, "lower bound", problems)
